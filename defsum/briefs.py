@@ -1,0 +1,433 @@
+"""Text-level quality of briefs: casing, sentence trimming, repetition, entity support.
+
+Pure functions on strings (no torch, no model), used by :class:`defsum.summarizer.Summarizer`,
+the training script and the evaluation script.
+
+>>> restore_case("iran and saudi arabia restore ties .", "Iran and Saudi Arabia agreed ...")
+'Iran and Saudi Arabia restore ties.'
+>>> trim_to_sentences("One two three. Four five six seven.", max_words=4)
+'One two three.'
+>>> entity_precision("Kim met Putin in 2024.", "Kim Jong Un met Vladimir Putin in Moscow.")
+0.6666666666666666
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from typing import Iterable
+
+__all__ = [
+    "clean_text",
+    "split_sentences",
+    "trim_to_sentences",
+    "restore_case",
+    "detokenize",
+    "repeated_ngrams",
+    "has_repeated_ngrams",
+    "entities",
+    "entity_precision",
+    "unsupported_entities",
+    "is_all_lower",
+    "select_sentences",
+]
+
+# Words that are capitalised only because they start a sentence; never counted as names.
+STOPWORDS = frozenset(
+    """a an and are as at be but by for from had has have he her his i if in into is it its
+    no not of on or our she so than that the their them then there these they this those to
+    was we were what when where which while who will with would you your after before about
+    over under more most some any all also up down out new two one three four five six seven
+    eight nine ten first last last year years day days week monday tuesday wednesday thursday
+    friday saturday sunday january february march april may june july august september october
+    november december mr mrs ms dr""".split()
+)
+_MONTHS_DAYS = frozenset(
+    """monday tuesday wednesday thursday friday saturday sunday january february march april may
+    june july august september october november december""".split()
+)
+
+_ABBREV = {
+    "mr", "mrs", "ms", "dr", "prof", "gen", "col", "lt", "sgt", "capt", "cmdr", "gov", "sen",
+    "rep", "st", "jr", "sr", "vs", "etc", "inc", "ltd", "co", "corp", "jan", "feb", "mar",
+    "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "u.s", "u.n", "u.k", "e.g",
+    "i.e",
+}
+_SENT_END = re.compile(r"(?<=[.!?])[\"'\u201d\u2019)\]]*\s+(?=[\"'\u201c\u2018(\[]*[A-Z0-9])")
+
+
+def _is_abbrev(word: str) -> bool:
+    """True for a word that a full stop after it does not end a sentence (Mr, U.S, J)."""
+    low = word.lower()
+    return low in _ABBREV or (len(word) == 1 and word.isupper()) or bool(re.fullmatch(r"(?:[a-z]\.)+[a-z]", low))
+
+
+def clean_text(text: str) -> str:
+    """Normalise Unicode (NFKC), quotes and whitespace."""
+    text = unicodedata.normalize("NFKC", text)
+    text = text.replace("\u2018", "'").replace("\u2019", "'").replace("\u201c", '"').replace("\u201d", '"')
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split text into sentences on ``.``, ``!``, ``?`` followed by a capital or digit.
+
+    Common abbreviations (Mr., U.S., Jan.) do not end a sentence. Newlines always do.
+
+    >>> split_sentences("Mr. Kim left. He said no. U.S. officials agreed.")
+    ['Mr. Kim left.', 'He said no.', 'U.S. officials agreed.']
+    """
+    out: list[str] = []
+    for block in re.split(r"\n+", text):
+        block = re.sub(r"\s+", " ", block).strip()
+        if not block:
+            continue
+        start = 0
+        for m in _SENT_END.finditer(block):
+            candidate = block[start : m.start()].strip()
+            raw_last = candidate.split()[-1].rstrip(".!?\"')") if candidate.split() else ""
+            if _is_abbrev(raw_last):
+                continue
+            out.append(candidate)
+            start = m.end()
+        tail = block[start:].strip()
+        if tail:
+            out.append(tail)
+    return out
+
+
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
+def trim_to_sentences(text: str, max_words: int = 45) -> str:
+    """Keep the leading complete sentences whose words fit within ``max_words``.
+
+    If even the first sentence is longer, it is cut at the last clause boundary (comma, "and",
+    "which") within the limit and closed with a full stop, so the result is never cut mid-phrase
+    without punctuation.
+
+    >>> trim_to_sentences("A b c d e, f g h i j k.", max_words=6)
+    'A b c d e.'
+    """
+    if max_words < 1:
+        raise ValueError(f"max_words must be at least 1, got {max_words}")
+    sentences = split_sentences(text)
+    kept: list[str] = []
+    count = 0
+    for s in sentences:
+        n = len(_words(s))
+        if count + n > max_words:
+            break
+        kept.append(s)
+        count += n
+    if kept:
+        return _close(" ".join(kept))
+    if not sentences:
+        return ""
+    words = _words(sentences[0])[:max_words]
+    cut = len(words)
+    for i in range(len(words) - 1, max(len(words) // 2, 2) - 1, -1):
+        w = words[i]
+        if w.endswith((",", ";", ":")):
+            cut = i + 1
+            break
+        if w.lower() in {"and", "which", "who", "while", "after", "as", "but"}:
+            cut = i
+            break
+    return _close(" ".join(words[:cut]))
+
+
+def _close(text: str) -> str:
+    text = text.strip().rstrip(",;:-\u2013\u2014 ")
+    if text and text[-1] not in ".!?\"'":
+        text += "."
+    return text
+
+
+_BASIC_TOKEN = re.compile(r"\w+|[^\w\s]", re.UNICODE)
+
+
+def _basic_tokens(text: str) -> list[str]:
+    """Lower-cased, accent-stripped word and punctuation tokens (like BERT's basic tokenizer)."""
+    text = unicodedata.normalize("NFD", text.lower())
+    text = "".join(c for c in text if unicodedata.category(c) != "Mn")
+    return _BASIC_TOKEN.findall(text)
+
+
+def detokenize(text: str) -> str:
+    """Join the spaces an uncased word-piece decoder leaves around punctuation.
+
+    >>> detokenize("kim ' s visit , on 3 . 5 per cent ( of gdp ) , ended .")
+    "kim's visit, on 3.5 per cent (of gdp), ended."
+    """
+    t = " " + text.strip() + " "
+    t = re.sub(r"\s+", " ", t)
+    t = re.sub(r" ' (s|re|ve|ll|d|m|t) ", r"'\1 ", t)
+    t = re.sub(r" n ' t ", "n't ", t)
+    t = re.sub(r"(\d) ([.,:]) (\d)", r"\1\2\3", t)
+    t = re.sub(r"(\d) ([.,:]) (\d)", r"\1\2\3", t)
+    t = re.sub(r" ([,.;:!?%)\]])", r"\1", t)
+    t = re.sub(r"([(\[$£€]) ", r"\1", t)
+    t = re.sub(r"(\w) - (\w)", r"\1-\2", t)
+    t = re.sub(r"(\w) / (\w)", r"\1/\2", t)
+    t = re.sub(r'" ([^"]*?) "', r'"\1"', t)
+    return t.strip()
+
+
+def _source_forms(source: str) -> tuple[dict[tuple[str, ...], str], int]:
+    """Map the basic-token sequence of each source word to its preferred surface spelling."""
+    forms: dict[tuple[str, ...], Counter[str]] = {}
+    initial_only: dict[tuple[str, ...], Counter[str]] = {}
+    longest = 1
+    for sentence in split_sentences(source):
+        words = sentence.split()
+        for i, raw in enumerate(words):
+            variants = {raw, raw.strip("\"'()[],.;:!?"), raw.strip("\"'()[],;:!?")}
+            if raw.endswith(("'s", "\u2019s")):
+                variants.add(raw[:-2].strip("\"'()[],.;:!?"))
+            for w in variants:
+                if not w or not any(c.isalnum() for c in w):
+                    continue
+                key = tuple(_basic_tokens(w))
+                if not key:
+                    continue
+                longest = max(longest, len(key))
+                table = initial_only if i == 0 else forms
+                table.setdefault(key, Counter())[w] += 1
+    chosen: dict[tuple[str, ...], str] = {}
+    for key, counts in initial_only.items():
+        form = counts.most_common(1)[0][0]
+        low = " ".join(key)
+        if form[:1].isupper() and form[1:].islower() and low in STOPWORDS and low not in _MONTHS_DAYS:
+            form = form.lower()
+        chosen[key] = form
+    for key, counts in forms.items():
+        chosen[key] = counts.most_common(1)[0][0]
+    return chosen, longest
+
+
+def restore_case(brief: str, source: str) -> str:
+    """Restore the spelling of ``brief`` (e.g. uncased model output) from ``source``.
+
+    Each run of tokens that spells a word of the source is replaced by the source's own most
+    frequent spelling (``kim jong - un`` -> ``Kim Jong-un``, ``u . s .`` -> ``U.S.``); other
+    words keep their case (lower case from an uncased model). Then every sentence starts with a
+    capital and ``i`` becomes ``I``, so the result is never all lower case unless it has no
+    letters.
+
+    >>> restore_case("the u . s . and north korea met in 2024 .", "The U.S. and North Korea met.")
+    'The U.S. and North Korea met in 2024.'
+    """
+    tokens = _BASIC_TOKEN.findall(brief)
+    lowered = [t.lower() for t in _basic_tokens(brief)]
+    if len(lowered) != len(tokens):  # accent stripping changed the tokenisation
+        tokens = lowered
+    forms, longest = _source_forms(source)
+    pieces: list[str] = []
+    i = 0
+    while i < len(tokens):
+        match = None
+        for n in range(min(longest, len(tokens) - i), 0, -1):
+            key = tuple(lowered[i : i + n])
+            if key in forms and (n > 1 or any(c.isalnum() for c in key[0])):
+                match = (n, forms[key])
+                break
+        if match is None:
+            pieces.append(tokens[i])
+            i += 1
+        else:
+            pieces.append(match[1])
+            i += match[0]
+    text = detokenize(" ".join(pieces))
+    return sentence_case(text)
+
+
+def sentence_case(text: str) -> str:
+    """Capitalise the first letter of each sentence and the pronoun ``i``.
+
+    >>> sentence_case("he left. i stayed.")
+    'He left. I stayed.'
+    """
+    text = re.sub(r"\bi\b", "I", text)
+    out = []
+    for s in split_sentences_loose(text):
+        for j, c in enumerate(s):
+            if c.isalpha():
+                s = s[:j] + c.upper() + s[j + 1 :]
+                break
+            if c.isdigit():
+                break
+        out.append(s)
+    return " ".join(out)
+
+
+def split_sentences_loose(text: str) -> list[str]:
+    """Split on sentence punctuation followed by a space, whatever the next letter's case."""
+    out: list[str] = []
+    for part in re.split(r"(?<=[.!?])\s+", text.strip()):
+        if not part:
+            continue
+        prev = out[-1].split()[-1].rstrip(".!?\"')") if out else ""
+        if out and out[-1].endswith(".") and _is_abbrev(prev):
+            out[-1] = out[-1] + " " + part
+        else:
+            out.append(part)
+    return out
+
+
+def is_all_lower(text: str) -> bool:
+    """True when ``text`` has letters and none of them is upper case."""
+    letters = [c for c in text if c.isalpha()]
+    return bool(letters) and not any(c.isupper() for c in letters)
+
+
+def repeated_ngrams(text: str, n: int = 3) -> list[tuple[str, ...]]:
+    """The word n-grams (lower-cased, punctuation ignored) that occur more than once.
+
+    >>> repeated_ngrams("the army said the army said no", n=3)
+    [('the', 'army', 'said')]
+    """
+    words = [w for w in _basic_tokens(text) if any(c.isalnum() for c in w)]
+    counts = Counter(tuple(words[i : i + n]) for i in range(len(words) - n + 1))
+    return [g for g, c in counts.items() if c > 1]
+
+
+def has_repeated_ngrams(text: str, n: int = 3) -> bool:
+    """True when some word n-gram occurs twice (a decoding loop)."""
+    return bool(repeated_ngrams(text, n))
+
+
+def _norm_entity(token: str) -> str:
+    token = token.strip("\"'()[],.;:!?")
+    if token.endswith(("'s", "\u2019s")):
+        token = token[:-2]
+    token = unicodedata.normalize("NFD", token.lower())
+    token = "".join(c for c in token if unicodedata.category(c) != "Mn")
+    if re.fullmatch(r"[\d.,]+", token):
+        token = token.replace(",", "").rstrip(".")
+    return token
+
+
+def entities(brief: str) -> list[str]:
+    """Names and numbers in ``brief``: capitalised words (not sentence-initial stopwords) and
+    tokens with digits, normalised (lower case, no possessive, no thousands separators).
+
+    >>> entities("The army of North Korea fired 2 missiles on Tuesday.")
+    ['north', 'korea', '2']
+    """
+    found: list[str] = []
+    for sentence in split_sentences_loose(brief):
+        for i, raw in enumerate(sentence.split()):
+            for part in re.split(r"[-/\u2013\u2014]", raw):
+                tok = part.strip("\"'()[],.;:!?")
+                if not tok:
+                    continue
+                norm = _norm_entity(tok)
+                if not norm:
+                    continue
+                if any(c.isdigit() for c in tok):
+                    found.append(norm)
+                elif tok[0].isupper() and norm not in STOPWORDS:
+                    found.append(norm)
+                elif tok[0].isupper() and i > 0 and norm not in _MONTHS_DAYS and norm in STOPWORDS:
+                    continue
+    return found
+
+
+def _source_vocab(source: str) -> set[str]:
+    vocab: set[str] = set()
+    for raw in source.split():
+        for part in re.split(r"[-/\u2013\u2014]", raw):
+            norm = _norm_entity(part)
+            if norm:
+                vocab.add(norm)
+                vocab.update(t for t in _basic_tokens(norm) if t.isalnum())
+    return vocab
+
+
+def unsupported_entities(brief: str, source: str) -> list[str]:
+    """The names and numbers of ``brief`` that ``source`` does not contain.
+
+    >>> unsupported_entities("Kim met Putin in Beijing.", "Kim Jong Un met Vladimir Putin.")
+    ['beijing']
+    """
+    vocab = _source_vocab(source)
+    return [e for e in entities(brief) if e not in vocab]
+
+
+def entity_precision(brief: str, source: str) -> float:
+    """Share of the names and numbers in ``brief`` found in ``source`` (1.0 when there are none).
+
+    Matching is case- and accent-insensitive, word by word (``North Korea`` counts as two).
+
+    >>> entity_precision("North Korea fired 3 missiles.", "North Korea fired two missiles.")
+    0.6666666666666666
+    """
+    ents = entities(brief)
+    if not ents:
+        return 1.0
+    vocab = _source_vocab(source)
+    return sum(e in vocab for e in ents) / len(ents)
+
+
+def novel_words(brief: str, source: str, known: Iterable[str] = ()) -> list[str]:
+    """Words of ``brief`` absent from ``source`` and from the ``known`` vocabulary.
+
+    With ``known`` set to the whole words of a model's vocabulary this finds invented words such
+    as broken copies of rare names ("panmunjocation"), which an uncased model cannot mark with a
+    capital letter.
+
+    >>> novel_words("they met at panmunjocation", "They met at Panmunjom.", known={"they", "met", "at"})
+    ['panmunjocation']
+    """
+    vocab = _source_vocab(source)
+    known_set = set(known)
+    out = []
+    for w in _basic_tokens(brief):
+        if w.isalnum() and w not in vocab and w not in known_set:
+            out.append(w)
+    return out
+
+
+def select_sentences(text: str, title: str | None = None, max_words: int = 180) -> list[str]:
+    """Pick the lead and the most salient sentences of ``text`` within ``max_words``, in order.
+
+    Salience = a position prior (earlier is better) plus the share of the sentence's content words
+    shared with the title and the first sentence. The first sentence is always kept. Used to build
+    the model input of long articles instead of plain truncation.
+
+    >>> select_sentences("A b c. D e f. G h i.", max_words=6)
+    ['A b c.', 'D e f.']
+    """
+    sentences = split_sentences(text)
+    if not sentences:
+        return []
+    total = sum(len(s.split()) for s in sentences)
+    if total <= max_words:
+        return sentences
+    key_words = {w for w in _basic_tokens((title or "") + " " + sentences[0]) if w.isalnum() and w not in STOPWORDS}
+    scores = []
+    for i, s in enumerate(sentences):
+        words = [w for w in _basic_tokens(s) if w.isalnum() and w not in STOPWORDS]
+        overlap = sum(w in key_words for w in words) / (len(words) + 3) if words else 0.0
+        scores.append(1.0 / (1.0 + 0.5 * i) + overlap + (10.0 if i == 0 else 0.0))
+    chosen: set[int] = set()
+    used = 0
+    for i in sorted(range(len(sentences)), key=lambda j: -scores[j]):
+        n = len(sentences[i].split())
+        if used + n > max_words:
+            if i == 0:  # a huge first sentence: keep its head
+                chosen.add(0)
+                used = max_words
+            continue
+        chosen.add(i)
+        used += n
+    out = []
+    for i in sorted(chosen):
+        s = sentences[i]
+        if i == 0 and len(s.split()) > max_words:
+            s = " ".join(s.split()[:max_words])
+        out.append(s)
+    return out

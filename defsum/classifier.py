@@ -1,0 +1,300 @@
+"""The event classifier: a fine-tuned transformer that tags articles with defsum's labels."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence, overload
+
+import numpy as np
+import torch
+from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+from defsum.chunking import Windows, make_windows
+from defsum.labels import LABELS, NONE
+from defsum.modelio import (
+    ModelLoadError,
+    load_defsum_config,
+    pretrained_kwargs,
+    resolve_model_path,
+    save_defsum_config,
+)
+from defsum.progress import progress
+
+logger = logging.getLogger(__name__)
+
+DEFAULTS: dict[str, Any] = {
+    "labels": list(LABELS),
+    "thresholds": None,  # per label; None = 0.5 each
+    "temperature": 1.0,
+    "max_length": 256,
+    "overlap": 64,
+    "title_tokens": 32,
+    "max_windows": 32,
+    "aggregation": "max",  # how window probabilities make an article's: "max", "mean" or "first"
+}
+AGGREGATIONS = ("max", "mean", "first")
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """The event tags of one article.
+
+    ``scores`` are calibrated probabilities per label; ``labels`` those at or above their
+    threshold; ``primary`` the most probable of ``labels``, or ``"none"``.
+    """
+
+    labels: list[str]
+    scores: dict[str, float]
+    primary: str
+    n_windows: int = 1
+    capped: bool = False
+    evidence_window: dict[str, int] = field(default_factory=dict)
+    """For each label, the index of the window that gave its highest probability."""
+
+    @property
+    def chunked(self) -> bool:
+        """True when the article was longer than one window."""
+        return self.n_windows > 1
+
+
+class EventClassifier:
+    """Multi-label event classifier over articles of any length.
+
+    >>> clf = EventClassifier.from_pretrained()  # doctest: +SKIP
+    >>> clf.predict("Seoul confirmed a North Korean diplomat in Cuba had defected.").primary  # doctest: +SKIP
+    'elite_defection'
+    """
+
+    def __init__(self, model: Any, tokenizer: Any, config: dict[str, Any]) -> None:
+        self.model = model
+        self.tokenizer = tokenizer
+        self.config = config
+
+    # ------------------------------------------------------------------ loading and saving
+    @classmethod
+    def from_pretrained(
+        cls, path: str | Path | None = None, *, device: str = "cpu", dtype: torch.dtype = torch.float32
+    ) -> EventClassifier:
+        """Load a classifier folder (``None`` = the default model shipped with defsum).
+
+        Any Hugging Face sequence-classification checkpoint loads; its ``id2label`` gives the
+        labels unless a ``defsum_config.json`` beside the weights says otherwise.
+
+        >>> EventClassifier.from_pretrained("models/my-classifier")  # doctest: +SKIP
+        """
+        where = resolve_model_path(path, "classifier")
+        try:
+            model = AutoModelForSequenceClassification.from_pretrained(
+                where, dtype=dtype, **pretrained_kwargs()
+            )
+            tokenizer = AutoTokenizer.from_pretrained(where, **pretrained_kwargs())
+        except Exception as err:  # transformers and safetensors raise many kinds here
+            raise ModelLoadError(
+                f"could not load a classifier from {where}: its files are missing or corrupt "
+                f"({type(err).__name__}: {err})"
+            ) from err
+        defaults = dict(DEFAULTS)
+        id2label = getattr(model.config, "id2label", None) or {}
+        defaults["labels"] = [id2label[i] for i in sorted(id2label)] or list(LABELS)
+        config = load_defsum_config(where, defaults) if Path(where).is_dir() else defaults
+        cls._check_config(config, model, where)
+        model.to(device).eval()
+        return cls(model, tokenizer, config)
+
+    @staticmethod
+    def _check_config(config: dict[str, Any], model: Any, where: str) -> None:
+        labels = config["labels"]
+        if len(labels) != model.config.num_labels:
+            raise ModelLoadError(
+                f"{where}/defsum_config.json names {len(labels)} labels {labels} but the model "
+                f"has {model.config.num_labels} outputs; retrain or fix the labels list"
+            )
+        thresholds = config["thresholds"] or {}
+        if set(thresholds) - set(labels):
+            raise ModelLoadError(
+                f"{where}/defsum_config.json: thresholds for unknown labels "
+                f"{sorted(set(thresholds) - set(labels))}"
+            )
+        if config["aggregation"] not in AGGREGATIONS:
+            raise ModelLoadError(
+                f"{where}/defsum_config.json: aggregation {config['aggregation']!r} is not one of {AGGREGATIONS}"
+            )
+        if not config["temperature"] > 0:
+            raise ModelLoadError(f"{where}/defsum_config.json: temperature must be > 0")
+
+    def save_pretrained(self, path: str | Path, *, card: str | None = None) -> None:
+        """Write weights (safetensors), tokenizer, ``defsum_config.json`` and a model card.
+
+        >>> clf.save_pretrained("models/my-classifier")  # doctest: +SKIP
+        """
+        folder = Path(path)
+        folder.mkdir(parents=True, exist_ok=True)
+        self.model.save_pretrained(folder, safe_serialization=True)
+        self.tokenizer.save_pretrained(folder)
+        save_defsum_config(folder, self.config)
+        if card is not None:
+            (folder / "README.md").write_text(card, encoding="utf-8")
+
+    # ------------------------------------------------------------------ settings
+    @property
+    def labels(self) -> list[str]:
+        """The label of each model output, in order."""
+        return list(self.config["labels"])
+
+    @property
+    def thresholds(self) -> np.ndarray:
+        """The decision threshold of each label, in ``labels`` order."""
+        given = self.config["thresholds"] or {}
+        return np.array([float(given.get(label, 0.5)) for label in self.labels])
+
+    # ------------------------------------------------------------------ inference
+    @overload
+    def predict(self, text: str, **kwargs: Any) -> Prediction: ...
+    @overload
+    def predict(self, text: Sequence[str], **kwargs: Any) -> list[Prediction]: ...
+
+    def predict(
+        self,
+        text: str | Sequence[str],
+        *,
+        titles: str | Sequence[str | None] | None = None,
+        batch_size: int = 16,
+        show_progress_bar: bool | None = None,
+    ) -> Prediction | list[Prediction]:
+        """Tag one article (returns a ``Prediction``) or a list (returns a list).
+
+        Long articles are split into overlapping windows that keep the title; all windows of
+        all articles are scored in length-sorted batches, then aggregated per article.
+
+        >>> clf.predict(["First article ...", "Second ..."], batch_size=32)  # doctest: +SKIP
+        [Prediction(...), Prediction(...)]
+        """
+        single = isinstance(text, str)
+        texts = [text] if single else list(text)
+        heads = _as_titles(titles, len(texts), single)
+        per_window, probs, windows = self._article_probs(texts, heads, batch_size, show_progress_bar)
+        preds = [self._decide(p, pw, w) for p, pw, w in zip(probs, per_window, windows)]
+        return preds[0] if single else preds
+
+    def predict_proba(
+        self,
+        text: Sequence[str],
+        *,
+        titles: Sequence[str | None] | None = None,
+        batch_size: int = 16,
+        aggregation: str | None = None,
+        calibrated: bool = True,
+    ) -> np.ndarray:
+        """Article-by-label probabilities, shape ``(len(text), len(labels))``.
+
+        >>> clf.predict_proba(["..."]).shape  # doctest: +SKIP
+        (1, 3)
+        """
+        heads = _as_titles(titles, len(text), False)
+        _, probs, _ = self._article_probs(list(text), heads, batch_size, False, aggregation, calibrated)
+        return np.stack(probs)
+
+    def _article_probs(
+        self,
+        texts: list[str],
+        titles: list[str | None],
+        batch_size: int,
+        show_progress_bar: bool | None,
+        aggregation: str | None = None,
+        calibrated: bool = True,
+    ) -> tuple[list[np.ndarray], list[np.ndarray], list[Windows]]:
+        """Per-window probabilities, aggregated article probabilities, and the windows."""
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        cfg = self.config
+        windows = []
+        for i, (body, head) in enumerate(zip(texts, titles)):
+            if not isinstance(body, str):
+                raise TypeError(f"text[{i}] is {type(body).__name__}, expected str")
+            if not body.strip():
+                raise ValueError(f"text[{i}] is empty or whitespace only; nothing to classify")
+            windows.append(
+                make_windows(
+                    self.tokenizer, body, head, max_length=cfg["max_length"], overlap=cfg["overlap"],
+                    title_tokens=cfg["title_tokens"], max_windows=cfg["max_windows"],
+                )
+            )
+        flat = [(a, j) for a, w in enumerate(windows) for j in range(len(w.input_ids))]
+        logits = self._score_windows(windows, flat, batch_size, show_progress_bar)
+        temperature = cfg["temperature"] if calibrated else 1.0
+        window_probs = 1.0 / (1.0 + np.exp(-logits / temperature))
+        how = aggregation or cfg["aggregation"]
+        per_window: list[np.ndarray] = []
+        start = 0
+        for w in windows:
+            per_window.append(window_probs[start : start + len(w.input_ids)])
+            start += len(w.input_ids)
+        return per_window, [_aggregate(p, how) for p in per_window], windows
+
+    def _score_windows(
+        self, windows: list[Windows], flat: list[tuple[int, int]], batch_size: int, show: bool | None
+    ) -> np.ndarray:
+        """Model logits for every window, computed in length-sorted batches, original order kept."""
+        order = sorted(range(len(flat)), key=lambda k: len(windows[flat[k][0]].input_ids[flat[k][1]]))
+        logits = np.zeros((len(flat), len(self.labels)), dtype=np.float32)
+        pad = self.tokenizer.pad_token_id or 0
+        batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+        with torch.inference_mode():
+            for batch in progress(batches, show, desc="classifying", unit="batch"):
+                rows = [windows[flat[k][0]] for k in batch]
+                seqs = [r.input_ids[flat[k][1]] for r, k in zip(rows, batch)]
+                width = max(len(s) for s in seqs)
+                ids = torch.full((len(seqs), width), pad, dtype=torch.long)
+                mask = torch.zeros((len(seqs), width), dtype=torch.long)
+                for i, s in enumerate(seqs):
+                    ids[i, : len(s)] = torch.tensor(s)
+                    mask[i, : len(s)] = 1
+                inputs = {"input_ids": ids, "attention_mask": mask}
+                if rows[0].token_type_ids is not None:
+                    types = torch.zeros_like(ids)
+                    for i, (r, k) in enumerate(zip(rows, batch)):
+                        t = r.token_type_ids[flat[k][1]]
+                        types[i, : len(t)] = torch.tensor(t)
+                    inputs["token_type_ids"] = types
+                device = self.model.device
+                out = self.model(**{k: v.to(device) for k, v in inputs.items()}).logits
+                logits[batch] = out.float().cpu().numpy()
+        return logits
+
+    def _decide(self, article: np.ndarray, per_window: np.ndarray, windows: Windows) -> Prediction:
+        labels = self.labels
+        passed = [i for i in range(len(labels)) if article[i] >= self.thresholds[i]]
+        primary = labels[max(passed, key=lambda i: article[i])] if passed else NONE
+        return Prediction(
+            labels=[labels[i] for i in passed],
+            scores={label: round(float(article[i]), 4) for i, label in enumerate(labels)},
+            primary=primary,
+            n_windows=len(windows.input_ids),
+            capped=windows.capped,
+            evidence_window={label: int(per_window[:, i].argmax()) for i, label in enumerate(labels)},
+        )
+
+
+def _aggregate(window_probs: np.ndarray, how: str) -> np.ndarray:
+    if how == "max":
+        return window_probs.max(axis=0)
+    if how == "mean":
+        return window_probs.mean(axis=0)
+    if how == "first":
+        return window_probs[0]
+    raise ValueError(f"aggregation must be one of {AGGREGATIONS}, got {how!r}")
+
+
+def _as_titles(titles: str | Sequence[str | None] | None, n: int, single: bool) -> list[str | None]:
+    if titles is None:
+        return [None] * n
+    if isinstance(titles, str):
+        if not single:
+            raise TypeError("titles must be a list when text is a list")
+        return [titles]
+    heads = list(titles)
+    if len(heads) != n:
+        raise ValueError(f"got {len(heads)} titles for {n} texts; pass one title per text (or None)")
+    return heads

@@ -1,0 +1,171 @@
+"""The ``defsum`` command line: ``defsum score PATH... -o OUT``.
+
+Exit status: 0 when every article was scored (skipped symlinks do not count as failures),
+1 when some records carry an error, 2 on a fatal error (bad arguments, a model that will not
+load, an output file that cannot be written).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import shutil
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any, Sequence
+
+from tqdm.auto import tqdm
+
+from defsum.io import Article, ReadOptions, RecordWriter, read_articles
+
+logger = logging.getLogger(__name__)
+
+EXIT_OK, EXIT_FAILED_RECORDS, EXIT_FATAL = 0, 1, 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``defsum`` command."""
+    parser = argparse.ArgumentParser(prog="defsum", description="Tag and brief security-news articles.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    s = sub.add_parser(
+        "score",
+        help="score every article under the given files or folders",
+        description="Score articles (.txt .md .html .htm .json .jsonl, folders walked recursively) "
+        "and write one record per article. Exit status: 0 all scored, 1 some records failed, 2 fatal error.",
+    )
+    s.add_argument("paths", nargs="+", metavar="PATH", help="files or folders of articles")
+    s.add_argument("-o", "--output", default="briefs.jsonl", help="output file; .csv writes CSV, anything else JSONL (default: briefs.jsonl)")
+    s.add_argument("--batch-size", type=int, default=16, help="articles per model batch (default: 16)")
+    s.add_argument("--no-summary", action="store_true", help="tag only; do not write briefs")
+    s.add_argument("--classifier", default=None, help="classifier model folder or hub id (default: the shipped model)")
+    s.add_argument("--summarizer", default=None, help="summariser model folder or hub id (default: the shipped model)")
+    s.add_argument("--text-field", default="text", help="JSON field holding the article text (default: text)")
+    s.add_argument("--title-field", default="title", help="JSON field holding the title (default: title)")
+    s.add_argument("--id-field", default="id", help="JSON field holding the article id (default: id)")
+    s.add_argument("--max-bytes", type=int, default=1_000_000, help="size limit per file in bytes (default: 1000000)")
+    s.add_argument("--oversize", choices=("truncate", "error"), default="truncate",
+                   help="files over --max-bytes: score the first --max-bytes bytes (flagged truncated_input) or record an error")
+    s.add_argument("--follow-symlinks", action="store_true", help="follow symbolic links (loops are detected)")
+    s.add_argument("--resume", action="store_true", help="keep OUT and score only articles not already in it")
+    s.add_argument("--engine", choices=("local", "ray"), default="local", help="run here or on Ray Data (pip install 'defsum[ray]')")
+    s.add_argument("--device", default="cpu", help="torch device (default: cpu)")
+    s.add_argument("-q", "--quiet", action="store_true", help="no table and no progress bar")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="defsum: %(message)s")
+    if args.batch_size < 1:
+        print(f"defsum: --batch-size must be at least 1, got {args.batch_size}", file=sys.stderr)
+        return EXIT_FATAL
+    try:
+        return score(args)
+    except (ValueError, OSError) as err:
+        print(f"defsum: error: {err}", file=sys.stderr)
+        return EXIT_FATAL
+
+
+def score(args: argparse.Namespace) -> int:
+    """The ``score`` subcommand: stream articles through the models into the output file."""
+    from defsum.pipeline import Analyzer
+
+    options = ReadOptions(args.text_field, args.title_field, args.id_field, args.max_bytes, args.oversize, args.follow_symlinks)
+    analyzer = Analyzer.from_pretrained(args.classifier, args.summarizer, summarize=not args.no_summary, device=args.device)
+    counts = {"scored": 0, "failed": 0, "skipped": 0, "already done": 0}
+    show_table = not args.quiet
+    articles = read_articles(args.paths, options)
+    with RecordWriter(args.output, resume=args.resume) as writer:
+        bar = tqdm(desc="articles", unit="article", disable=args.quiet, file=sys.stderr)
+        if args.engine == "ray":
+            from defsum.engine_ray import score_with_ray
+
+            chunks = score_with_ray(articles, args, writer.done)
+        else:
+            chunks = score_local(analyzer, articles, args.batch_size, writer.done)
+        for records, already in chunks:
+            writer.write(records)
+            counts["already done"] += already
+            for r in records:
+                kind = "skipped" if (r["error"] or "").startswith("skipped") else "failed" if r["error"] else "scored"
+                counts[kind] += 1
+            bar.update(len(records) + already)
+            if show_table:
+                bar.clear()
+                print_table(records)
+        bar.close()
+    summary = ", ".join(f"{v} {k}" for k, v in counts.items() if v or k in ("scored", "failed"))
+    print(f"defsum: {summary}; records in {args.output}", file=sys.stderr)
+    return EXIT_FAILED_RECORDS if counts["failed"] else EXIT_OK
+
+
+def score_local(analyzer: Any, articles: Any, batch_size: int, done: set[str]) -> Any:
+    """Yield ``(records, n_already_done)`` for successive chunks of articles, in input order."""
+    chunk: list[Article] = []
+    already = 0
+    for article in articles:
+        if article.key in done:
+            already += 1
+            continue
+        chunk.append(article)
+        if len(chunk) >= batch_size * 4:
+            yield analyze_chunk(analyzer, chunk, batch_size), already
+            chunk, already = [], 0
+    if chunk or already:
+        yield analyze_chunk(analyzer, chunk, batch_size), already
+
+
+def analyze_chunk(analyzer: Any, chunk: list[Article], batch_size: int) -> list[dict[str, Any]]:
+    """Records for a chunk of articles; a failure of one article never loses the others."""
+    good = [a for a in chunk if a.error is None]
+    results: dict[int, Any] = {}
+    if good:
+        try:
+            briefs = analyzer.analyze([a.text for a in good], titles=[a.title for a in good], batch_size=batch_size, show_progress_bar=False)
+            results = {id(a): b for a, b in zip(good, briefs)}
+        except Exception as err:  # one bad article must not sink the batch: retry one by one
+            logger.warning("batch failed (%s); retrying articles one at a time", err)
+            for a in good:
+                try:
+                    results[id(a)] = analyzer.analyze(a.text, titles=a.title)
+                except Exception as one:
+                    a.error = f"scoring failed: {type(one).__name__}: {one}"
+    return [to_record(a, results.get(id(a))) for a in chunk]
+
+
+def to_record(article: Article, brief: Any | None) -> dict[str, Any]:
+    """The output record of one article (``brief`` is None when it failed)."""
+    record: dict[str, Any] = {
+        "path": article.path, "id": article.id, "title": article.title, "labels": None, "scores": None,
+        "primary": None, "summary": None, "error": article.error, "flags": list(article.flags),
+        "encoding": article.encoding, "content_hash": article.content_hash,
+    }
+    if brief is not None:
+        record.update(labels=brief.labels, scores=brief.scores, primary=brief.primary, summary=brief.summary)
+        record["flags"] += [f for f in brief.flags if f not in record["flags"]]
+        if brief.chunked:
+            record["flags"].append("chunked")
+    return record
+
+
+def print_table(records: list[dict[str, Any]]) -> None:
+    """Print records as a readable table on stdout."""
+    width = shutil.get_terminal_size((120, 20)).columns
+    for r in records:
+        name = Path(r["path"]).name + ("" if r["id"] == Path(r["path"]).stem else f" [{r['id']}]")
+        if r["error"]:
+            print(f"{name}\n    ERROR {r['error']}\n")
+            continue
+        tags = ", ".join(f"{k} {v:.2f}" for k, v in sorted(r["scores"].items(), key=lambda kv: -kv[1]))
+        print(f"{name}  ->  {r['primary'].upper()}   ({tags})")
+        if r.get("title"):
+            print(textwrap.fill(r["title"], width - 4, initial_indent="    ", subsequent_indent="    "))
+        if r["summary"]:
+            print(textwrap.fill("brief: " + r["summary"], width - 4, initial_indent="    ", subsequent_indent="           "))
+        print()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

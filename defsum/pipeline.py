@@ -1,0 +1,111 @@
+"""The Analyzer: classifier and summariser together, one ``Brief`` per article."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Sequence, overload
+
+from defsum.classifier import EventClassifier
+
+if TYPE_CHECKING:
+    from defsum.summarizer import Summarizer
+
+
+@dataclass
+class Brief:
+    """What defsum says of one article."""
+
+    labels: list[str]
+    scores: dict[str, float]
+    primary: str
+    summary: str | None
+    title: str | None = None
+    chunked: bool = False
+    capped: bool = False
+    """True when the article was so long that its tail was not scored."""
+    flags: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A plain dict, ready for JSON."""
+        return asdict(self)
+
+
+class Analyzer:
+    """Tag and summarise articles with one call.
+
+    >>> analyzer = Analyzer.from_pretrained()  # doctest: +SKIP
+    >>> brief = analyzer.analyze(article_text, title="Diplomat defects")  # doctest: +SKIP
+    >>> brief.primary, brief.summary  # doctest: +SKIP
+    ('elite_defection', 'South Korea confirmed ...')
+    """
+
+    def __init__(self, classifier: EventClassifier, summarizer: Summarizer | None) -> None:
+        self.classifier = classifier
+        self.summarizer = summarizer
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        classifier: str | Path | None = None,
+        summarizer: str | Path | None = None,
+        *,
+        summarize: bool = True,
+        device: str = "cpu",
+    ) -> Analyzer:
+        """Load both models (``None`` = the shipped defaults; ``summarize=False`` skips the summariser).
+
+        >>> Analyzer.from_pretrained(summarize=False)  # doctest: +SKIP
+        """
+        clf = EventClassifier.from_pretrained(classifier, device=device)
+        summ = None
+        if summarize:
+            from defsum.summarizer import Summarizer
+
+            summ = Summarizer.from_pretrained(summarizer, device=device)
+        return cls(clf, summ)
+
+    @overload
+    def analyze(self, text: str, **kwargs: Any) -> Brief: ...
+    @overload
+    def analyze(self, text: Sequence[str], **kwargs: Any) -> list[Brief]: ...
+
+    def analyze(
+        self,
+        text: str | Sequence[str],
+        *,
+        titles: str | Sequence[str | None] | None = None,
+        batch_size: int = 16,
+        show_progress_bar: bool | None = None,
+    ) -> Brief | list[Brief]:
+        """Tag and summarise one article (returns a ``Brief``) or a list (returns a list).
+
+        >>> analyzer.analyze(["text one", "text two"], titles=["One", None])  # doctest: +SKIP
+        [Brief(...), Brief(...)]
+        """
+        single = isinstance(text, str)
+        texts = [text] if single else list(text)
+        heads: list[str | None]
+        if titles is None:
+            heads = [None] * len(texts)
+        else:
+            heads = [titles] if isinstance(titles, str) else list(titles)
+        preds = self.classifier.predict(
+            texts, titles=heads, batch_size=batch_size, show_progress_bar=show_progress_bar
+        )
+        summaries: list[str | None] = [None] * len(texts)
+        if self.summarizer is not None:
+            summaries = list(
+                self.summarizer.summarize(
+                    texts, titles=heads, batch_size=max(1, batch_size // 2),
+                    show_progress_bar=show_progress_bar,
+                )
+            )
+        briefs = [
+            Brief(
+                labels=p.labels, scores=p.scores, primary=p.primary, summary=s, title=h,
+                chunked=p.chunked, capped=p.capped, flags=["capped"] if p.capped else [],
+            )
+            for p, s, h in zip(preds, summaries, heads)
+        ]
+        return briefs[0] if single else briefs

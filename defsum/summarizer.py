@@ -1,0 +1,298 @@
+"""The summariser: one- or two-sentence, cased, faithful briefs from a seq2seq model.
+
+The default model (``defsum/models/summarizer/``) is a small copy-augmented encoder-decoder
+(:mod:`defsum.copygen`) trained in this project; any Hugging Face seq2seq checkpoint folder
+(T5, BART, PEGASUS) or hub id loads through the same API.
+
+>>> summ = Summarizer.from_pretrained()                                   # doctest: +SKIP
+>>> summ.summarize("North Korea fired a ballistic missile on Tuesday ...")  # doctest: +SKIP
+'North Korea fired a ballistic missile on Tuesday.'
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence, overload
+
+import torch
+from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+
+import defsum.copygen  # noqa: F401  (registers model_type "defsum-copygen" with the Auto classes)
+from defsum import briefs
+from defsum.modelio import (
+    ModelLoadError,
+    load_defsum_config,
+    pretrained_kwargs,
+    resolve_model_path,
+    save_defsum_config,
+)
+from defsum.progress import progress
+
+logger = logging.getLogger(__name__)
+
+DEFAULTS: dict[str, Any] = {
+    "max_source_tokens": 256,  # encoder input length after sentence selection
+    "max_target_tokens": 64,  # decoder length limit
+    "input_strategy": "select",  # "select": title + lead/salient sentences; "truncate": plain cut
+    "use_title": True,
+    "prefix": "",  # e.g. "summarize: " for T5 checkpoints
+    "uncased": None,  # None: read from the tokenizer (do_lower_case)
+    "no_repeat_ngram_size": 3,
+    "length_penalty": 1.0,
+    "min_new_tokens": 6,
+    "faithfulness_check": True,  # pick the best beam whose names and numbers occur in the source
+    "fallback": "lead",  # when every beam fails the check: "lead" (first sentence) or "best"
+}
+INPUT_STRATEGIES = ("select", "truncate")
+FALLBACKS = ("lead", "best")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One decoded beam after casing and trimming, with its faithfulness diagnostics."""
+
+    text: str
+    rank: int
+    unsupported: tuple[str, ...]
+    novel: tuple[str, ...]
+    repeated: bool
+
+    @property
+    def ok(self) -> bool:
+        """True when the beam names nothing absent from the source and does not loop."""
+        return not self.unsupported and not self.novel and not self.repeated
+
+
+def build_source(
+    text: str,
+    title: str | None = None,
+    *,
+    strategy: str = "select",
+    max_words: int = 180,
+    use_title: bool = True,
+) -> str:
+    """The model input of one article: the title, then the lead and most salient sentences.
+
+    ``strategy="truncate"`` returns the plain text (cut later by the tokenizer), for comparison.
+
+    >>> build_source("First sentence. Second one.", "A title")
+    'A title. First sentence. Second one.'
+    """
+    text = briefs.clean_text(text) if strategy == "truncate" else text
+    if strategy == "truncate":
+        return text
+    if strategy != "select":
+        raise ValueError(f"unknown input strategy {strategy!r}; use one of {INPUT_STRATEGIES}")
+    head = ""
+    if use_title and title and title.strip():
+        head = briefs.clean_text(title)
+        if head[-1] not in ".!?:":
+            head += "."
+        max_words = max(max_words - len(head.split()), 20)
+    body = " ".join(briefs.select_sentences(text, title, max_words=max_words))
+    return briefs.clean_text(f"{head} {body}")
+
+
+class Summarizer:
+    """Write one- or two-sentence briefs of articles.
+
+    >>> summ = Summarizer.from_pretrained()          # doctest: +SKIP
+    >>> summ.summarize(["text one", "text two"])     # doctest: +SKIP
+    ['Brief one.', 'Brief two.']
+    """
+
+    def __init__(self, model: Any, tokenizer: Any, config: dict[str, Any] | None = None, device: str = "cpu") -> None:
+        self.model = model
+        self.tokenizer = tokenizer
+        self.config = config
+        self.device = device
+
+    # ------------------------------------------------------------------ loading and saving
+    @classmethod
+    def from_pretrained(cls, path: str | Path | None = None, *, device: str = "cpu") -> Summarizer:
+        """Load a summariser folder or hub id (``None`` = the default model shipped with defsum).
+
+        >>> Summarizer.from_pretrained("path/to/t5-small-folder")  # doctest: +SKIP
+        """
+        resolved = resolve_model_path(path, "summarizer")
+        local = Path(resolved).is_dir()
+        config = load_defsum_config(resolved, DEFAULTS) if local else dict(DEFAULTS)
+        _check_config(config, resolved)
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(resolved, **pretrained_kwargs())
+            model = AutoModelForSeq2SeqLM.from_pretrained(resolved, dtype=torch.float32, **pretrained_kwargs())
+        except (OSError, ValueError, KeyError) as err:
+            raise ModelLoadError(f"could not load a seq2seq model from {resolved!r}: {err}") from err
+        if config["uncased"] is None:
+            config["uncased"] = bool(getattr(tokenizer, "do_lower_case", False))
+        if not config["prefix"] and getattr(model.config, "model_type", "") == "t5":
+            config["prefix"] = "summarize: "
+        model.to(device).eval()
+        logger.info("loaded summariser %s (%s) on %s", resolved, type(model).__name__, device)
+        return cls(model, tokenizer, config, device)
+
+    def save_pretrained(self, path: str | Path) -> None:
+        """Write weights (safetensors), tokenizer and ``defsum_config.json`` to ``path``.
+
+        >>> summ.save_pretrained("my-summarizer")  # doctest: +SKIP
+        """
+        self._check_ready()
+        folder = Path(path)
+        folder.mkdir(parents=True, exist_ok=True)
+        self.model.save_pretrained(folder, safe_serialization=True)
+        self.tokenizer.save_pretrained(folder)
+        save_defsum_config(folder, {k: self.config[k] for k in DEFAULTS})
+
+    # ------------------------------------------------------------------ inference
+    @overload
+    def summarize(self, text: str, **kwargs: Any) -> str: ...
+
+    @overload
+    def summarize(self, text: Sequence[str], **kwargs: Any) -> list[str]: ...
+
+    def summarize(
+        self,
+        text: str | Sequence[str],
+        *,
+        titles: str | Sequence[str | None] | None = None,
+        max_words: int = 45,
+        num_beams: int = 4,
+        batch_size: int = 8,
+        show_progress_bar: bool | None = None,
+    ) -> str | list[str]:
+        """Write a brief of each article: one string in, one string out; a list in, a list out.
+
+        Long articles are not cut blindly: the input is the title plus the lead and the most
+        salient sentences that fit the encoder (``input_strategy="select"``).
+
+        >>> summ.summarize("Seoul said on Monday that ...", titles="Diplomat defects")  # doctest: +SKIP
+        'Seoul said on Monday that a North Korean diplomat in Cuba had defected.'
+        """
+        self._check_ready()
+        single = isinstance(text, str)
+        texts = [text] if single else list(text)
+        if single:
+            title_list = [titles] if titles is None or isinstance(titles, str) else list(titles)
+        elif titles is None:
+            title_list = [None] * len(texts)
+        elif isinstance(titles, str):
+            raise ValueError("titles must be a list of the same length as the texts when text is a list")
+        else:
+            title_list = list(titles)
+        if len(title_list) != len(texts):
+            raise ValueError(f"got {len(texts)} texts but {len(title_list)} titles; pass one title per text")
+        for i, t in enumerate(texts):
+            if not isinstance(t, str):
+                raise ValueError(f"text {i} is {type(t).__name__}, not str")
+            if not t.strip():
+                where = "text" if single else f"text {i}"
+                raise ValueError(f"{where} is empty or only whitespace; there is nothing to summarise")
+        if max_words < 5:
+            raise ValueError(f"max_words={max_words} is too small for a sentence; use at least 5")
+        if num_beams < 1 or batch_size < 1:
+            raise ValueError(f"num_beams ({num_beams}) and batch_size ({batch_size}) must be at least 1")
+
+        sources = [self.prepare_input(t, h) for t, h in zip(texts, title_list)]
+        order = sorted(range(len(texts)), key=lambda i: -len(sources[i]))
+        out: list[str] = [""] * len(texts)
+        batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+        for batch in progress(batches, show_progress_bar, desc="Summarising", unit="batch"):
+            beams = self._generate([sources[i] for i in batch], num_beams, max_words)
+            for i, cands in zip(batch, beams):
+                out[i] = self._choose(cands, texts[i], title_list[i], max_words)
+        return out[0] if single else out
+
+    def prepare_input(self, text: str, title: str | None = None) -> str:
+        """The text the encoder reads for one article (title + selected sentences)."""
+        cfg = self.config
+        words = int(cfg["max_source_tokens"] * 0.7)
+        source = build_source(text, title, strategy=cfg["input_strategy"], max_words=words, use_title=cfg["use_title"])
+        return cfg["prefix"] + source
+
+    def candidates(self, text: str, title: str | None = None, *, num_beams: int = 4, max_words: int = 45) -> list[Candidate]:
+        """All beams for one article with their diagnostics (for inspection and evaluation)."""
+        self._check_ready()
+        beams = self._generate([self.prepare_input(text, title)], num_beams, max_words)[0]
+        return [self._candidate(b, r, text, title, max_words) for r, b in enumerate(beams)]
+
+    # ------------------------------------------------------------------ internals
+    def _check_ready(self) -> None:
+        if self.model is None or self.tokenizer is None or self.config is None:
+            raise RuntimeError("this Summarizer has no model; load one with Summarizer.from_pretrained(path)")
+
+    def _generate(self, sources: list[str], num_beams: int, max_words: int) -> list[list[str]]:
+        cfg = self.config
+        enc = self.tokenizer(
+            sources, max_length=cfg["max_source_tokens"], truncation=True, padding=True, return_tensors="pt"
+        )
+        max_new = min(cfg["max_target_tokens"], int(max_words * 1.6) + 4)
+        kwargs: dict[str, Any] = {
+            "num_beams": num_beams,
+            "num_return_sequences": num_beams,
+            "max_new_tokens": max_new,
+            "min_new_tokens": min(cfg["min_new_tokens"], max_new),
+            "no_repeat_ngram_size": cfg["no_repeat_ngram_size"],
+            "length_penalty": cfg["length_penalty"],
+        }
+        if num_beams > 1:
+            kwargs["early_stopping"] = True
+        with torch.inference_mode():
+            ids = self.model.generate(
+                input_ids=enc["input_ids"].to(self.device),
+                attention_mask=enc["attention_mask"].to(self.device),
+                **kwargs,
+            )
+        decoded = self.tokenizer.batch_decode(ids, skip_special_tokens=True, clean_up_tokenization_spaces=False)
+        return [decoded[i * num_beams : (i + 1) * num_beams] for i in range(len(sources))]
+
+    def _known_words(self) -> set[str]:
+        known = getattr(self, "_known_cache", None)
+        if known is None:
+            vocab = self.tokenizer.get_vocab() if hasattr(self.tokenizer, "get_vocab") else {}
+            known = {w.lstrip("\u2581\u0120").lower() for w in vocab if w.isascii() and not w.startswith("##")}
+            known = {w for w in known if w.isalpha() and len(w) > 1}
+            self._known_cache = known
+        return known
+
+    def _candidate(self, raw: str, rank: int, text: str, title: str | None, max_words: int) -> Candidate:
+        source = f"{title or ''}\n{text}"
+        brief = raw.strip()
+        if self.config["uncased"] or briefs.is_all_lower(brief):
+            brief = briefs.restore_case(brief, source)
+        else:
+            brief = briefs.sentence_case(briefs.detokenize(brief))
+        brief = briefs.trim_to_sentences(brief, max_words) if brief else ""
+        novel = tuple(briefs.novel_words(brief, source, self._known_words())) if self.config["uncased"] else ()
+        return Candidate(
+            text=brief,
+            rank=rank,
+            unsupported=tuple(briefs.unsupported_entities(brief, source)),
+            novel=novel,
+            repeated=briefs.has_repeated_ngrams(brief, 3),
+        )
+
+    def _choose(self, beams: list[str], text: str, title: str | None, max_words: int) -> str:
+        cands = [self._candidate(b, r, text, title, max_words) for r, b in enumerate(beams)]
+        cands = [c for c in cands if c.text and len(c.text.split()) >= 3] or cands
+        if not self.config["faithfulness_check"]:
+            return cands[0].text
+        for c in cands:
+            if c.ok:
+                return c.text
+        if self.config["fallback"] == "lead":
+            logger.debug("no faithful beam; falling back to the lead sentence")
+            lead = briefs.split_sentences(text)
+            if lead:
+                return briefs.sentence_case(briefs.trim_to_sentences(lead[0], max_words))
+        return min(cands, key=lambda c: (len(c.unsupported) + len(c.novel), c.repeated, c.rank)).text
+
+
+def _check_config(config: dict[str, Any], where: str) -> None:
+    if config["input_strategy"] not in INPUT_STRATEGIES:
+        raise ModelLoadError(f"{where}: input_strategy={config['input_strategy']!r}; use one of {INPUT_STRATEGIES}")
+    if config["fallback"] not in FALLBACKS:
+        raise ModelLoadError(f"{where}: fallback={config['fallback']!r}; use one of {FALLBACKS}")
+    if int(config["max_source_tokens"]) < 16:
+        raise ModelLoadError(f"{where}: max_source_tokens={config['max_source_tokens']} is too small")

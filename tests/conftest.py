@@ -1,0 +1,40 @@
+"""Shared fixtures: tiny randomly initialised models built offline from small configs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+
+from defsum.classifier import DEFAULTS, EventClassifier
+from defsum.labels import LABELS
+from defsum.modelio import base_model_path
+
+
+@pytest.fixture(scope="session")
+def tokenizer():
+    return AutoTokenizer.from_pretrained(base_model_path())
+
+
+@pytest.fixture(scope="session")
+def tiny_classifier_dir(tmp_path_factory: pytest.TempPathFactory, tokenizer) -> Path:
+    """A 2-layer, 32-wide BERT classifier with defsum's labels, saved as a model folder."""
+    torch.manual_seed(0)
+    config = BertConfig(
+        vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+        intermediate_size=64, max_position_embeddings=512, num_labels=len(LABELS),
+        id2label=dict(enumerate(LABELS)), label2id={l: i for i, l in enumerate(LABELS)},
+        problem_type="multi_label_classification",
+    )
+    model = BertForSequenceClassification(config).eval()
+    folder = tmp_path_factory.mktemp("tiny_classifier")
+    clf = EventClassifier(model, tokenizer, dict(DEFAULTS, max_length=64, overlap=16, title_tokens=8))
+    clf.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_classifier(tiny_classifier_dir: Path) -> EventClassifier:
+    return EventClassifier.from_pretrained(tiny_classifier_dir)

@@ -1,0 +1,117 @@
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from defsum import EventClassifier, ModelLoadError, Prediction
+from defsum.chunking import make_windows
+from defsum.labels import LABELS
+
+LONG = " ".join(f"Sentence number {i} reports that the envoy met officials in the capital." for i in range(120))
+
+
+def test_single_text_gives_one_prediction(tiny_classifier):
+    pred = tiny_classifier.predict("Pyongyang fired two missiles into the sea on Monday.")
+    assert isinstance(pred, Prediction)
+    assert set(pred.scores) == set(LABELS)
+    assert all(0.0 <= s <= 1.0 for s in pred.scores.values())
+    assert set(pred.labels) <= set(LABELS)
+    assert pred.primary in pred.labels or (pred.primary == "none" and not pred.labels)
+
+
+def test_list_gives_list_in_order(tiny_classifier):
+    texts = ["Short one.", LONG, "Another short article about talks in Geneva."]
+    preds = tiny_classifier.predict(texts, batch_size=2)
+    assert isinstance(preds, list) and len(preds) == 3
+    # order restored after length sorting: each equals its own single prediction
+    for text, pred in zip(texts, preds):
+        assert pred.scores == tiny_classifier.predict(text).scores
+    assert preds[1].chunked and not preds[0].chunked
+
+
+def test_save_load_round_trip_identical(tiny_classifier, tmp_path):
+    tiny_classifier.save_pretrained(tmp_path / "copy")
+    assert (tmp_path / "copy" / "model.safetensors").is_file()
+    again = EventClassifier.from_pretrained(tmp_path / "copy")
+    texts = ["The minister flew to Beijing for talks.", LONG]
+    np.testing.assert_allclose(tiny_classifier.predict_proba(texts), again.predict_proba(texts), rtol=1e-6)
+    assert [p.labels for p in tiny_classifier.predict(texts)] == [p.labels for p in again.predict(texts)]
+
+
+def test_windows_keep_title_and_overlap(tokenizer):
+    w = make_windows(tokenizer, LONG, "Envoy visits", max_length=64, overlap=16, title_tokens=8, max_windows=64)
+    title_ids = tokenizer("Envoy visits", add_special_tokens=False)["input_ids"]
+    assert len(w.input_ids) > 3 and not w.capped
+    for ids in w.input_ids:
+        assert len(ids) <= 64
+        assert ids[1 : 1 + len(title_ids)] == title_ids  # [CLS] title [SEP] body [SEP]
+    body = tokenizer(LONG, add_special_tokens=False)["input_ids"]
+    first_body = w.input_ids[0][2 + len(title_ids) : -1]
+    second_body = w.input_ids[1][2 + len(title_ids) : -1]
+    assert first_body == body[: len(first_body)]
+    assert second_body[:16] == first_body[-16:]  # overlap
+    covered = len(first_body) + (len(w.input_ids) - 1) * (len(first_body) - 16)
+    assert covered >= len(body)  # nothing cut off
+
+
+def test_window_cap_is_flagged(tokenizer):
+    w = make_windows(tokenizer, LONG * 5, None, max_length=32, overlap=8, max_windows=4)
+    assert len(w.input_ids) == 4 and w.capped
+
+
+def test_thresholds_decide_labels(tiny_classifier_dir):
+    clf = EventClassifier.from_pretrained(tiny_classifier_dir)
+    clf.config["thresholds"] = {label: 0.0 for label in LABELS}
+    pred = clf.predict("Anything at all.")
+    assert pred.labels == list(LABELS)
+    assert pred.primary == max(pred.scores, key=pred.scores.get)
+    clf.config["thresholds"] = {label: 1.01 for label in LABELS}
+    pred = clf.predict("Anything at all.")
+    assert pred.labels == [] and pred.primary == "none"
+
+
+def test_temperature_flattens_probabilities(tiny_classifier_dir):
+    clf = EventClassifier.from_pretrained(tiny_classifier_dir)
+    raw = clf.predict_proba(["Talks resumed."], calibrated=False)
+    clf.config["temperature"] = 100.0
+    flat = clf.predict_proba(["Talks resumed."])
+    assert np.all(np.abs(flat - 0.5) <= np.abs(raw - 0.5) + 1e-9)
+
+
+def test_empty_text_is_a_clear_error(tiny_classifier):
+    with pytest.raises(ValueError, match="empty"):
+        tiny_classifier.predict("   \n ")
+    with pytest.raises(TypeError, match="expected str"):
+        tiny_classifier.predict([None])  # type: ignore[list-item]
+
+
+def test_label_mismatch_names_the_file(tiny_classifier_dir, tmp_path):
+    bad = tmp_path / "bad"
+    shutil.copytree(tiny_classifier_dir, bad)
+    cfg = json.loads((bad / "defsum_config.json").read_text())
+    cfg["labels"] = ["a", "b"]
+    (bad / "defsum_config.json").write_text(json.dumps(cfg))
+    with pytest.raises(ModelLoadError, match="defsum_config.json"):
+        EventClassifier.from_pretrained(bad)
+
+
+def test_pickle_weights_are_refused(tiny_classifier_dir, tmp_path):
+    bad = tmp_path / "pickled"
+    shutil.copytree(tiny_classifier_dir, bad)
+    (bad / "model.safetensors").rename(bad / "pytorch_model.bin")
+    with pytest.raises(ModelLoadError, match="safetensors"):
+        EventClassifier.from_pretrained(bad)
+
+
+def test_missing_or_corrupt_folder(tiny_classifier_dir, tmp_path):
+    with pytest.raises(ModelLoadError, match="does not exist"):
+        EventClassifier.from_pretrained(tmp_path / "nowhere")
+    bad = tmp_path / "corrupt"
+    shutil.copytree(tiny_classifier_dir, bad)
+    (bad / "model.safetensors").write_bytes(b"not a safetensors file")
+    with pytest.raises(ModelLoadError, match="corrupt"):
+        EventClassifier.from_pretrained(bad)

@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from defsum.cli import EXIT_FAILED_RECORDS, EXIT_FATAL, EXIT_OK, main
+from tests.test_io import ARTICLE, make_bad_folder
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def test_score_bad_folder_one_record_each(tmp_path, tiny_classifier_dir, capsys):
+    expect = make_bad_folder(tmp_path / "in")
+    out = tmp_path / "out.jsonl"
+    code = main(["score", str(tmp_path / "in"), "-o", str(out), "--classifier", str(tiny_classifier_dir), "--no-summary"])
+    assert code == EXIT_FAILED_RECORDS
+    records = read_jsonl(out)
+    assert len(records) == sum(expect.values())
+    for r in records:
+        assert set(r) >= {"path", "id", "title", "labels", "scores", "primary", "summary", "error"}
+        assert (r["error"] is None) == (r["primary"] is not None)
+    err = capsys.readouterr().err
+    assert "scored" in err and "failed" in err and "skipped" in err
+
+
+def test_score_csv_and_exit_ok(tmp_path, tiny_classifier_dir, capsys):
+    (tmp_path / "in").mkdir()
+    for i in range(3):
+        (tmp_path / "in" / f"a{i}.txt").write_text(f"Title {i}\n\n{ARTICLE}")
+    out = tmp_path / "out.csv"
+    code = main(["score", str(tmp_path / "in"), "-o", str(out), "--classifier", str(tiny_classifier_dir), "--no-summary"])
+    assert code == EXIT_OK
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert [r["id"] for r in rows] == ["a0", "a1", "a2"] and rows[0]["title"] == "Title 0"
+    assert "a0.txt  ->" in capsys.readouterr().out  # the readable table
+
+
+def test_fatal_errors_exit_2(tmp_path, capsys):
+    (tmp_path / "a.txt").write_text(ARTICLE)
+    assert main(["score", str(tmp_path), "-o", str(tmp_path / "o.jsonl"), "--classifier", str(tmp_path / "none"), "--no-summary"]) == EXIT_FATAL
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_resume_skips_done_articles(tmp_path, tiny_classifier_dir, capsys):
+    (tmp_path / "in").mkdir()
+    for i in range(4):
+        (tmp_path / "in" / f"a{i}.txt").write_text(f"{ARTICLE} {i}")
+    out = tmp_path / "out.jsonl"
+    args = ["score", str(tmp_path / "in"), "-o", str(out), "--classifier", str(tiny_classifier_dir), "--no-summary", "-q"]
+    assert main(args) == EXIT_OK
+    (tmp_path / "in" / "a4.txt").write_text(f"{ARTICLE} new")
+    assert main([*args, "--resume"]) == EXIT_OK
+    assert sorted(r["id"] for r in read_jsonl(out)) == ["a0", "a1", "a2", "a3", "a4"]
+    assert "4 already done" in capsys.readouterr().err
+
+
+def test_sigkill_then_resume_gives_exactly_one_record_each(tmp_path, tiny_classifier_dir):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    n = 300
+    for i in range(n):
+        (folder / f"art{i:03d}.txt").write_text(f"Article {i}\n\n{ARTICLE} Number {i}. " * 3)
+    out = tmp_path / "out.jsonl"
+    cmd = [sys.executable, "-m", "defsum.cli", "score", str(folder), "-o", str(out), "--classifier",
+           str(tiny_classifier_dir), "--no-summary", "-q", "--batch-size", "1"]
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline and (not out.exists() or out.stat().st_size < 2000):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    partial = out.read_text(encoding="utf-8").count("\n")
+    assert 0 < partial < n, "the run should have been killed midway"
+    with open(out, "a", encoding="utf-8") as fh:  # a torn line, as a kill mid-write leaves
+        fh.write('{"path": "torn')
+    done = subprocess.run([*cmd, "--resume"], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == EXIT_OK, done.stderr
+    records = read_jsonl(out)  # every line parses
+    ids = [r["id"] for r in records]
+    assert sorted(ids) == [f"art{i:03d}" for i in range(n)]
