@@ -35,6 +35,8 @@ DEFAULTS: dict[str, Any] = {
     "aggregation": "max",  # how window probabilities make an article's: "max", "mean" or "first"
 }
 AGGREGATIONS = ("max", "mean", "first")
+PRECISIONS = ("fp32", "bf16", "int8")
+DEFAULT_PRECISION = "int8"
 
 
 @dataclass(frozen=True)
@@ -67,17 +69,22 @@ class EventClassifier:
     'elite_defection'
     """
 
-    def __init__(self, model: Any, tokenizer: Any, config: dict[str, Any]) -> None:
+    def __init__(self, model: Any, tokenizer: Any, config: dict[str, Any], precision: str = "fp32") -> None:
         self.model = model
         self.tokenizer = tokenizer
         self.config = config
+        self.precision = precision
 
     # ------------------------------------------------------------------ loading and saving
     @classmethod
     def from_pretrained(
-        cls, path: str | Path | None = None, *, device: str = "cpu", dtype: torch.dtype = torch.float32
+        cls, path: str | Path | None = None, *, device: str = "cpu", precision: str = DEFAULT_PRECISION
     ) -> EventClassifier:
         """Load a classifier folder (``None`` = the default model shipped with defsum).
+
+        ``precision`` picks the inference arithmetic: ``"fp32"`` (plain torch), ``"bf16"``
+        (autocast) or ``"int8"`` (dynamic int8 weights for linear layers, CPU only); see
+        ``eval/benchmark.py`` for their speed and accuracy on this machine.
 
         Any Hugging Face sequence-classification checkpoint loads; its ``id2label`` gives the
         labels unless a ``defsum_config.json`` beside the weights says otherwise.
@@ -87,7 +94,7 @@ class EventClassifier:
         where = resolve_model_path(path, "classifier")
         try:
             model = AutoModelForSequenceClassification.from_pretrained(
-                where, dtype=dtype, **pretrained_kwargs()
+                where, dtype=torch.float32, **pretrained_kwargs()
             )
             tokenizer = AutoTokenizer.from_pretrained(where, **pretrained_kwargs())
         except Exception as err:  # transformers and safetensors raise many kinds here
@@ -100,8 +107,10 @@ class EventClassifier:
         defaults["labels"] = [id2label[i] for i in sorted(id2label)] or list(LABELS)
         config = load_defsum_config(where, defaults) if Path(where).is_dir() else defaults
         cls._check_config(config, model, where)
-        model.to(device).eval()
-        return cls(model, tokenizer, config)
+        float_model = model.to(device).eval()
+        clf = cls(prepare_for_inference(float_model, precision, device), tokenizer, config, precision)
+        clf._float_model = float_model  # what save_pretrained writes (int8 weights are not saved)
+        return clf
 
     @staticmethod
     def _check_config(config: dict[str, Any], model: Any, where: str) -> None:
@@ -131,7 +140,7 @@ class EventClassifier:
         """
         folder = Path(path)
         folder.mkdir(parents=True, exist_ok=True)
-        self.model.save_pretrained(folder, safe_serialization=True)
+        getattr(self, "_float_model", self.model).save_pretrained(folder, safe_serialization=True)
         self.tokenizer.save_pretrained(folder)
         save_defsum_config(folder, self.config)
         if card is not None:
@@ -241,7 +250,8 @@ class EventClassifier:
         logits = np.zeros((len(flat), len(self.labels)), dtype=np.float32)
         pad = self.tokenizer.pad_token_id or 0
         batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
-        with torch.inference_mode():
+        autocast = torch.autocast(self.model.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16")
+        with torch.inference_mode(), autocast:
             for batch in progress(batches, show, desc="classifying", unit="batch"):
                 rows = [windows[flat[k][0]] for k in batch]
                 seqs = [r.input_ids[flat[k][1]] for r, k in zip(rows, batch)]
@@ -275,6 +285,21 @@ class EventClassifier:
             capped=windows.capped,
             evidence_window={label: int(per_window[:, i].argmax()) for i, label in enumerate(labels)},
         )
+
+
+def prepare_for_inference(model: Any, precision: str, device: str = "cpu") -> Any:
+    """Return ``model`` ready for ``precision`` ("fp32", "bf16" autocast, or "int8" dynamic weights on CPU)."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    if precision == "int8":
+        if not str(device).startswith("cpu"):
+            raise ValueError("precision='int8' runs on the CPU only; use 'bf16' or 'fp32' on other devices")
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+    return model
 
 
 def _aggregate(window_probs: np.ndarray, how: str) -> np.ndarray:

@@ -1,0 +1,59 @@
+"""Model cards (README.md beside the weights) generated from training and evaluation results."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from defsum.labels import LABELS
+
+
+def _table(per_label: dict[str, dict[str, float]]) -> str:
+    rows = ["| label | precision | recall | F1 | support |", "|---|---|---|---|---|"]
+    for label, m in per_label.items():
+        rows.append(f"| {label} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | {m['support']} |")
+    return "\n".join(rows)
+
+
+def classifier_card(report: dict[str, Any], extra: str = "") -> str:
+    """A Markdown model card for a classifier from ``train_classifier.py``'s report.
+
+    >>> "macro-F1" in classifier_card({"base": "b", "train_files": [], "weak_files": [], "n_train": 1,
+    ...     "n_validation": 1, "calibration": {"aggregation": "max", "temperature": 1.0, "thresholds": {},
+    ...     "ece_validation_before": 0.1, "ece_validation_after": 0.05}})
+    True
+    """
+    cal = report["calibration"]
+    lines = [
+        "---", "library_name: defsum", "pipeline_tag: text-classification", "tags: [multi-label, news, events]", "---", "",
+        "# defsum event classifier", "",
+        f"Multi-label tagger for {', '.join(f'`{l}`' for l in LABELS)} (definitions in defsum's README), "
+        f"fine-tuned from `{report['base']}`.", "",
+        "## Training data", "",
+        f"- Corpus records: {', '.join(report['train_files']) or '-'} ({report['n_train']} training records in all"
+        + (f", weak labels from {', '.join(report['weak_files'])}" if report.get("weak_files") else "") + ").",
+        f"- Validation: {report['n_validation']} records; used for early stopping, aggregation, temperature and thresholds.", "",
+        "## Inference settings (chosen on validation)", "",
+        f"- Long articles: overlapping windows that keep the title; window probabilities aggregated by `{cal['aggregation']}` "
+        f"(validation macro-F1 by aggregation: {cal.get('aggregation_macro_f1', {})}).",
+        f"- Temperature {cal['temperature']}; expected calibration error on validation {cal['ece_validation_before']} before, "
+        f"{cal['ece_validation_after']} after.",
+        f"- Thresholds: {cal['thresholds']}.", "",
+        "## Metrics", "",
+    ]
+    if "test" in report:
+        t = report["test"]
+        lines += [
+            f"Corpus test split ({t['n']} articles written by the defsum team; never trained on): macro-F1 **{t['macro_f1']:.3f}**, "
+            f"micro-F1 {t['micro_f1']:.3f}, primary-event accuracy {t['primary_accuracy']:.3f}, ECE {t['ece']}.", "",
+            _table(t["per_label"]), "",
+        ]
+    if extra:
+        lines += [extra, ""]
+    lines += [
+        "## Limits", "",
+        "- The corpus is team-written; scores on real news are lower (see the real-text numbers where given).",
+        "- English only; other languages are scored but flagged `non_english` by the CLI.",
+        "- Trained mostly on security news: text far from that domain may get spurious low-confidence tags.",
+        "",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,225 @@
+"""Evaluate a classifier folder on labelled JSONL: metrics JSON, a Markdown report and PNG plots.
+
+Reports per-label precision/recall/F1, macro/micro F1, primary-event accuracy, ECE before and after
+temperature scaling, bootstrap 95% intervals, the baselines (keyword rules, TF-IDF + logistic
+regression, zero-shot similarity) on the same data, chunking vs truncation on long articles, and
+the worst mistakes with the window the model relied on.
+
+Usage (the shipped default model on the corpus test split and the real-text set):
+    python eval/evaluate_classifier.py --out eval/reports/classifier
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from defsum import EventClassifier  # noqa: E402
+from defsum.chunking import make_windows  # noqa: E402
+from defsum.data import label_matrix, read_records  # noqa: E402
+from defsum.labels import NONE  # noqa: E402
+from defsum.metrics import bootstrap_ci, classification_metrics, expected_calibration_error  # noqa: E402
+
+
+def predict_all(clf: EventClassifier, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Predictions, probability matrices (calibrated and raw) and 0/1 matrices for rows."""
+    texts, titles = [r["text"] for r in rows], [r.get("title") or None for r in rows]
+    preds = clf.predict(texts, titles=titles, batch_size=32)
+    probs = np.array([[p.scores[l] for l in clf.labels] for p in preds])
+    raw = clf.predict_proba(texts, titles=titles, calibrated=False)
+    first = clf.predict_proba(texts, titles=titles, aggregation="first")
+    return {"preds": preds, "probs": probs, "raw": raw, "first": first,
+            "y": np.array(label_matrix(rows, clf.labels)),
+            "yhat": np.array([[int(l in p.labels) for l in clf.labels] for p in preds])}
+
+
+def metrics_for(clf: EventClassifier, rows: list[dict[str, Any]], out: dict[str, Any], rounds: int) -> dict[str, Any]:
+    y, yhat, preds = out["y"], out["yhat"], out["preds"]
+    m = classification_metrics(y, yhat, clf.labels)
+    correct = np.array([p.primary == r["primary"] for p, r in zip(preds, rows)])
+    m["primary_accuracy"] = round(float(correct.mean()), 4)
+    m["ece_before_temperature"] = expected_calibration_error(y, out["raw"])
+    m["ece"] = expected_calibration_error(y, out["probs"])
+    m["macro_f1_ci95"] = bootstrap_ci(lambda i: classification_metrics(y[i], yhat[i], clf.labels)["macro_f1"], len(rows), rounds)
+    m["primary_accuracy_ci95"] = bootstrap_ci(lambda i: float(correct[i].mean()), len(rows), rounds)
+    m["n"] = len(rows)
+    return m
+
+
+def long_article_comparison(clf: EventClassifier, rows: list[dict[str, Any]], out: dict[str, Any]) -> dict[str, Any]:
+    """Macro-F1 on articles over 512 tokens: chunked (as configured) vs first window only."""
+    tok = clf.tokenizer
+    long = [i for i, r in enumerate(rows) if len(tok(r["text"], add_special_tokens=False)["input_ids"]) > 512]
+    if not long:
+        return {"n": 0}
+    th = clf.thresholds
+    y = out["y"][long]
+    chunked = classification_metrics(y, out["yhat"][long], clf.labels)["macro_f1"]
+    truncated = classification_metrics(y, (out["first"][long] >= th).astype(int), clf.labels)["macro_f1"]
+    return {"n": len(long), "macro_f1_chunked": chunked, "macro_f1_first_window_only": truncated}
+
+
+def evidence(clf: EventClassifier, row: dict[str, Any], label: str, pred: Any) -> str:
+    cfg = clf.config
+    w = make_windows(clf.tokenizer, row["text"], row.get("title") or None, max_length=cfg["max_length"],
+                     overlap=cfg["overlap"], title_tokens=cfg["title_tokens"], max_windows=cfg["max_windows"])
+    k = pred.evidence_window.get(label, 0)
+    text = clf.tokenizer.decode(w.input_ids[k], skip_special_tokens=True)
+    return f"window {k + 1}/{len(w.input_ids)}: " + (text[:400] + " ..." if len(text) > 400 else text)
+
+
+def worst_errors(clf: EventClassifier, rows: list[dict[str, Any]], out: dict[str, Any], k: int = 3) -> list[str]:
+    lines = []
+    for j, label in enumerate(clf.labels):
+        p, y = out["probs"][:, j], out["y"][:, j]
+        fp = [i for i in np.argsort(-p) if y[i] == 0 and p[i] >= clf.thresholds[j]][:k]
+        fn = [i for i in np.argsort(p) if y[i] == 1 and p[i] < clf.thresholds[j]][:k]
+        for kind, idx in (("false positive", fp), ("false negative", fn)):
+            for i in idx:
+                r = rows[i]
+                lines.append(f"- **{label} {kind}** (p={p[i]:.2f}) `{r['id']}` *{r.get('title') or '(no title)'}*  \n"
+                             f"  gold {r['labels'] or '[]'}; evidence {evidence(clf, r, label, out['preds'][i])}")
+    return lines
+
+
+def plots(clf: EventClassifier, out: dict[str, Any], rows: list[dict[str, Any]], folder: Path, name: str) -> list[str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from sklearn.metrics import confusion_matrix, precision_recall_curve
+
+    files = []
+    labels = clf.labels
+    fig, axes = plt.subplots(1, len(labels) + 1, figsize=(4.2 * (len(labels) + 1), 4))
+    for j, label in enumerate(labels):
+        cm = confusion_matrix(out["y"][:, j], out["yhat"][:, j], labels=[0, 1])
+        _heat(axes[j], cm, ["no", "yes"], label)
+    classes = [*labels, NONE]
+    cm = confusion_matrix([r["primary"] for r in rows], [p.primary for p in out["preds"]], labels=classes)
+    _heat(axes[-1], cm, [c.replace("_", "\n") for c in classes], "primary event")
+    fig.tight_layout()
+    files.append(_save(fig, folder / f"{name}_confusion.png"))
+
+    fig, ax = plt.subplots(figsize=(6, 5))
+    for j, label in enumerate(labels):
+        prec, rec, th = precision_recall_curve(out["y"][:, j], out["probs"][:, j])
+        line, = ax.plot(rec, prec, label=label)
+        t = clf.thresholds[j]
+        k = int(np.argmin(np.abs(np.append(th, 1.0) - t)))
+        ax.plot(rec[k], prec[k], "o", color=line.get_color(), markersize=9, markeredgecolor="black")
+    ax.set_xlabel("recall"); ax.set_ylabel("precision"); ax.set_title(f"Precision-recall ({name}); dots = chosen thresholds")
+    ax.set_xlim(0, 1.02); ax.set_ylim(0, 1.02); ax.legend(loc="lower left"); ax.grid(alpha=0.3)
+    files.append(_save(fig, folder / f"{name}_pr_curves.png"))
+
+    fig, ax = plt.subplots(figsize=(5.5, 5))
+    edges = np.linspace(0, 1, 11)
+    for key, title in (("raw", "before temperature"), ("probs", "after temperature")):
+        p, y = out[key].ravel(), out["y"].ravel()
+        idx = np.clip(np.digitize(p, edges[1:-1]), 0, 9)
+        xs = [p[idx == b].mean() for b in range(10) if (idx == b).any()]
+        ys = [y[idx == b].mean() for b in range(10) if (idx == b).any()]
+        ax.plot(xs, ys, "o-", label=f"{title} (ECE {expected_calibration_error(out['y'], out[key])})")
+    ax.plot([0, 1], [0, 1], "k--", alpha=0.5, label="perfect calibration")
+    ax.set_xlabel("predicted probability"); ax.set_ylabel("observed frequency"); ax.set_title(f"Reliability ({name})")
+    ax.legend(loc="upper left"); ax.grid(alpha=0.3)
+    files.append(_save(fig, folder / f"{name}_reliability.png"))
+    return files
+
+
+def _heat(ax: Any, cm: np.ndarray, names: list[str], title: str) -> None:
+    ax.imshow(cm, cmap="Blues")
+    for (i, j), v in np.ndenumerate(cm):
+        ax.text(j, i, str(v), ha="center", va="center", color="white" if v > cm.max() / 2 else "black", fontsize=12)
+    ax.set_xticks(range(len(names)), names, fontsize=8); ax.set_yticks(range(len(names)), names, fontsize=8)
+    ax.set_xlabel("predicted"); ax.set_ylabel("gold"); ax.set_title(title)
+
+
+def _save(fig: Any, path: Path) -> str:
+    import matplotlib.pyplot as plt
+
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path.name
+
+
+def per_label_table(m: dict[str, Any]) -> list[str]:
+    rows = ["| label | precision | recall | F1 | support |", "|---|---|---|---|---|"]
+    rows += [f"| {l} | {v['precision']:.3f} | {v['recall']:.3f} | {v['f1']:.3f} | {v['support']} |" for l, v in m["per_label"].items()]
+    return rows
+
+
+def evaluate(model: str | None, sets: dict[str, list[dict[str, Any]]], out_dir: Path, baselines: dict[str, Any] | None = None,
+             rounds: int = 1000, want_plots: bool = True) -> dict[str, Any]:
+    """Evaluate one model folder on named data sets; writes metrics.json, report.md and plots."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    clf = EventClassifier.from_pretrained(model)
+    results: dict[str, Any] = {"model": model or "default", "config": {k: clf.config[k] for k in ("aggregation", "temperature", "thresholds", "max_length")}}
+    md = [f"# Classifier evaluation: `{model or 'defsum default'}`", "",
+          f"Settings: aggregation `{clf.config['aggregation']}`, temperature {clf.config['temperature']}, thresholds {clf.config['thresholds']}.", ""]
+    for name, rows in sets.items():
+        out = predict_all(clf, rows)
+        m = metrics_for(clf, rows, out, rounds)
+        m["long_articles"] = long_article_comparison(clf, rows, out)
+        results[name] = m
+        md += [f"## {name} ({m['n']} articles)", "",
+               f"macro-F1 **{m['macro_f1']:.3f}** (95% CI {m['macro_f1_ci95'][0]:.3f}-{m['macro_f1_ci95'][1]:.3f}), micro-F1 {m['micro_f1']:.3f}, "
+               f"primary accuracy **{m['primary_accuracy']:.3f}** (95% CI {m['primary_accuracy_ci95'][0]:.3f}-{m['primary_accuracy_ci95'][1]:.3f}), "
+               f"ECE {m['ece_before_temperature']} before temperature, {m['ece']} after.", "", *per_label_table(m), ""]
+        la = m["long_articles"]
+        if la["n"]:
+            md += [f"Long articles (> 512 tokens, n={la['n']}): macro-F1 {la['macro_f1_chunked']:.3f} with windows "
+                   f"({clf.config['aggregation']}) vs {la['macro_f1_first_window_only']:.3f} with the first window only (truncation).", ""]
+        if baselines and name in next(iter(baselines.values()), {}):
+            md += ["Baselines on the same articles:", "", "| system | macro-F1 | micro-F1 | primary accuracy |", "|---|---|---|---|",
+                   f"| this model | {m['macro_f1']:.3f} | {m['micro_f1']:.3f} | {m['primary_accuracy']:.3f} |"]
+            md += [f"| {b} | {r[name]['macro_f1']:.3f} | {r[name]['micro_f1']:.3f} | {r[name]['primary_accuracy']:.3f} |" for b, r in baselines.items()]
+            md.append("")
+        if want_plots:
+            md += [f"![{f}]({f})" for f in plots(clf, out, rows, out_dir, name.split()[0].lower())] + [""]
+        md += ["Worst mistakes:", "", *worst_errors(clf, rows, out), ""]
+    if baselines:
+        results["baselines"] = baselines
+    (out_dir / "metrics.json").write_text(json.dumps(results, indent=2) + "\n")
+    (out_dir / "report.md").write_text("\n".join(md) + "\n")
+    return results
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", default=None, help="classifier folder (default: the shipped model)")
+    p.add_argument("--data", nargs="*", default=["data/corpus/test.jsonl"], help="labelled JSONL file(s), each reported separately")
+    p.add_argument("--real", default="data/real_eval/labels.jsonl", help="hand-labelled real-text set ('' to skip)")
+    p.add_argument("--shared", default="../shared/data", help="folder of the shared data sets (texts of the real-text set)")
+    p.add_argument("--train", default="data/corpus/train.jsonl", help="training split for the baselines ('' to skip baselines)")
+    p.add_argument("--validation", default="data/corpus/validation.jsonl", help="validation split for baseline thresholds")
+    p.add_argument("--out", default="eval/reports/classifier", help="report folder")
+    p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap rounds for the 95%% intervals")
+    args = p.parse_args(argv)
+    sets = {f"{Path(d).parent.name} {Path(d).stem}": read_records(d) for d in args.data}
+    if args.real and Path(args.real).exists() and Path(args.shared).exists():
+        from real_text import load_real_eval
+
+        sets["real-text set"] = load_real_eval(args.shared, args.real)
+    baselines = None
+    if args.train:
+        from baselines import run_baselines
+
+        baselines = run_baselines(read_records(args.train), read_records(args.validation), sets)
+    res = evaluate(args.model, sets, Path(args.out), baselines, args.bootstrap)
+    for name in sets:
+        m = res[name]
+        print(f"{name}: macro-F1 {m['macro_f1']:.3f} {m['macro_f1_ci95']}, primary acc {m['primary_accuracy']:.3f}, ECE {m['ece']}")
+    print(f"report: {Path(args.out) / 'report.md'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,51 @@
+"""The hand-labelled real-text evaluation set: labels live in data/real_eval/labels.jsonl, texts in
+../shared/data (read from there, never copied). No model trains on any of it: the CSIS, CNS, KCNA
+and BBC items come from the pool that training/weak_labels.py holds out; the XSum, Inshorts and
+FRANK items and the BBC politics stories are never used by the classifier's training; the user's
+seed article (../shared/examples/seed_article.txt) is never trained on.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+SOURCES = {
+    "csis": ("events/csis_nk_provocations.jsonl", "event", "description"),
+    "cns": ("events/cns_nk_missile_tests.jsonl", "missile", "description"),
+    "kcna": ("corpora/kcna_2024.jsonl", "headline", "text"),
+    "bbc": ("summaries/bbc_news_summary.jsonl", None, "document"),
+    "xsum": ("summaries/xsum.jsonl", None, "document"),
+    "inshorts": ("summaries/inshorts.jsonl", "headline", "document"),
+    "frank": ("summaries/frank_cnndm_xsum.jsonl", None, "document"),
+}
+SEED = "../examples/seed_article.txt"  # the user's example article, relative to the data folder
+
+
+def load_real_eval(shared: str | Path = "../shared/data", labels: str | Path = "data/real_eval/labels.jsonl") -> list[dict[str, Any]]:
+    """Records (LABELS.md format) of the hand-labelled real-text set, texts joined from ``shared``."""
+    shared = Path(shared)
+    wanted = [json.loads(line) for line in open(labels, encoding="utf-8") if line.strip()]
+    texts: dict[tuple[str, str], tuple[str, str]] = {}
+    if any(w["source"] == "seed" for w in wanted):
+        body = (shared / SEED).read_text(encoding="utf-8")
+        texts[("seed", "seed_article")] = ("", body.strip())
+    for source in {w["source"] for w in wanted} - {"seed"}:
+        path, title_field, text_field = SOURCES[source]
+        with open(shared / path, encoding="utf-8") as fh:
+            for line in fh:
+                r = json.loads(line)
+                text = r[text_field]
+                title = r.get(title_field, "") if title_field else ""
+                if source == "bbc":
+                    title, _, text = text.partition("\n\n")
+                texts[(source, r["id"])] = (str(title).strip(), text.strip())
+    out = []
+    for w in wanted:
+        if (w["source"], w["id"]) not in texts:
+            raise ValueError(f"{labels}: {w['source']} item {w['id']} is not in {shared}")
+        title, text = texts[(w["source"], w["id"])]
+        out.append({"id": w["id"], "title": title, "text": text, "date": None, "labels": w["labels"],
+                    "primary": w["primary"], "brief": "", "source": w["source"]})
+    return out

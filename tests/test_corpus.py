@@ -1,0 +1,81 @@
+"""The seed corpus: schema, vocabulary, brief length, frozen test split, no leaks across splits."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import re
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+from defsum.data import read_records
+from defsum.labels import LABELS
+
+CORPUS = Path(__file__).resolve().parents[1] / "data" / "corpus"
+SPLITS = ("train", "validation", "test")
+STYLES = {"wire", "analysis", "brief", "state_media", "press_release", "op_ed", "feature"}
+
+
+@pytest.fixture(scope="module")
+def splits() -> dict[str, list[dict]]:
+    return {name: read_records(CORPUS / f"{name}.jsonl") for name in SPLITS}
+
+
+def test_test_split_is_frozen():
+    expected = (CORPUS / "test.sha256").read_text().split()[0]
+    assert hashlib.sha256((CORPUS / "test.jsonl").read_bytes()).hexdigest() == expected
+
+
+def test_schema_and_vocabulary(splits):
+    ids = set()
+    for name, rows in splits.items():
+        for r in rows:
+            assert set(r) == {"id", "title", "text", "date", "labels", "primary", "brief", "source_style", "story"}, r["id"]
+            assert r["id"] not in ids
+            ids.add(r["id"])
+            assert set(r["labels"]) <= set(LABELS)
+            assert r["primary"] in (r["labels"] or ["none"])
+            assert r["source_style"] in STYLES
+            assert r["date"] is None or re.fullmatch(r"\d{4}-\d{2}-\d{2}", r["date"])
+            assert 120 <= len(r["text"].split()) <= 700, r["id"]
+            assert r["title"].strip() and r["text"].strip()
+
+
+def test_briefs(splits):
+    for r in itertools.chain(*splits.values()):
+        words = r["brief"].split()
+        assert 5 <= len(words) <= 45, r["id"]
+        assert r["brief"] != r["brief"].lower(), r["id"]  # cased
+        assert len(re.findall(r"[.!?](\s|$)", r["brief"])) <= 3, r["id"]
+
+
+def test_stories_do_not_cross_splits(splits):
+    where = defaultdict(set)
+    for name, rows in splits.items():
+        for r in rows:
+            where[r["story"]].add(name)
+    assert all(len(s) == 1 for s in where.values())
+
+
+def _shingles(text: str, n: int = 5) -> set[tuple[str, ...]]:
+    words = re.findall(r"\w+", text.lower())
+    return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
+
+
+def test_no_exact_or_near_duplicates_across_splits(splits):
+    docs = [(name, r["id"], _shingles(r["text"])) for name, rows in splits.items() for r in rows]
+    index = defaultdict(set)
+    for k, (_, _, sh) in enumerate(docs):
+        for s in sh:
+            index[s].add(k)
+    for k, (name, ident, sh) in enumerate(docs):
+        shared = defaultdict(int)
+        for s in sh:
+            for other in index[s]:
+                if other > k and docs[other][0] != name:
+                    shared[other] += 1
+        for other, n in shared.items():
+            jaccard = n / len(sh | docs[other][2])
+            assert jaccard < 0.3, f"{ident} ({name}) and {docs[other][1]} ({docs[other][0]}) overlap {jaccard:.2f}"

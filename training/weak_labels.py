@@ -1,0 +1,164 @@
+"""Derive weakly labelled records from the real text in ../shared/data by documented rules.
+
+The output is generated, never committed (``data/weak/`` is git-ignored). Items whose id hashes
+into the held-out pool (``held_out(id)``) are never written: the hand-labelled real-text
+evaluation set (``data/real_eval/``) is drawn from that pool.
+
+Rules (precision per label is measured on a hand-checked sample, see data/README.md):
+- CSIS provocations: provocation; + diplomacy when the description reports talks, UN action,
+  sanctions, protests or summits; + elite_defection when it reports an official or soldier defecting.
+- CNS missile tests: provocation.
+- KCNA: provocation for the state's own launches, tests and explicit threats; diplomacy for
+  meetings, visits, talks, delegations, agreements and leaders' messages; no label for home news,
+  society, culture and anecdotes that match neither rule.
+- CAMEO sentences: verbal/material cooperation (1, 2) naming diplomatic acts -> diplomacy;
+  material conflict (4) naming strikes, shelling, missiles or incursions -> provocation;
+  statements (0) and anything unmatched -> left out.
+- BBC News Summary business, entertainment, sport and tech stories: no label (hard negatives).
+
+Usage: python training/weak_labels.py --shared ../shared/data --out data/weak/weak.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import re
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any, Iterator
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from defsum.data import write_records  # noqa: E402
+
+# Case-sensitive "UN" so that "Kim Jong Un" does not match; only acts of diplomacy, not background words.
+DIPLOMACY = re.compile(
+    r"\b(UN Security Council|Security Council (?:meeting|resolution|session)|UN (?:General Assembly|resolution)|"
+    r"(?:lodged|filed|issued) (?:a |an )?(?:formal |strong )?protest|condemn(?:ed|s) the|"
+    r"(?:held|hold|resumed?|propos\w+|offer\w*|rejected) (?:\w+ )?talks|summit (?:meeting|talks)|"
+    r"joint statement|emergency meeting|new sanctions|imposed sanctions|sanctions resolution)\b")
+DEFECTION = re.compile(r"\b(defect\w*)\b", re.I)
+OFFICIAL = re.compile(r"\b(soldier|officer|diplomat|official|pilot|sergeant|private|guard|agent|minister|cadre|worker)s?\b", re.I)
+KCNA_PROVOCATION = re.compile(
+    r"\b(test-fir\w*|launch\w*|missile\w*|rocket\w*|artillery|firing drill|nuclear weapon\w*|"
+    r"strike|retaliat\w*|warn\w*|satellite|drone\w*|hypersonic|counteraction|ultimatum)\b", re.I)
+KCNA_DIPLOMACY = re.compile(
+    r"\b(meets|talks|receives|visit\w*|delegation|ambassador|envoy|greetings|message to|letter to|"
+    r"agreement|treaty|counterpart|foreign minister|summit|telephone|relations|embassy|reception)\b", re.I)
+STATE_SENDER = re.compile(r"\b(president|prime minister|premier|king|emperor|foreign minister|head of state|chairman of the state|government)\b", re.I)
+KCNA_NONE_TOPICS = {"Home News", "Society-Life", "Revolutionary Anecdote", "Always in Memory of People",
+                    "Celebrations for New Year", "Latest News", "Top News"}
+STATE_FORCES = re.compile(r"\b(army|armed forces|military|navy|naval|air force|troops|warplanes?|jets|government forces)\b", re.I)
+NON_STATE = re.compile(r"\b(rebels?|militants?|insurgents?|taliban|isis|isil|islamic state|al-qaeda|gunmen|separatists?|jihadists?)\b", re.I)
+INTERSTATE = re.compile(r"\b(foreign minister|president|prime minister|ambassador|envoy|governments?|countries|nations|bilateral|delegation)\b", re.I)
+CAMEO_DIPLOMACY = re.compile(
+    r"\b(talks|met|meet\w*|visit\w*|agree\w*|sign\w*|summit|negotiat\w+|envoy|ambassador|"
+    r"foreign minister|diplomatic|treaty|accord)\b", re.I)
+CAMEO_PROVOCATION = re.compile(
+    r"\b(missile\w*|shell\w*|airstrike\w*|air strike\w*|bomb\w*|artillery|incursion\w*|fired|"
+    r"launch\w*|troops|border clash\w*|seiz\w+|drone\w*)\b", re.I)
+
+
+def held_out(ident: str) -> bool:
+    """True for the ~15% of shared items reserved for real-text evaluation (never trained on)."""
+    return int(hashlib.sha1(ident.encode()).hexdigest(), 16) % 100 < 15
+
+
+def _read(path: Path) -> Iterator[dict[str, Any]]:
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            if line.strip():
+                yield json.loads(line)
+
+
+def _record(ident: str, source: str, title: str, text: str, labels: list[str], primary: str, date: Any = None) -> dict[str, Any]:
+    order = ["elite_defection", "provocation", "diplomacy"]
+    labels = [label for label in order if label in set(labels)]
+    return {"id": ident, "title": title, "text": text, "date": date, "labels": labels, "primary": primary,
+            "brief": "", "source_style": f"weak:{source}", "story": ident}
+
+
+def csis(shared: Path) -> Iterator[dict[str, Any]]:
+    for r in _read(shared / "events/csis_nk_provocations.jsonl"):
+        text = r["description"]
+        labels = ["provocation"]
+        if DIPLOMACY.search(text):
+            labels.append("diplomacy")
+        if re.search(r"\b(soldier|officer|diplomat|official|pilot|sergeant|guard)s? (?:who )?defect", text, re.I):
+            labels.append("elite_defection")
+        yield _record(r["id"], "csis", r["event"], text, labels, "provocation", r["date"])
+
+
+def cns(shared: Path) -> Iterator[dict[str, Any]]:
+    for r in _read(shared / "events/cns_nk_missile_tests.jsonl"):
+        if len(r["description"].split()) < 8:  # e.g. "3 of 5": nothing to learn from
+            continue
+        title = f"{r['missile']} test at {r['facility']}"
+        yield _record(r["id"], "cns", title, r["description"], ["provocation"], "provocation", r["date"])
+
+
+def kcna(shared: Path) -> Iterator[dict[str, Any]]:
+    for r in _read(shared / "corpora/kcna_2024.jsonl"):
+        head, body = r["headline"], r["text"][:3000]
+        prov = bool(KCNA_PROVOCATION.search(head))
+        dipl = bool(KCNA_DIPLOMACY.search(head)) or r["topic"] == "External" and bool(KCNA_DIPLOMACY.search(body[:400]))
+        if re.search(r"\b(letter|greetings|message)\b", head, re.I) and not STATE_SENDER.search(head):
+            dipl = False  # letters from parties, associations or diaspora groups are not state interaction
+        if prov or dipl:
+            labels = (["provocation"] if prov else []) + (["diplomacy"] if dipl else [])
+            yield _record(r["id"], "kcna", head, body, labels, labels[0], r["date"])
+        elif r["topic"] in KCNA_NONE_TOPICS:
+            yield _record(r["id"], "kcna", head, body, [], "none", r["date"])
+
+
+def cameo(shared: Path) -> Iterator[dict[str, Any]]:
+    for r in _read(shared / "events/cameo_pentacode_sentences.jsonl"):
+        text, code = r["text"], r["pentacode"]
+        if code in (1, 2) and CAMEO_DIPLOMACY.search(text) and INTERSTATE.search(text):
+            yield _record(r["id"], "cameo", "", text, ["diplomacy"], "diplomacy")
+        elif code == 4 and CAMEO_PROVOCATION.search(text) and STATE_FORCES.search(text) and not NON_STATE.search(text):
+            yield _record(r["id"], "cameo", "", text, ["provocation"], "provocation")
+
+
+def bbc_negatives(shared: Path) -> Iterator[dict[str, Any]]:
+    for r in _read(shared / "summaries/bbc_news_summary.jsonl"):
+        if r["category"] != "politics":
+            title, _, body = r["document"].partition("\n\n")
+            yield _record(r["id"], "bbc", title.strip(), body.strip()[:3000], [], "none")
+
+
+SOURCES = {"csis": csis, "cns": cns, "kcna": kcna, "cameo": cameo, "bbc": bbc_negatives}
+
+
+def build(shared: Path, limits: dict[str, int], seed: int = 0) -> list[dict[str, Any]]:
+    """All weak records outside the held-out pool, at most ``limits[source]`` per source."""
+    import random
+
+    rng = random.Random(seed)
+    out = []
+    for name, fn in SOURCES.items():
+        rows = [r for r in fn(shared) if not held_out(r["id"]) and r["text"].strip()]
+        rng.shuffle(rows)
+        out.extend(rows[: limits.get(name, len(rows))])
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--shared", default="../shared/data", help="folder of the shared data sets")
+    parser.add_argument("--out", default="data/weak/weak.jsonl", help="output JSONL (git-ignored)")
+    parser.add_argument("--per-source", type=int, default=400, help="at most this many records per source")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    records = build(Path(args.shared), {k: args.per_source for k in SOURCES}, args.seed)
+    write_records(args.out, records)
+    combos = Counter((r["source_style"], "+".join(r["labels"]) or "none") for r in records)
+    for (src, combo), n in sorted(combos.items()):
+        print(f"{src:12s} {combo:35s} {n}")
+    print(f"{len(records)} weak records -> {args.out}")
+
+
+if __name__ == "__main__":
+    main()
