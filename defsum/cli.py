@@ -17,7 +17,8 @@ from typing import Any, Sequence
 
 from tqdm.auto import tqdm
 
-from defsum.io import Article, ReadOptions, RecordWriter, read_articles
+from defsum.io import ReadOptions, RecordWriter, read_articles
+from defsum.scoring import score_local
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--follow-symlinks", action="store_true", help="follow symbolic links (loops are detected)")
     s.add_argument("--resume", action="store_true", help="keep OUT and score only articles not already in it")
     s.add_argument("--engine", choices=("local", "ray"), default="local", help="run here or on Ray Data (pip install 'defsum[ray]')")
+    s.add_argument("--ray-address", default=None, help="Ray cluster to join (default: $RAY_ADDRESS, else a local instance)")
+    s.add_argument("--ray-actors", type=int, default=1, help="model-holding actors in the Ray pool (default: 1)")
+    s.add_argument("--ray-object-store-mb", type=int, default=512, help="object store size for a local Ray instance (default: 512)")
     s.add_argument("--device", default="cpu", help="torch device (default: cpu)")
     s.add_argument("-q", "--quiet", action="store_true", help="no table and no progress bar")
     return parser
@@ -73,7 +77,9 @@ def score(args: argparse.Namespace) -> int:
     from defsum.pipeline import Analyzer
 
     options = ReadOptions(args.text_field, args.title_field, args.id_field, args.max_bytes, args.oversize, args.follow_symlinks)
-    analyzer = Analyzer.from_pretrained(args.classifier, args.summarizer, summarize=not args.no_summary, device=args.device)
+    analyzer = None
+    if args.engine == "local":  # the Ray engine loads the models once per actor instead
+        analyzer = Analyzer.from_pretrained(args.classifier, args.summarizer, summarize=not args.no_summary, device=args.device)
     counts = {"scored": 0, "failed": 0, "skipped": 0, "already done": 0}
     show_table = not args.quiet
     articles = read_articles(args.paths, options)
@@ -82,7 +88,11 @@ def score(args: argparse.Namespace) -> int:
         if args.engine == "ray":
             from defsum.engine_ray import score_with_ray
 
-            chunks = score_with_ray(articles, args, writer.done)
+            chunks = score_with_ray(
+                args.paths, options, writer.done, classifier=args.classifier, summarizer=args.summarizer,
+                summarize=not args.no_summary, batch_size=args.batch_size, address=args.ray_address,
+                actors=args.ray_actors, object_store_mb=args.ray_object_store_mb,
+            )
         else:
             chunks = score_local(analyzer, articles, args.batch_size, writer.done)
         for records, already in chunks:
@@ -99,55 +109,6 @@ def score(args: argparse.Namespace) -> int:
     summary = ", ".join(f"{v} {k}" for k, v in counts.items() if v or k in ("scored", "failed"))
     print(f"defsum: {summary}; records in {args.output}", file=sys.stderr)
     return EXIT_FAILED_RECORDS if counts["failed"] else EXIT_OK
-
-
-def score_local(analyzer: Any, articles: Any, batch_size: int, done: set[str]) -> Any:
-    """Yield ``(records, n_already_done)`` for successive chunks of articles, in input order."""
-    chunk: list[Article] = []
-    already = 0
-    for article in articles:
-        if article.key in done:
-            already += 1
-            continue
-        chunk.append(article)
-        if len(chunk) >= batch_size * 4:
-            yield analyze_chunk(analyzer, chunk, batch_size), already
-            chunk, already = [], 0
-    if chunk or already:
-        yield analyze_chunk(analyzer, chunk, batch_size), already
-
-
-def analyze_chunk(analyzer: Any, chunk: list[Article], batch_size: int) -> list[dict[str, Any]]:
-    """Records for a chunk of articles; a failure of one article never loses the others."""
-    good = [a for a in chunk if a.error is None]
-    results: dict[int, Any] = {}
-    if good:
-        try:
-            briefs = analyzer.analyze([a.text for a in good], titles=[a.title for a in good], batch_size=batch_size, show_progress_bar=False)
-            results = {id(a): b for a, b in zip(good, briefs)}
-        except Exception as err:  # one bad article must not sink the batch: retry one by one
-            logger.warning("batch failed (%s); retrying articles one at a time", err)
-            for a in good:
-                try:
-                    results[id(a)] = analyzer.analyze(a.text, titles=a.title)
-                except Exception as one:
-                    a.error = f"scoring failed: {type(one).__name__}: {one}"
-    return [to_record(a, results.get(id(a))) for a in chunk]
-
-
-def to_record(article: Article, brief: Any | None) -> dict[str, Any]:
-    """The output record of one article (``brief`` is None when it failed)."""
-    record: dict[str, Any] = {
-        "path": article.path, "id": article.id, "title": article.title, "labels": None, "scores": None,
-        "primary": None, "summary": None, "error": article.error, "flags": list(article.flags),
-        "encoding": article.encoding, "content_hash": article.content_hash,
-    }
-    if brief is not None:
-        record.update(labels=brief.labels, scores=brief.scores, primary=brief.primary, summary=brief.summary)
-        record["flags"] += [f for f in brief.flags if f not in record["flags"]]
-        if brief.chunked:
-            record["flags"].append("chunked")
-    return record
 
 
 def print_table(records: list[dict[str, Any]]) -> None:

@@ -67,7 +67,7 @@ class CopyGenConfig(PretrainedConfig):
         intermediate_size: int = 1536,
         hidden_act: str = "gelu",
         hidden_dropout_prob: float = 0.1,
-        attention_probs_dropout_prob: float = 0.1,
+        attention_probs_dropout_prob: float = 0.0,
         max_position_embeddings: int = 512,
         max_target_positions: int = 128,
         type_vocab_size: int = 2,
@@ -273,6 +273,7 @@ class CopyGenForConditionalGeneration(PreTrainedModel):
                 "layer_norm_eps", "initializer_range", "pad_token_id",
             )
         }
+        fields["attention_probs_dropout_prob"] = 0.0  # dropout inside attention forces slow math SDPA on CPU
         fields.update(config_overrides)
         config = CopyGenConfig(**fields)
         model = cls(config)
@@ -341,10 +342,12 @@ class CopyGenForConditionalGeneration(PreTrainedModel):
         input_ids: torch.Tensor,
         attention_mask: torch.Tensor,
         cache: dict[str, Any] | None = None,
+        labels: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor, dict[str, Any]]:
         """Return ``(log_probs, p_gen, cache)`` for ``decoder_input_ids`` given the encoded source.
 
-        With ``cache`` (from a previous call) only the new positions are fed.
+        With ``cache`` (from a previous call) only the new positions are fed. With ``labels`` the
+        first output is ``(B, T, 2)``: gold-token log-probs and the vocabulary smoothing term.
         """
         cache = {} if cache is None else cache
         past_len = cache.get("length", 0)
@@ -372,27 +375,56 @@ class CopyGenForConditionalGeneration(PreTrainedModel):
         cache["self_kv"] = new_past
         cache["length"] = past_len + t
 
+        log_probs, p_gen = self._output(x, tok, memory, input_ids, cache, labels)
+        return log_probs, p_gen, cache
+
+    def _output(
+        self,
+        x: torch.Tensor,
+        tok: torch.Tensor,
+        memory: torch.Tensor,
+        input_ids: torch.Tensor,
+        cache: dict[str, Any],
+        labels: torch.Tensor | None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Final log-distribution ``(B, T, V)``; with ``labels``, only the gold log-probs ``(B, T)``
+        and the vocabulary-smoothing term, without building the full mixture (much faster)."""
+        emb = self.encoder.embeddings.word_embeddings
         h = self.lm_norm(F.gelu(self.lm_transform(x)))
-        vocab_logits = F.linear(h, emb.weight) + self.lm_bias
-        vocab_p = torch.softmax(vocab_logits.float(), dim=-1)
+        vocab_logits = (F.linear(h, emb.weight) + self.lm_bias).float()
+        t = x.shape[1]
+        if labels is not None:
+            gold = labels.masked_fill(labels < 0, 0)
+            lse = torch.logsumexp(vocab_logits, dim=-1)
+            gold_vocab = vocab_logits.gather(-1, gold[..., None]).squeeze(-1) - lse
+            smooth = lse - vocab_logits.mean(-1)
         if not self.config.use_copy:
-            return torch.log(vocab_p + _EPS), torch.ones(x.shape[:2], device=x.device), cache
+            p_gen = torch.ones(x.shape[:2], device=x.device)
+            if labels is not None:
+                return torch.stack([gold_vocab, smooth], -1), p_gen
+            return torch.log_softmax(vocab_logits, dim=-1), p_gen
 
         q = self.copy_query(x)
         scores = torch.matmul(q, cache["copy_keys"].transpose(1, 2)).float() / math.sqrt(q.shape[-1])
         ok = cache["copy_ok"]
         scores = scores.masked_fill(~ok[:, None, :], torch.finfo(scores.dtype).min)
         attn = torch.softmax(scores, dim=-1)
-        attn = attn * ok[:, None, :].any(-1, keepdim=True)  # rows with nothing to copy
+        has_any = ok.any(-1, keepdim=True)  # (B, 1): rows with something to copy
+        attn = attn * has_any[..., None]
         context = torch.matmul(attn.to(memory.dtype), memory)
         gate_in = torch.cat([x, context.to(x.dtype), tok.to(x.dtype)], dim=-1)
         p_gen = torch.sigmoid(self.p_gen(gate_in).float()).squeeze(-1)
-        p_gen = torch.where(ok.any(-1, keepdim=True), p_gen, torch.ones_like(p_gen))
+        p_gen = torch.where(has_any, p_gen, torch.ones_like(p_gen))
+        if labels is not None:
+            copy_gold = (attn * (input_ids[:, None, :] == gold[:, :, None])).sum(-1)
+            p = p_gen * gold_vocab.exp() + (1.0 - p_gen) * copy_gold
+            return torch.stack([torch.log(p + _EPS), smooth], -1), p_gen
+        vocab_p = torch.softmax(vocab_logits, dim=-1)
         copy_p = torch.zeros_like(vocab_p)
         index = input_ids[:, None, :].expand(-1, t, -1)
         copy_p.scatter_add_(2, index, attn)
         final = p_gen[..., None] * vocab_p + (1.0 - p_gen[..., None]) * copy_p
-        return torch.log(final + _EPS), p_gen, cache
+        return torch.log(final + _EPS), p_gen
 
     def forward(
         self,
@@ -419,17 +451,16 @@ class CopyGenForConditionalGeneration(PreTrainedModel):
             if labels is None:
                 raise ValueError("pass decoder_input_ids or labels")
             decoder_input_ids = self.shift_right(labels)
-        log_probs, p_gen, _ = self.decode_step(decoder_input_ids, memory, input_ids, attention_mask)
-        loss = None
-        if labels is not None:
-            mask = labels != -100
-            safe = labels.masked_fill(~mask, 0)
-            nll = -log_probs.gather(-1, safe[..., None]).squeeze(-1)
-            if label_smoothing > 0:
-                smooth = -log_probs.mean(-1)
-                nll = (1 - label_smoothing) * nll + label_smoothing * smooth
-            loss = (nll * mask).sum() / mask.sum().clamp(min=1)
-        return CopyGenOutput(loss=loss, logits=log_probs, p_gen=p_gen, encoder_last_hidden_state=memory)
+        if labels is None:
+            log_probs, p_gen, _ = self.decode_step(decoder_input_ids, memory, input_ids, attention_mask)
+            return CopyGenOutput(logits=log_probs, p_gen=p_gen, encoder_last_hidden_state=memory)
+        gold, p_gen, _ = self.decode_step(decoder_input_ids, memory, input_ids, attention_mask, labels=labels)
+        mask = labels != -100
+        nll = -gold[..., 0]
+        if label_smoothing > 0:
+            nll = (1 - label_smoothing) * nll + label_smoothing * gold[..., 1]
+        loss = (nll * mask).sum() / mask.sum().clamp(min=1)
+        return CopyGenOutput(loss=loss, logits=None, p_gen=p_gen, encoder_last_hidden_state=memory)
 
     def shift_right(self, labels: torch.Tensor) -> torch.Tensor:
         """Decoder inputs: ``[decoder_start] + labels[:-1]`` with -100 replaced by padding."""

@@ -38,3 +38,21 @@ def tiny_classifier_dir(tmp_path_factory: pytest.TempPathFactory, tokenizer) -> 
 @pytest.fixture(scope="session")
 def tiny_classifier(tiny_classifier_dir: Path) -> EventClassifier:
     return EventClassifier.from_pretrained(tiny_classifier_dir)
+
+
+@pytest.fixture(scope="session")
+def tiny_summarizer_path(tmp_path_factory: pytest.TempPathFactory, tokenizer) -> Path:
+    """A 1-layer, 32-wide copy-generator summariser saved as a model folder."""
+    from defsum.copygen import CopyGenConfig, CopyGenForConditionalGeneration
+    from defsum.summarizer import DEFAULTS as SUMMARY_DEFAULTS
+    from defsum.summarizer import Summarizer
+
+    torch.manual_seed(0)
+    config = CopyGenConfig(
+        vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=1, num_decoder_layers=1,
+        num_attention_heads=2, intermediate_size=64, max_position_embeddings=512, max_target_positions=40,
+    )
+    folder = tmp_path_factory.mktemp("tiny_summarizer_shared")
+    model = CopyGenForConditionalGeneration(config).eval()
+    Summarizer(model, tokenizer, dict(SUMMARY_DEFAULTS, max_source_tokens=128, max_target_tokens=32, uncased=True)).save_pretrained(folder)
+    return folder

@@ -55,6 +55,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--max-length", type=int, default=256, help="tokens per window, title included (default: 256)")
     p.add_argument("--overlap", type=int, default=64, help="tokens shared by consecutive windows at inference (default: 64)")
     p.add_argument("--patience", type=int, default=2, help="early stopping: evaluations without macro-F1 gain (default: 2)")
+    p.add_argument("--freeze-layers", type=int, default=-1,
+                   help="freeze the embeddings and the lowest N encoder layers (BERT-like bases; -1 = train everything); "
+                        "faster on a CPU, usually at little cost")
     p.add_argument("--no-class-weights", action="store_true", help="do not weight positives of rare labels up")
     p.add_argument("--seed", type=int, default=13, help="random seed (default: 13)")
     p.add_argument("--bf16", action="store_true", help="bf16 autocast during training (faster on CPUs with AVX-512 BF16)")
@@ -97,6 +100,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     model = AutoModelForSequenceClassification.from_pretrained(
         base, num_labels=len(labels), problem_type="multi_label_classification",
         id2label=dict(enumerate(labels)), label2id={l: i for i, l in enumerate(labels)}, **pretrained_kwargs())
+
+    if args.freeze_layers >= 0:
+        frozen = freeze_lower(model, args.freeze_layers)
+        logger.info("froze %d parameters (embeddings + %d layers)", frozen, args.freeze_layers)
 
     def encode(batch: dict[str, list]) -> dict[str, Any]:
         enc = tokenizer(batch["title"], batch["text"], truncation="only_second", max_length=args.max_length)
@@ -168,6 +175,20 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     shutil.rmtree(Path(args.output) / "checkpoints", ignore_errors=True)
     logger.info("wrote %s", args.output)
     return report
+
+
+def freeze_lower(model: Any, n_layers: int) -> int:
+    """Freeze the embeddings and the first ``n_layers`` encoder layers; returns the parameters frozen."""
+    encoder = getattr(model, model.base_model_prefix, None)
+    if encoder is None or not hasattr(encoder, "embeddings") or not hasattr(getattr(encoder, "encoder", None), "layer"):
+        raise SystemExit("--freeze-layers needs a BERT-like encoder (with .embeddings and .encoder.layer)")
+    modules = [encoder.embeddings, *encoder.encoder.layer[:n_layers]]
+    count = 0
+    for module in modules:
+        for param in module.parameters():
+            param.requires_grad = False
+            count += param.numel()
+    return count
 
 
 def calibrate(clf: EventClassifier, val: list[dict[str, Any]]) -> dict[str, Any]:

@@ -1,0 +1,202 @@
+"""Speed and memory of defsum against the transformers pipeline on the same weights.
+
+Runs the systems alternately in one process (so they share the machine's state), reports
+articles per second, the ratio to the pipeline, peak resident memory added during each run, and
+the accuracy cost of each fast path (macro-F1 against the fp32 run on the same articles).
+
+    python eval/benchmark.py                      # classify-only and classify+summarise, corpus test split
+    python eval/benchmark.py --stream 1000 10000  # peak memory of `defsum score` on 1,000 vs 10,000 files
+
+Numbers depend on the machine: compare ratios measured in the same run, not seconds across runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from defsum import EventClassifier, Summarizer  # noqa: E402
+from defsum.data import label_matrix, read_records  # noqa: E402
+from defsum.metrics import classification_metrics  # noqa: E402
+from defsum.modelio import resolve_model_path  # noqa: E402
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def timed(fn: Callable[[], Any]) -> tuple[Any, float, float]:
+    """Run fn; return its result, seconds, and peak RSS above the starting RSS (MB, sampled)."""
+    start_rss, peak, stop = rss_mb(), [0.0], threading.Event()
+
+    def watch() -> None:
+        while not stop.is_set():
+            peak[0] = max(peak[0], rss_mb() - start_rss)
+            time.sleep(0.02)
+
+    t = threading.Thread(target=watch, daemon=True)
+    t.start()
+    t0 = time.perf_counter()
+    result = fn()
+    seconds = time.perf_counter() - t0
+    stop.set()
+    t.join()
+    return result, seconds, max(peak[0], rss_mb() - start_rss)
+
+
+def run_alternately(systems: dict[str, Callable[[], Any]], rounds: int) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {name: {"seconds": [], "peak_mb": []} for name in systems}
+    for _ in range(rounds):
+        for name, fn in systems.items():
+            result, sec, mb = timed(fn)
+            out[name]["seconds"].append(sec)
+            out[name]["peak_mb"].append(mb)
+            out[name]["result"] = result
+    return out
+
+
+def classify_benchmark(model: str | None, rows: list[dict], batch_size: int, rounds: int) -> dict[str, Any]:
+    from transformers import pipeline
+
+    texts, titles = [r["text"] for r in rows], [r["title"] for r in rows]
+    folder = resolve_model_path(model, "classifier")
+    clfs = {p: EventClassifier.from_pretrained(model, precision=p) for p in ("fp32", "bf16", "int8")}
+    pipe = pipeline("text-classification", model=folder, tokenizer=folder, function_to_apply="sigmoid", top_k=None,
+                    device="cpu", model_kwargs={"dtype": torch.float32})
+    joined = [f"{h}\n\n{t}" for h, t in zip(titles, texts)]
+    systems: dict[str, Callable[[], Any]] = {
+        "transformers pipeline (batch 1, truncation)": lambda: pipe(joined, truncation=True, batch_size=1),
+        f"transformers pipeline (batch {batch_size}, truncation)": lambda: pipe(joined, truncation=True, batch_size=batch_size),
+    }
+    for p, clf in clfs.items():
+        systems[f"defsum {p} (windows, length-sorted)"] = (lambda c: lambda: c.predict(texts, titles=titles, batch_size=batch_size))(clf)
+    res = run_alternately(systems, rounds)
+    y = np.array(label_matrix(rows))
+    labels = clfs["fp32"].labels
+    report: dict[str, Any] = {}
+    base = statistics.median(res["transformers pipeline (batch 1, truncation)"]["seconds"])
+    for name, r in res.items():
+        sec = statistics.median(r["seconds"])
+        entry = {"articles_per_s": round(len(rows) / sec, 2), "x_pipeline_batch1": round(base / sec, 2), "peak_mb": round(max(r["peak_mb"]))}
+        if name.startswith("defsum"):
+            yhat = np.array([[int(l in p.labels) for l in labels] for p in r["result"]])
+            entry["macro_f1"] = classification_metrics(y, yhat, labels)["macro_f1"]
+        else:
+            th = clfs["fp32"].thresholds
+            probs = np.array([[{d["label"]: d["score"] for d in out}[l] for l in labels] for out in r["result"]])
+            entry["macro_f1_at_defsum_thresholds"] = classification_metrics(y, (probs >= th).astype(int), labels)["macro_f1"]
+        report[name] = entry
+    pb = f"transformers pipeline (batch {batch_size}, truncation)"
+    best = statistics.median(res[pb]["seconds"])
+    for name in report:
+        report[name]["x_pipeline_batched"] = round(best / statistics.median(res[name]["seconds"]), 2)
+    return report
+
+
+def summary_benchmark(classifier: str | None, summarizer: str | None, rows: list[dict], batch_size: int, rounds: int, beams: int) -> dict[str, Any]:
+    from transformers import pipeline
+
+    texts, titles = [r["text"] for r in rows], [r["title"] for r in rows]
+    cfolder = resolve_model_path(classifier, "classifier")
+    clf = EventClassifier.from_pretrained(classifier)
+    summ = Summarizer.from_pretrained(summarizer)
+    cpipe = pipeline("text-classification", model=cfolder, tokenizer=cfolder, function_to_apply="sigmoid", top_k=None,
+                     device="cpu", model_kwargs={"dtype": torch.float32})
+    spipe = pipeline("summarization", model=summ.model, tokenizer=summ.tokenizer, device="cpu")
+    joined = [f"{h}\n\n{t}" for h, t in zip(titles, texts)]
+    max_new = summ.config["max_target_tokens"]
+
+    def plain() -> Any:
+        tags = cpipe(joined, truncation=True, batch_size=batch_size)
+        briefs = spipe(joined, truncation=True, batch_size=batch_size, num_beams=beams, max_new_tokens=max_new,
+                       no_repeat_ngram_size=summ.config["no_repeat_ngram_size"])
+        return tags, briefs
+
+    def fast() -> Any:
+        return clf.predict(texts, titles=titles, batch_size=16), summ.summarize(texts, titles=titles, batch_size=batch_size, num_beams=beams)
+
+    res = run_alternately({"transformers pipelines (classify + summarise)": plain, "defsum (classify + summarise)": fast}, rounds)
+    base = statistics.median(res["transformers pipelines (classify + summarise)"]["seconds"])
+    return {name: {"articles_per_s": round(len(rows) / statistics.median(r["seconds"]), 3),
+                   "s_per_article": round(statistics.median(r["seconds"]) / len(rows), 3),
+                   "x_pipeline": round(base / statistics.median(r["seconds"]), 2), "peak_mb": round(max(r["peak_mb"]))}
+            for name, r in res.items()}
+
+
+def stream_benchmark(sizes: list[int], classifier: str | None) -> dict[str, Any]:
+    """Peak RSS of `defsum score --no-summary` on folders of N short files (one child process each)."""
+    corpus = read_records("data/corpus/train.jsonl")
+    out = {}
+    for n in sizes:
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp) / "in"
+            folder.mkdir()
+            for i in range(n):
+                r = corpus[i % len(corpus)]
+                (folder / f"a{i:06d}.txt").write_text(f"{r['title']}\n\n{' '.join(r['text'].split()[:60])} ({i})")
+            cmd = [sys.executable, "-c",
+                   "import resource,sys; from defsum.cli import main; code=main(sys.argv[1:]); "
+                   "print('MAXRSS', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss); sys.exit(code)",
+                   "score", str(folder), "-o", str(Path(tmp) / "out.jsonl"), "--no-summary", "-q", "--batch-size", "32"]
+            if classifier:
+                cmd += ["--classifier", classifier]
+            t0 = time.perf_counter()
+            done = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(Path.cwd())))
+            seconds = time.perf_counter() - t0
+            rss = [int(line.split()[1]) for line in done.stdout.splitlines() if line.startswith("MAXRSS")]
+            lines = (Path(tmp) / "out.jsonl").read_text().count("\n")
+            out[n] = {"peak_rss_mb": round(rss[0] / 1024) if rss else None, "records": lines, "seconds": round(seconds, 1), "exit": done.returncode}
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", default="data/corpus/test.jsonl", help="labelled articles to score")
+    p.add_argument("--n", type=int, default=0, help="use only the first N articles (0 = all)")
+    p.add_argument("--classifier", default=None)
+    p.add_argument("--summarizer", default=None)
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--rounds", type=int, default=2, help="alternating rounds; the median is reported")
+    p.add_argument("--beams", type=int, default=4)
+    p.add_argument("--skip-summary", action="store_true", help="classify-only")
+    p.add_argument("--summary-n", type=int, default=24, help="articles for the classify+summarise comparison")
+    p.add_argument("--stream", type=int, nargs="*", default=None, help="file counts for the streaming memory check")
+    p.add_argument("--out", default="eval/reports/benchmark.json")
+    args = p.parse_args(argv)
+    results: dict[str, Any] = {"machine": f"{os.cpu_count()} CPUs, torch {torch.__version__}, {torch.get_num_threads()} threads"}
+    if args.stream:
+        results["streaming"] = stream_benchmark(args.stream, args.classifier)
+    else:
+        rows = read_records(args.data)
+        rows = rows[: args.n] if args.n else rows
+        results["classify"] = classify_benchmark(args.classifier, rows, args.batch_size, args.rounds)
+        if not args.skip_summary:
+            results["classify_and_summarise"] = summary_benchmark(args.classifier, args.summarizer, rows[: args.summary_n], 8, args.rounds, args.beams)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    old = json.loads(Path(args.out).read_text()) if Path(args.out).exists() else {}
+    old.update(results)
+    Path(args.out).write_text(json.dumps(old, indent=2) + "\n")
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,106 @@
+"""Text-level brief quality: casing, sentence trimming, repetition, entity support."""
+
+from __future__ import annotations
+
+import pytest
+
+from defsum import briefs
+
+SOURCE = (
+    "SEOUL, July 16 (Yonhap) -- A North Korean diplomat stationed in Cuba, Ri Il-kyu, defected to "
+    "South Korea in November, the National Intelligence Service said on Tuesday. The U.S. State "
+    "Department declined to comment. NATO officials met in Brussels on 3 July."
+)
+
+
+def test_restore_case_uses_source_spelling():
+    out = briefs.restore_case("a north korean diplomat , ri il - kyu , defected to south korea .", SOURCE)
+    assert out == "A North Korean diplomat, Ri Il-kyu, defected to South Korea."
+
+
+def test_restore_case_abbreviations_and_acronyms():
+    out = briefs.restore_case("the u . s . state department and nato declined to comment .", SOURCE)
+    assert out == "The U.S. State Department and NATO declined to comment."
+
+
+def test_restore_case_never_all_lower_even_for_lower_cased_source():
+    source = "tony blair has dismissed reports he told gordon brown he would quit."
+    out = briefs.restore_case("tony blair dismissed reports he would quit . he stays .", source)
+    assert not briefs.is_all_lower(out)
+    assert out == "Tony blair dismissed reports he would quit. He stays."
+
+
+def test_restore_case_sentence_initial_common_word_stays_lower_mid_sentence():
+    source = "The army said. Troops fired at the border."
+    assert briefs.restore_case("troops of the army fired .", source) == "Troops of the army fired."
+
+
+def test_sentence_case_and_pronoun():
+    assert briefs.sentence_case("he left. i stayed.") == "He left. I stayed."
+
+
+@pytest.mark.parametrize("max_words", [5, 10, 45])
+def test_trim_to_sentences_respects_limit(max_words):
+    text = "North Korea fired two missiles on Tuesday. Japan protested. " * 5
+    out = briefs.trim_to_sentences(text, max_words)
+    assert len(out.split()) <= max_words
+    assert out.endswith(".")
+
+
+def test_trim_keeps_complete_sentences():
+    text = "North Korea fired two missiles on Tuesday. Japan protested strongly against the launch."
+    assert briefs.trim_to_sentences(text, 10) == "North Korea fired two missiles on Tuesday."
+    assert briefs.trim_to_sentences(text, 45) == text
+
+
+def test_trim_long_first_sentence_cuts_at_clause():
+    text = "North Korea fired two missiles, Japan said, and the launch came after talks failed in Hanoi"
+    out = briefs.trim_to_sentences(text, 8)
+    assert out == "North Korea fired two missiles, Japan said."
+
+
+def test_trim_rejects_bad_limit():
+    with pytest.raises(ValueError, match="max_words"):
+        briefs.trim_to_sentences("A b.", 0)
+
+
+def test_repeated_ngrams():
+    assert briefs.repeated_ngrams("the army said the army said no") == [("the", "army", "said")]
+    assert not briefs.has_repeated_ngrams("North Korea fired a missile on Tuesday.")
+    assert briefs.has_repeated_ngrams("kim met kim met kim met", n=2)
+
+
+def test_entity_precision_and_unsupported():
+    assert briefs.entity_precision("Ri Il-kyu defected to South Korea.", SOURCE) == 1.0
+    assert briefs.entity_precision("Ri defected to Japan in 2019.", SOURCE) == pytest.approx(1 / 3)
+    assert briefs.unsupported_entities("Ri defected to Japan.", SOURCE) == ["japan"]
+    assert briefs.entity_precision("he left.", SOURCE) == 1.0  # nothing to check
+
+
+def test_entities_ignores_sentence_initial_stopwords_and_normalises_numbers():
+    assert briefs.entities("The army fired 1,000 shells at Seoul's border.") == ["1000", "seoul"]
+    assert briefs.entity_precision("It cost 1,000 won.", "It cost 1000 won.") == 1.0
+
+
+def test_novel_words_finds_broken_copies():
+    out = briefs.novel_words("talks at panmunjocation", "Talks at Panmunjom.", known={"talks", "at"})
+    assert out == ["panmunjocation"]
+
+
+def test_split_sentences_abbreviations():
+    assert briefs.split_sentences("Mr. Kim left. U.S. officials agreed. Then he spoke.") == [
+        "Mr. Kim left.", "U.S. officials agreed.", "Then he spoke."
+    ]
+
+
+def test_select_sentences_keeps_lead_and_order_within_budget():
+    text = " ".join(f"Sentence number {i} talks about item {i}." for i in range(60))
+    chosen = briefs.select_sentences(text, "Item 40 news", max_words=30)
+    assert chosen[0].startswith("Sentence number 0 ")
+    assert sum(len(s.split()) for s in chosen) <= 30
+    positions = [text.index(s) for s in chosen]
+    assert positions == sorted(positions)
+
+
+def test_detokenize():
+    assert briefs.detokenize("kim ' s visit , on 3 . 5 per cent ( of gdp ) .") == "kim's visit, on 3.5 per cent (of gdp)."

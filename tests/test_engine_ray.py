@@ -1,0 +1,35 @@
+"""The Ray Data engine gives the same records as the local engine (on a local Ray instance)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from defsum.cli import EXIT_FAILED_RECORDS, main
+from tests.test_io import ARTICLE
+
+ray = pytest.importorskip("ray", reason="Ray is not installed: pip install 'defsum[ray]'")
+
+
+def test_ray_engine_matches_local(tmp_path, tiny_classifier_dir):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i in range(7):
+        (folder / f"a{i}.txt").write_text(f"Headline {i}\n\n{ARTICLE} {i}")
+    (folder / "lines.jsonl").write_text(json.dumps({"id": "x", "text": ARTICLE}) + "\n{broken\n")
+    (folder / "empty.txt").write_text("")
+    common = ["score", str(folder), "--classifier", str(tiny_classifier_dir), "--no-summary", "-q", "--batch-size", "3"]
+    assert main([*common, "-o", str(tmp_path / "local.jsonl")]) == EXIT_FAILED_RECORDS
+    try:
+        assert main([*common, "-o", str(tmp_path / "ray.jsonl"), "--engine", "ray", "--ray-object-store-mb", "100"]) == EXIT_FAILED_RECORDS
+    finally:
+        ray.shutdown()
+    local = [json.loads(line) for line in (tmp_path / "local.jsonl").read_text().splitlines()]
+    remote = [json.loads(line) for line in (tmp_path / "ray.jsonl").read_text().splitlines()]
+    assert len(local) == 10
+    for a, b in zip(local, remote, strict=True):
+        assert {k: a[k] for k in ("path", "id", "labels", "primary", "error", "content_hash")} == \
+               {k: b[k] for k in ("path", "id", "labels", "primary", "error", "content_hash")}
+        if a["scores"]:
+            assert all(abs(a["scores"][k] - b["scores"][k]) < 1e-3 for k in a["scores"])

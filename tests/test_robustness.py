@@ -1,0 +1,64 @@
+"""Arbitrary text never crashes the text API: a result, or a ValueError that says what was wrong."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from defsum import Analyzer, EventClassifier, Summarizer
+from defsum.cli import EXIT_OK, main
+
+ROOT = Path(__file__).resolve().parents[1]
+texts = st.one_of(
+    st.text(max_size=300),
+    st.text(alphabet=st.characters(codec="utf-8"), max_size=2000),
+    st.text(alphabet=st.sampled_from(" \t\n\r\x0b\x0c\u00a0\u2028\u3000"), max_size=50),
+    st.text(alphabet=st.characters(min_codepoint=0, max_codepoint=31), max_size=100),
+    st.builds(lambda w, n: (w + " ") * n, st.text(min_size=1, max_size=12), st.integers(1, 600)),
+)
+SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+
+
+@pytest.fixture(scope="module")
+def analyzer(tiny_classifier_dir, tiny_summarizer_path) -> Analyzer:
+    return Analyzer(EventClassifier.from_pretrained(tiny_classifier_dir), Summarizer.from_pretrained(tiny_summarizer_path))
+
+
+@SETTINGS
+@given(text=texts)
+def test_classifier_any_text(tiny_classifier, text):
+    try:
+        pred = tiny_classifier.predict(text)
+    except ValueError as err:
+        assert not text.strip() and "empty" in str(err)
+        return
+    assert text.strip()
+    assert set(pred.scores) == set(tiny_classifier.labels)
+
+
+@SETTINGS
+@given(text=texts, title=st.one_of(st.none(), st.text(max_size=80)))
+def test_analyzer_any_text(analyzer, text, title):
+    try:
+        brief = analyzer.analyze(text, titles=title)
+    except ValueError as err:
+        assert "empty" in str(err) or "nothing" in str(err), str(err)
+        return
+    assert isinstance(brief.summary, str)
+    assert brief.primary in (*analyzer.classifier.labels, "none")
+
+
+def test_cli_full_pipeline_on_examples(tmp_path, tiny_classifier_dir, tiny_summarizer_path):
+    out = tmp_path / "briefs.jsonl"
+    code = main(["score", str(ROOT / "examples" / "articles"), "-o", str(out), "-q",
+                 "--classifier", str(tiny_classifier_dir), "--summarizer", str(tiny_summarizer_path)])
+    assert code == EXIT_OK
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    expected = [json.loads(line) for line in (ROOT / "examples" / "expected.jsonl").read_text().splitlines()]
+    assert len(records) == len(expected)
+    assert all(r["error"] is None and isinstance(r["summary"], str) for r in records)
+    assert any("chunked" in r["flags"] for r in records)  # the long HTML pages

