@@ -1,0 +1,83 @@
+"""Metrics and the evaluators, checked against values computed by hand."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from defsum.labels import LABELS
+from defsum.metrics import (apply_temperature, bootstrap_ci, classification_metrics, expected_calibration_error,
+                            fit_temperature, tune_thresholds)
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "eval"))
+
+
+def test_classification_metrics_by_hand():
+    y = np.array([[1, 0, 1], [0, 1, 1], [1, 1, 0], [0, 0, 0]])
+    yhat = np.array([[1, 0, 0], [1, 1, 1], [0, 1, 0], [0, 1, 0]])
+    m = classification_metrics(y, yhat, LABELS)
+    # elite_defection: tp 1, fp 1, fn 1 -> p 0.5 r 0.5 f1 0.5
+    assert m["per_label"]["elite_defection"] == {"precision": 0.5, "recall": 0.5, "f1": 0.5, "support": 2}
+    # provocation: tp 2, fp 1, fn 0 -> p 2/3 r 1 f1 0.8
+    assert m["per_label"]["provocation"]["f1"] == 0.8
+    # diplomacy: tp 1, fp 0, fn 1 -> p 1 r 0.5 f1 2/3
+    assert m["per_label"]["diplomacy"]["f1"] == pytest.approx(0.6667, abs=1e-4)
+    assert m["macro_f1"] == pytest.approx((0.5 + 0.8 + 2 / 3) / 3, abs=1e-4)
+    # micro: tp 4, fp 2, fn 2 -> f1 = 8 / (8 + 4)
+    assert m["micro_f1"] == pytest.approx(8 / 12, abs=1e-4)
+
+
+def test_ece_by_hand():
+    y = np.array([[1], [0], [1], [1]])
+    p = np.array([[0.9], [0.9], [0.2], [0.2]])
+    # bin 0.9: mean p 0.9, frequency 0.5 -> |0.4| * 2/4; bin 0.2: mean 0.2, frequency 1 -> |0.8| * 2/4
+    assert expected_calibration_error(y, p) == pytest.approx(0.6)
+
+
+def test_thresholds_temperature_and_bootstrap():
+    y = np.array([[1], [1], [0], [0]])
+    p = np.array([[0.3], [0.35], [0.1], [0.2]])
+    t = tune_thresholds(y, p)[0]
+    assert 0.2 < t <= 0.3
+    over = np.array([[0.99], [0.99], [0.01], [0.98]])  # overconfident: one mistake at 0.98
+    temp = fit_temperature(np.array([[1], [1], [0], [0]]), over)
+    assert temp > 1.0
+    assert apply_temperature(np.array([[0.5]]), 3.0)[0, 0] == pytest.approx(0.5)
+    lo, hi = bootstrap_ci(lambda idx: float(np.mean(np.array([0, 1, 1, 1])[idx])), 4, rounds=300)
+    assert 0 <= lo <= 0.75 <= hi <= 1
+
+
+def test_evaluate_classifier_on_tiny_model(tmp_path, tiny_classifier_dir):
+    from evaluate_classifier import evaluate
+
+    model = tmp_path / "all_on"
+    shutil.copytree(tiny_classifier_dir, model)
+    cfg = json.loads((model / "defsum_config.json").read_text())
+    cfg["thresholds"] = {label: 0.0 for label in LABELS}  # every label predicted for every article
+    (model / "defsum_config.json").write_text(json.dumps(cfg))
+    rows = [
+        {"id": "1", "title": "A", "text": "Envoys met in Geneva.", "labels": ["diplomacy"], "primary": "diplomacy"},
+        {"id": "2", "title": "B", "text": "A colonel defected.", "labels": ["elite_defection"], "primary": "elite_defection"},
+        {"id": "3", "title": "C", "text": "Missiles were fired and talks began.", "labels": ["provocation", "diplomacy"], "primary": "provocation"},
+        {"id": "4", "title": "D", "text": "A storm hit the coast.", "labels": [], "primary": "none"},
+    ]
+    res = evaluate(str(model), {"tiny": rows}, tmp_path / "report", baselines=None, rounds=50)
+    m = res["tiny"]
+    # all predicted: precision = support / 4, recall = 1, F1 = 2p / (1 + p)
+    for label, support in (("elite_defection", 1), ("provocation", 1), ("diplomacy", 2)):
+        p = support / 4
+        assert m["per_label"][label]["precision"] == pytest.approx(p)
+        assert m["per_label"][label]["recall"] == 1.0
+        assert m["per_label"][label]["f1"] == pytest.approx(2 * p / (1 + p), abs=1e-4)
+    assert m["n"] == 4 and m["primary_accuracy"] <= 0.75  # "none" can never be predicted here
+    report = (tmp_path / "report" / "report.md").read_text()
+    assert "macro-F1" in report and "tiny_confusion.png" in report
+    for png in ("tiny_confusion.png", "tiny_pr_curves.png", "tiny_reliability.png"):
+        assert (tmp_path / "report" / png).stat().st_size > 5000
+    assert json.loads((tmp_path / "report" / "metrics.json").read_text())["tiny"]["n"] == 4

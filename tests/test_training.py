@@ -1,0 +1,37 @@
+"""Training scripts, run for a few steps (slow: `pytest -m slow`)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from defsum import EventClassifier
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_train_classifier_help_documents_options():
+    out = subprocess.run([sys.executable, str(ROOT / "training/train_classifier.py"), "--help"], capture_output=True, text=True, check=True).stdout
+    for option in ("--base", "--train", "--weak", "--validation", "--test", "--output", "--epochs", "--lr", "--batch-size",
+                   "--max-length", "--overlap", "--patience", "--freeze-layers", "--seed", "--save-fp16"):
+        assert option in out
+
+
+@pytest.mark.slow
+def test_train_classifier_few_steps(tmp_path):
+    rows = [json.loads(line) for line in (ROOT / "data/corpus/train.jsonl").read_text().splitlines()]
+    (tmp_path / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows[:24]))
+    (tmp_path / "val.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows[24:36]))
+    out = tmp_path / "model"
+    subprocess.run([sys.executable, str(ROOT / "training/train_classifier.py"), "--train", str(tmp_path / "train.jsonl"),
+                    "--validation", str(tmp_path / "val.jsonl"), "--test", str(tmp_path / "val.jsonl"), "--output", str(out),
+                    "--max-steps", "2", "--batch-size", "4", "--max-length", "96", "--overlap", "16", "--freeze-layers", "4"],
+                   check=True, cwd=ROOT, timeout=900)
+    clf = EventClassifier.from_pretrained(out)
+    assert clf.config["aggregation"] in ("max", "mean", "first") and set(clf.config["thresholds"]) == set(clf.labels)
+    assert (out / "README.md").read_text().startswith("---") and (out / "model.safetensors").exists()
+    assert clf.predict("North Korea fired a missile.").primary in (*clf.labels, "none")
