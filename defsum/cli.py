@@ -2,7 +2,7 @@
 
 Exit status: 0 when every article was scored (skipped symlinks do not count as failures),
 1 when some records carry an error, 2 on a fatal error (bad arguments, a model that will not
-load, an output file that cannot be written).
+load, an output file that cannot be written), 130 when interrupted (Ctrl-C; rerun with --resume).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from defsum.scoring import score_local
 
 logger = logging.getLogger(__name__)
 
-EXIT_OK, EXIT_FAILED_RECORDS, EXIT_FATAL = 0, 1, 2
+EXIT_OK, EXIT_FAILED_RECORDS, EXIT_FATAL, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -70,6 +70,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, OSError) as err:
         print(f"defsum: error: {err}", file=sys.stderr)
         return EXIT_FATAL
+    except KeyboardInterrupt:
+        print("defsum: interrupted; the records written so far are kept: rerun with --resume to finish", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 def score(args: argparse.Namespace) -> int:

@@ -46,6 +46,8 @@ def load_real_eval(shared: str | Path = "../shared/data", labels: str | Path = "
         if (w["source"], w["id"]) not in texts:
             raise ValueError(f"{labels}: {w['source']} item {w['id']} is not in {shared}")
         title, text = texts[(w["source"], w["id"])]
+        if not text.strip():
+            continue  # e.g. a CNS entry with an empty description: nothing to classify
         out.append({"id": w["id"], "title": title, "text": text, "date": None, "labels": w["labels"],
                     "primary": w["primary"], "brief": "", "source": w["source"]})
     return out

@@ -79,3 +79,14 @@ def test_no_exact_or_near_duplicates_across_splits(splits):
         for other, n in shared.items():
             jaccard = n / len(sh | docs[other][2])
             assert jaccard < 0.3, f"{ident} ({name}) and {docs[other][1]} ({docs[other][0]}) overlap {jaccard:.2f}"
+
+
+def test_resplitting_the_corpus_reproduces_the_splits(tmp_path):
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    subprocess.run([sys.executable, str(root / "training/build_corpus.py"), "--raw", str(CORPUS), "--out", str(tmp_path)],
+                   check=True, capture_output=True)
+    for name in SPLITS:
+        assert (tmp_path / f"{name}.jsonl").read_bytes() == (CORPUS / f"{name}.jsonl").read_bytes()

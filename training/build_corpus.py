@@ -5,6 +5,10 @@ so two articles on one event never land in different splits. The test split's SH
 to ``data/corpus/test.sha256`` and checked by the tests: rebuilding must not change it.
 
 Usage: python training/build_corpus.py [--raw data/raw] [--out data/corpus]
+
+The writers' batch files were merged once and are not kept: their records are exactly the
+corpus. ``--raw data/corpus`` re-splits the corpus itself and gives the same splits (the test
+checksum is unchanged; ``tests/test_corpus.py`` checks this).
 """
 
 from __future__ import annotations
@@ -28,11 +32,11 @@ def split_of(story: str) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--raw", default="data/raw", help="folder of batch*.jsonl files")
+    p.add_argument("--raw", default="data/raw", help="folder of the writers' *.jsonl batch files")
     p.add_argument("--out", default="data/corpus", help="output folder")
     args = p.parse_args(argv)
     records, seen = [], set()
-    for path in sorted(Path(args.raw).glob("batch*.jsonl")):
+    for path in sorted(Path(args.raw).glob("*.jsonl")):
         for r in read_records(path):
             key = " ".join(r["text"].split()).lower()
             if key in seen:
@@ -41,6 +45,7 @@ def main(argv: list[str] | None = None) -> None:
             seen.add(key)
             records.append({k: r.get(k) for k in FIELDS})
     splits: dict[str, list] = {"train": [], "validation": [], "test": []}
+    records.sort(key=lambda r: (int(r["id"].split("-")[0][1:]), int(r["id"].split("-")[1])))
     for r in records:
         splits[split_of(r["story"])].append(r)
     out = Path(args.out)

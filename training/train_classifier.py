@@ -141,7 +141,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         save_strategy="epoch" if args.max_steps < 0 else "no", save_total_limit=1,
         load_best_model_at_end=args.max_steps < 0, metric_for_best_model="macro_f1", greater_is_better=True,
         logging_steps=10, seed=args.seed, bf16=args.bf16, use_cpu=not torch.cuda.is_available(), report_to=[],
-        remove_unused_columns=False, dataloader_num_workers=0,
+        remove_unused_columns=False, dataloader_num_workers=0, **length_grouping(TrainingArguments),
     )
     trainer = WeightedTrainer(
         model=model, args=targs, train_dataset=train_ds, eval_dataset=val_ds, processing_class=tokenizer,
@@ -175,6 +175,16 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     shutil.rmtree(Path(args.output) / "checkpoints", ignore_errors=True)
     logger.info("wrote %s", args.output)
     return report
+
+
+def length_grouping(cls: Any) -> dict[str, Any]:
+    """Batch similar lengths together (less padding): the option's name differs across transformers versions."""
+    import inspect
+
+    names = inspect.signature(cls).parameters
+    if "train_sampling_strategy" in names:
+        return {"train_sampling_strategy": "group_by_length"}
+    return {"group_by_length": True} if "group_by_length" in names else {}
 
 
 def freeze_lower(model: Any, n_layers: int) -> int:
