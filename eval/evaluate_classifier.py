@@ -31,11 +31,15 @@ from defsum.metrics import bootstrap_ci, classification_metrics, expected_calibr
 
 def predict_all(clf: EventClassifier, rows: list[dict[str, Any]]) -> dict[str, Any]:
     """Predictions, probability matrices (calibrated and raw) and 0/1 matrices for rows."""
+    from defsum.metrics import apply_temperature
+
     texts, titles = [r["text"] for r in rows], [r.get("title") or None for r in rows]
-    preds = clf.predict(texts, titles=titles, batch_size=32)
-    probs = np.array([[p.scores[l] for l in clf.labels] for p in preds])
-    raw = clf.predict_proba(texts, titles=titles, calibrated=False)
-    first = clf.predict_proba(texts, titles=titles, aggregation="first")
+    # one pass over all windows; the three views below are derived from it
+    per_window, raw, windows = clf._article_probs(texts, titles, 32, False, calibrated=False)
+    raw = np.stack(raw)
+    probs = apply_temperature(raw, clf.config["temperature"])
+    first = apply_temperature(np.stack([p[0] for p in per_window]), clf.config["temperature"])
+    preds = [clf._decide(p, apply_temperature(pw, clf.config["temperature"]), w) for p, pw, w in zip(probs, per_window, windows)]
     return {"preds": preds, "probs": probs, "raw": raw, "first": first,
             "y": np.array(label_matrix(rows, clf.labels)),
             "yhat": np.array([[int(l in p.labels) for l in clf.labels] for p in preds])}
@@ -203,7 +207,14 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--validation", default="data/corpus/validation.jsonl", help="validation split for baseline thresholds")
     p.add_argument("--out", default="eval/reports/classifier", help="report folder")
     p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap rounds for the 95%% intervals")
+    p.add_argument("--write-card", action="store_true",
+                   help="rewrite the model folder's README.md model card from its training report and these results")
+    p.add_argument("--card-only", action="store_true", help="with --write-card: use the metrics.json already in --out, evaluate nothing")
     args = p.parse_args(argv)
+    if args.card_only:
+        res = json.loads((Path(args.out) / "metrics.json").read_text())
+        write_card(args.model, res, [k for k in res if isinstance(res[k], dict) and "macro_f1" in res[k]])
+        return
     sets = {f"{Path(d).parent.name} {Path(d).stem}": read_records(d) for d in args.data}
     if args.real and Path(args.real).exists() and Path(args.shared).exists():
         from real_text import load_real_eval
@@ -219,6 +230,33 @@ def main(argv: list[str] | None = None) -> None:
         m = res[name]
         print(f"{name}: macro-F1 {m['macro_f1']:.3f} {m['macro_f1_ci95']}, primary acc {m['primary_accuracy']:.3f}, ECE {m['ece']}")
     print(f"report: {Path(args.out) / 'report.md'}")
+    if args.write_card:
+        write_card(args.model, res, sets)
+
+
+def write_card(model: str | None, res: dict[str, Any], sets: Any) -> None:
+    """Regenerate the model card with every evaluated set and the baselines."""
+    from defsum.model_card import classifier_card
+    from defsum.modelio import resolve_model_path
+
+    folder = Path(resolve_model_path(model, "classifier"))
+    report = json.loads((folder / "training_report.json").read_text())
+    lines = ["### All evaluations (`python eval/evaluate_classifier.py --write-card`)", ""]
+    for name in sets:
+        m = res[name]
+        lines += [f"**{name}** ({m['n']} articles): macro-F1 {m['macro_f1']:.3f} (95% CI {m['macro_f1_ci95'][0]:.3f}-{m['macro_f1_ci95'][1]:.3f}), "
+                  f"micro-F1 {m['micro_f1']:.3f}, primary accuracy {m['primary_accuracy']:.3f}, ECE {m['ece_before_temperature']} -> {m['ece']} "
+                  "(before -> after temperature).", "", *per_label_table(m), ""]
+        if name in res.get("baselines", {}).get("TF-IDF + logistic regression", {}):
+            lines.append("Baselines on the same set: " + "; ".join(
+                f"{b} macro-F1 {r[name]['macro_f1']:.3f}" for b, r in res["baselines"].items()) + ".")
+            lines.append("")
+        la = m.get("long_articles", {})
+        if la.get("n"):
+            lines += [f"Articles over 512 tokens (n={la['n']}): macro-F1 {la['macro_f1_chunked']:.3f} with windows vs "
+                      f"{la['macro_f1_first_window_only']:.3f} with the first window only.", ""]
+    (folder / "README.md").write_text(classifier_card(report, extra="\n".join(lines)), encoding="utf-8")
+    print(f"model card: {folder / 'README.md'}")
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from defsum.classifier import DEFAULTS, EventClassifier  # noqa: E402
+from defsum.classifier import AGGREGATIONS, DEFAULTS, EventClassifier, _aggregate  # noqa: E402
 from defsum.data import label_matrix, read_records  # noqa: E402
 from defsum.labels import LABELS  # noqa: E402
 from defsum.metrics import (  # noqa: E402
@@ -205,10 +205,10 @@ def calibrate(clf: EventClassifier, val: list[dict[str, Any]]) -> dict[str, Any]
     """Choose aggregation by validation macro-F1, then fit temperature and per-label thresholds."""
     y = np.array(label_matrix(val, clf.labels))
     texts, titles = [r["text"] for r in val], [r["title"] or None for r in val]
-    scores = {}
-    raw = {}
-    for how in ("max", "mean", "first"):
-        raw[how] = clf.predict_proba(texts, titles=titles, aggregation=how, calibrated=False)
+    per_window, _, _ = clf._article_probs(texts, titles, 32, False, "max", calibrated=False)
+    scores, raw = {}, {}
+    for how in AGGREGATIONS:  # windows are scored once, then aggregated each way
+        raw[how] = np.stack([_aggregate(p, how) for p in per_window])
         th = tune_thresholds(y, raw[how])
         scores[how] = classification_metrics(y, (raw[how] >= th).astype(int), clf.labels)["macro_f1"]
     how = max(scores, key=scores.get)
