@@ -35,8 +35,10 @@ DEFAULTS: dict[str, Any] = {
     "aggregation": "max",  # how window probabilities make an article's: "max", "mean" or "first"
 }
 AGGREGATIONS = ("max", "mean", "first")
-PRECISIONS = ("fp32", "bf16", "int8")
-DEFAULT_PRECISION = "int8"
+PRECISIONS = ("auto", "fp32", "bf16", "int8")
+DEFAULT_PRECISION = "auto"
+"""bf16 autocast where the CPU has native bf16 (or on a GPU), else fp32. int8 is opt-in: on the
+shipped model it flipped about 7% of label decisions (see eval/reports/benchmark.json)."""
 
 
 @dataclass(frozen=True)
@@ -82,9 +84,9 @@ class EventClassifier:
     ) -> EventClassifier:
         """Load a classifier folder (``None`` = the default model shipped with defsum).
 
-        ``precision`` picks the inference arithmetic: ``"fp32"`` (plain torch), ``"bf16"``
-        (autocast) or ``"int8"`` (dynamic int8 weights for linear layers, CPU only); see
-        ``eval/benchmark.py`` for their speed and accuracy on this machine.
+        ``precision`` picks the inference arithmetic: ``"auto"`` (bf16 where the hardware has it,
+        else fp32), ``"fp32"`` (plain torch), ``"bf16"`` (autocast) or ``"int8"`` (dynamic int8
+        weights for linear layers, CPU only; faster but less accurate); see ``eval/benchmark.py``.
 
         Any Hugging Face sequence-classification checkpoint loads; its ``id2label`` gives the
         labels unless a ``defsum_config.json`` beside the weights says otherwise.
@@ -108,6 +110,7 @@ class EventClassifier:
         config = load_defsum_config(where, defaults) if Path(where).is_dir() else defaults
         cls._check_config(config, model, where)
         float_model = model.to(device).eval()
+        precision = resolve_precision(precision, device)
         clf = cls(prepare_for_inference(float_model, precision, device), tokenizer, config, precision)
         clf._float_model = float_model  # what save_pretrained writes (int8 weights are not saved)
         return clf
@@ -285,6 +288,21 @@ class EventClassifier:
             capped=windows.capped,
             evidence_window={label: int(per_window[:, i].argmax()) for i, label in enumerate(labels)},
         )
+
+
+def resolve_precision(precision: str, device: str = "cpu") -> str:
+    """Turn ``"auto"`` into ``"bf16"`` (GPU, or a CPU with native bf16 instructions) or ``"fp32"``."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    if precision != "auto":
+        return precision
+    if not str(device).startswith("cpu"):
+        return "bf16"
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return "fp32"
+    return "bf16" if ("avx512_bf16" in flags or "amx_bf16" in flags) else "fp32"
 
 
 def prepare_for_inference(model: Any, precision: str, device: str = "cpu") -> Any:
