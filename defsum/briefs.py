@@ -31,6 +31,8 @@ __all__ = [
     "unsupported_entities",
     "is_all_lower",
     "select_sentences",
+    "strip_dateline",
+    "has_stutter",
 ]
 
 # Words that are capitalised only because they start a sentence; never counted as names.
@@ -61,6 +63,22 @@ def _is_abbrev(word: str) -> bool:
     """True for a word that a full stop after it does not end a sentence (Mr, U.S, J)."""
     low = word.lower()
     return low in _ABBREV or (len(word) == 1 and word.isupper()) or bool(re.fullmatch(r"(?:[a-z]\.)+[a-z]", low))
+
+
+_DATELINE = re.compile(
+    r"^\s*[A-Z][A-Za-z.'\- ]{1,40},\s*(?:[A-Z][A-Za-z ]{1,30},\s*)?"
+    r"(?:\d{1,2}\s+[A-Z][a-z]+\.?(?:\s+\d{4})?|[A-Z][a-z]+\.?\s+\d{1,2}(?:,\s*\d{4})?)\s*"
+    r"(?:\([A-Za-z]+\)\s*)?[-\u2013\u2014]+\s*"
+)
+
+
+def strip_dateline(text: str) -> str:
+    """Remove a leading news dateline ("SEOUL, Aug 17 - ", "Pyongyang, May 2 (KCNA) -- ").
+
+    >>> strip_dateline("SEOUL, Aug 17 - The envoy left.")
+    'The envoy left.'
+    """
+    return _DATELINE.sub("", text, count=1)
 
 
 def clean_text(text: str) -> str:
@@ -170,7 +188,7 @@ def detokenize(text: str) -> str:
     t = re.sub(r"(\d) ([.,:]) (\d)", r"\1\2\3", t)
     t = re.sub(r" ([,.;:!?%)\]])", r"\1", t)
     t = re.sub(r"([(\[$£€]) ", r"\1", t)
-    t = re.sub(r"(\w) - (\w)", r"\1-\2", t)
+    t = re.sub(r"(?<=[A-Za-z]) - (?=[A-Za-z])|(?<=\d) - (?=[a-z])", "-", t)
     t = re.sub(r"(\w) / (\w)", r"\1/\2", t)
     t = re.sub(r'" ([^"]*?) "', r'"\1"', t)
     return t.strip()
@@ -181,6 +199,7 @@ def _source_forms(source: str) -> tuple[dict[tuple[str, ...], str], int]:
     forms: dict[tuple[str, ...], Counter[str]] = {}
     initial_only: dict[tuple[str, ...], Counter[str]] = {}
     longest = 1
+    source = "\n".join(strip_dateline(line) for line in source.split("\n"))
     for sentence in split_sentences(source):
         words = sentence.split()
         for i, raw in enumerate(words):
@@ -205,6 +224,14 @@ def _source_forms(source: str) -> tuple[dict[tuple[str, ...], str], int]:
         chosen[key] = form
     for key, counts in forms.items():
         chosen[key] = counts.most_common(1)[0][0]
+    for key, form in chosen.items():
+        letters = [c for c in form if c.isalpha()]
+        if letters and form.isupper() and len(letters) > 1:  # datelines: "SEOUL, Aug 17 -"
+            others = [f for f in (forms.get(key, Counter()) + initial_only.get(key, Counter())) if not f.isupper()]
+            if others:
+                chosen[key] = others[0]
+            elif len(letters) > 4:
+                chosen[key] = form.title()
     return chosen, longest
 
 
@@ -251,6 +278,9 @@ def sentence_case(text: str) -> str:
     'He left. I stayed.'
     """
     text = re.sub(r"\bi\b", "I", text)
+    months_days = "|".join(sorted(_MONTHS_DAYS - {"may"}))
+    text = re.sub(rf"\b({months_days})\b", lambda m: m.group(1).capitalize(), text)
+    text = re.sub(r"\bmay(?= \d)", "May", text)
     out = []
     for s in split_sentences_loose(text):
         for j, c in enumerate(s):
@@ -297,6 +327,25 @@ def repeated_ngrams(text: str, n: int = 3) -> list[tuple[str, ...]]:
 def has_repeated_ngrams(text: str, n: int = 3) -> bool:
     """True when some word n-gram occurs twice (a decoding loop)."""
     return bool(repeated_ngrams(text, n))
+
+
+def has_stutter(text: str, max_n: int = 3) -> bool:
+    """True when a run of 1-3 words is immediately repeated ("consul-consul", "Havana and Havana").
+
+    >>> has_stutter("the vice-consul-consul left")
+    True
+    >>> has_stutter("North Korea and South Korea met")
+    False
+    """
+    words = [w for w in _basic_tokens(text) if any(c.isalnum() for c in w)]
+    for n in range(1, max_n + 1):
+        for i in range(len(words) - 2 * n + 1):
+            if words[i : i + n] == words[i + n : i + 2 * n]:
+                return True
+    for i in range(len(words) - 2):  # "Havana and Havana"
+        if words[i] == words[i + 2] and words[i + 1] in {"and", "of", "or", "-"}:
+            return True
+    return False
 
 
 def _norm_entity(token: str) -> str:
@@ -386,7 +435,7 @@ def novel_words(brief: str, source: str, known: Iterable[str] = ()) -> list[str]
     known_set = set(known)
     out = []
     for w in _basic_tokens(brief):
-        if w.isalnum() and w not in vocab and w not in known_set:
+        if w.isalnum() and len(w) > 1 and not w.isdigit() and w not in vocab and w not in known_set:
             out.append(w)
     return out
 

@@ -165,8 +165,17 @@ class _Attention(nn.Module):
         v: torch.Tensor,
         mask: torch.Tensor | None,
         causal: bool = False,
-    ) -> torch.Tensor:
+        return_probs: bool = False,
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         q = self._split(self.query(x))
+        if return_probs:  # explicit attention (no dropout): the copy head reuses its probabilities
+            scores = torch.matmul(q, k.transpose(-1, -2)).float() / math.sqrt(self.head_dim)
+            if mask is not None:
+                scores = scores.masked_fill(~mask, torch.finfo(scores.dtype).min)
+            probs = torch.softmax(scores, dim=-1)
+            out = torch.matmul(probs.to(v.dtype), v)
+            b, _, t, _ = out.shape
+            return self.output(out.transpose(1, 2).reshape(b, t, -1)), probs.mean(1)
         out = F.scaled_dot_product_attention(
             q, k, v, attn_mask=mask, dropout_p=self.dropout if self.training else 0.0,
             is_causal=causal and mask is None and q.shape[2] > 1,
@@ -196,7 +205,8 @@ class _DecoderLayer(nn.Module):
         cross_kv: tuple[torch.Tensor, torch.Tensor],
         cross_mask: torch.Tensor,
         past: tuple[torch.Tensor, torch.Tensor] | None = None,
-    ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        return_probs: bool = False,
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor], torch.Tensor | None]:
         k, v = self.self_attn.project_kv(x)
         if past is not None:
             k = torch.cat([past[0], k], dim=2)
@@ -204,11 +214,15 @@ class _DecoderLayer(nn.Module):
         causal = past is None
         h = self.self_attn(x, k, v, None, causal=causal)
         x = self.self_norm(x + self.dropout(h))
-        h = self.cross_attn(x, cross_kv[0], cross_kv[1], cross_mask)
+        probs = None
+        if return_probs:
+            h, probs = self.cross_attn(x, cross_kv[0], cross_kv[1], cross_mask, return_probs=True)
+        else:
+            h = self.cross_attn(x, cross_kv[0], cross_kv[1], cross_mask)
         x = self.cross_norm(x + self.dropout(h))
         h = self.output(F.gelu(self.intermediate(x)))
         x = self.output_norm(x + self.dropout(h))
-        return x, (k, v)
+        return x, (k, v), probs
 
 
 class CopyGenForConditionalGeneration(PreTrainedModel):
@@ -235,8 +249,6 @@ class CopyGenForConditionalGeneration(PreTrainedModel):
         self.lm_transform = nn.Linear(h, h)
         self.lm_norm = nn.LayerNorm(h, eps=config.layer_norm_eps)
         self.lm_bias = nn.Parameter(torch.zeros(config.vocab_size))
-        self.copy_query = nn.Linear(h, h)
-        self.copy_key = nn.Linear(h, h)
         self.p_gen = nn.Linear(3 * h, 1)
         self.post_init()
 
@@ -364,14 +376,18 @@ class CopyGenForConditionalGeneration(PreTrainedModel):
         if "cross_kv" not in cache:
             cache["cross_kv"] = [layer.cross_attn.project_kv(memory) for layer in self.layers]
             cache["cross_mask"] = self._cross_mask(attention_mask)
-            cache["copy_keys"] = self.copy_key(memory)
             cache["copy_ok"] = self._copy_mask(input_ids, attention_mask)
         new_past = []
         pasts = cache.get("self_kv") or [None] * len(self.layers)
         cross_mask = cache["cross_mask"]
-        for layer, past, kv in zip(self.layers, pasts, cache["cross_kv"]):
-            x, new_kv = layer(x, kv, cross_mask, past)
+        last = len(self.layers) - 1
+        copy_probs = None
+        for i, (layer, past, kv) in enumerate(zip(self.layers, pasts, cache["cross_kv"])):
+            x, new_kv, probs = layer(x, kv, cross_mask, past, return_probs=self.config.use_copy and i == last)
             new_past.append(new_kv)
+            if probs is not None:
+                copy_probs = probs
+        cache["copy_probs"] = copy_probs
         cache["self_kv"] = new_past
         cache["length"] = past_len + t
 
@@ -404,13 +420,12 @@ class CopyGenForConditionalGeneration(PreTrainedModel):
                 return torch.stack([gold_vocab, smooth], -1), p_gen
             return torch.log_softmax(vocab_logits, dim=-1), p_gen
 
-        q = self.copy_query(x)
-        scores = torch.matmul(q, cache["copy_keys"].transpose(1, 2)).float() / math.sqrt(q.shape[-1])
+        # Copy distribution: the last decoder layer's cross-attention, averaged over heads, with
+        # special tokens removed and renormalised (See et al., 2017; the recipe of issue 5).
         ok = cache["copy_ok"]
-        scores = scores.masked_fill(~ok[:, None, :], torch.finfo(scores.dtype).min)
-        attn = torch.softmax(scores, dim=-1)
+        attn = cache["copy_probs"] * ok[:, None, :]
+        attn = attn / attn.sum(-1, keepdim=True).clamp(min=1e-9)
         has_any = ok.any(-1, keepdim=True)  # (B, 1): rows with something to copy
-        attn = attn * has_any[..., None]
         context = torch.matmul(attn.to(memory.dtype), memory)
         gate_in = torch.cat([x, context.to(x.dtype), tok.to(x.dtype)], dim=-1)
         p_gen = torch.sigmoid(self.p_gen(gate_in).float()).squeeze(-1)
@@ -482,6 +497,8 @@ class CopyGenForConditionalGeneration(PreTrainedModel):
         no_repeat_ngram_size: int = 3,
         length_penalty: float = 1.0,
         repetition_penalty: float = 1.0,
+        block_repeated_token: bool = True,
+        continuation_ids: list[int] | None = None,
         **unused: Any,
     ) -> torch.Tensor:
         """Beam search with n-gram blocking; returns ``(batch * num_return_sequences, length)`` ids.
@@ -489,6 +506,12 @@ class CopyGenForConditionalGeneration(PreTrainedModel):
         Sequences start with ``decoder_start_token_id`` and are padded with ``pad_token_id``,
         like ``transformers`` ``generate`` for encoder-decoder models. Returned beams are sorted
         best first within each input.
+
+        ``block_repeated_token`` forbids immediately repeating the last 1-3 tokens ("withdrew
+        withdrew", "on tuesday on tuesday").
+        ``continuation_ids`` (word-piece ids such as ``##ika``) may only follow a token that they
+        follow somewhere in the source, so rare names are copied whole or not at all (no
+        "panmunjocation").
         """
         if unused:
             logger.debug("generate ignores %s", sorted(unused))
@@ -513,6 +536,18 @@ class CopyGenForConditionalGeneration(PreTrainedModel):
         cache: dict[str, Any] | None = None
         step_input = seqs
         vocab = cfg.vocab_size
+        cont_mask = None
+        allowed: list[dict[int, list[int]]] = []
+        if continuation_ids:
+            cont_mask = torch.zeros(vocab, dtype=torch.bool, device=device)
+            cont_mask[torch.tensor(continuation_ids, device=device)] = True
+            is_cont = cont_mask.cpu().tolist()
+            for row in input_ids.tolist():
+                pairs: dict[int, list[int]] = {}
+                for a, b in zip(row, row[1:]):
+                    if is_cont[b]:
+                        pairs.setdefault(a, []).append(b)
+                allowed.append(pairs)
         for step in range(max_new_tokens):
             log_probs, _, cache = self.decode_step(step_input, memory, src, src_mask, cache)
             lp = log_probs[:, -1, :].float()
@@ -525,6 +560,20 @@ class CopyGenForConditionalGeneration(PreTrainedModel):
                 if prev.numel():
                     pen = lp.gather(1, prev)
                     lp.scatter_(1, prev, torch.where(pen < 0, pen * repetition_penalty, pen / repetition_penalty))
+            last_tokens = seqs[:, -1].tolist()
+            if block_repeated_token and step > 0:
+                # No immediately repeated 1-3-token run: "withdrew withdrew", "on tuesday on tuesday".
+                for r, row in enumerate(seqs[:, 1:].tolist()):
+                    for n in (1, 2, 3):
+                        if len(row) >= 2 * n - 1 and row[len(row) - 2 * n + 1 : len(row) - n] == row[len(row) - n + 1 :]:
+                            lp[r, row[-n]] = -1e9
+            if cont_mask is not None:
+                lp[:, cont_mask] = -1e9
+                for r, prev in enumerate(last_tokens):
+                    ok_next = allowed[r // k].get(prev)
+                    if ok_next:
+                        idx = torch.tensor(ok_next, device=device)
+                        lp[r, idx] = log_probs[r, -1, idx].float()
             if no_repeat_ngram_size > 0 and seqs.shape[1] >= no_repeat_ngram_size:
                 _block_ngrams(lp, seqs[:, 1:], no_repeat_ngram_size)
             cand = (scores.view(-1, 1) + lp).view(bsz, k * vocab)

@@ -19,8 +19,8 @@ from typing import Any, Sequence, overload
 import torch
 from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
-import defsum.copygen  # noqa: F401  (registers model_type "defsum-copygen" with the Auto classes)
 from defsum import briefs
+from defsum.copygen import CopyGenForConditionalGeneration  # also registers "defsum-copygen" with the Auto classes
 from defsum.modelio import (
     ModelLoadError,
     load_defsum_config,
@@ -91,7 +91,7 @@ def build_source(
         if head[-1] not in ".!?:":
             head += "."
         max_words = max(max_words - len(head.split()), 20)
-    body = " ".join(briefs.select_sentences(text, title, max_words=max_words))
+    body = " ".join(briefs.select_sentences(briefs.strip_dateline(text), title, max_words=max_words))
     return briefs.clean_text(f"{head} {body}")
 
 
@@ -236,7 +236,9 @@ class Summarizer:
             "no_repeat_ngram_size": cfg["no_repeat_ngram_size"],
             "length_penalty": cfg["length_penalty"],
         }
-        if num_beams > 1:
+        if isinstance(self.model, CopyGenForConditionalGeneration):
+            kwargs["continuation_ids"] = self._continuation_ids()
+        elif num_beams > 1:
             kwargs["early_stopping"] = True
         with torch.inference_mode():
             ids = self.model.generate(
@@ -246,6 +248,14 @@ class Summarizer:
             )
         decoded = self.tokenizer.batch_decode(ids, skip_special_tokens=True, clean_up_tokenization_spaces=False)
         return [decoded[i * num_beams : (i + 1) * num_beams] for i in range(len(sources))]
+
+    def _continuation_ids(self) -> list[int]:
+        ids = getattr(self, "_cont_cache", None)
+        if ids is None:
+            vocab = self.tokenizer.get_vocab() if hasattr(self.tokenizer, "get_vocab") else {}
+            ids = sorted(i for w, i in vocab.items() if w.startswith("##"))
+            self._cont_cache = ids
+        return ids
 
     def _known_words(self) -> set[str]:
         known = getattr(self, "_known_cache", None)
@@ -264,13 +274,17 @@ class Summarizer:
         else:
             brief = briefs.sentence_case(briefs.detokenize(brief))
         brief = briefs.trim_to_sentences(brief, max_words) if brief else ""
+        return self._check(brief, rank, text, title)
+
+    def _check(self, brief: str, rank: int, text: str, title: str | None) -> Candidate:
+        source = f"{title or ''}\n{text}"
         novel = tuple(briefs.novel_words(brief, source, self._known_words())) if self.config["uncased"] else ()
         return Candidate(
             text=brief,
             rank=rank,
             unsupported=tuple(briefs.unsupported_entities(brief, source)),
             novel=novel,
-            repeated=briefs.has_repeated_ngrams(brief, 3),
+            repeated=briefs.has_repeated_ngrams(brief, 3) or briefs.has_stutter(brief),
         )
 
     def _choose(self, beams: list[str], text: str, title: str | None, max_words: int) -> str:
@@ -281,9 +295,15 @@ class Summarizer:
         for c in cands:
             if c.ok:
                 return c.text
+        for c in cands:  # the first sentence of a beam whose second sentence went wrong
+            first = briefs.split_sentences_loose(c.text)[:1]
+            if first and len(first[0].split()) >= 6 and first[0] != c.text:
+                short = self._check(first[0], c.rank, text, title)
+                if short.ok:
+                    return short.text
         if self.config["fallback"] == "lead":
             logger.debug("no faithful beam; falling back to the lead sentence")
-            lead = briefs.split_sentences(text)
+            lead = briefs.split_sentences(briefs.strip_dateline(text))
             if lead:
                 return briefs.sentence_case(briefs.trim_to_sentences(lead[0], max_words))
         return min(cands, key=lambda c: (len(c.unsupported) + len(c.novel), c.repeated, c.rank)).text

@@ -198,13 +198,13 @@ def test_training_script_runs_a_few_steps(tmp_path: Path):
         sys.executable, str(ROOT / "training" / "train_summarizer.py"), "--out", str(out),
         "--pairs", f"{data},title=title,split=all", "--dev", f"{data}", "--dev-size", "2",
         "--steps", "3", "--batch-size", "2", "--max-source-tokens", "64", "--max-target-tokens", "24",
-        "--eval-every", "3", "--save-every", "2", "--log-every", "1",
+        "--threads", "1", "--eval-every", "3", "--save-every", "2", "--log-every", "1",
     ]
     subprocess.run(cmd, check=True, cwd=ROOT, timeout=600)
     assert (out / "final" / "model.safetensors").is_file()
     summ = Summarizer.from_pretrained(out / "final")
     assert isinstance(summ.summarize(ARTICLE, num_beams=2), str)
-    subprocess.run(cmd[:-8] + ["--steps", "4", "--eval-every", "4", "--save-every", "2", "--log-every", "1", "--resume"], check=True, cwd=ROOT, timeout=600)
+    subprocess.run(cmd[:-6] + ["--steps", "4", "--eval-every", "4", "--save-every", "2", "--log-every", "1", "--resume"], check=True, cwd=ROOT, timeout=600)
 
 
 @pytest.fixture(scope="module")
@@ -230,3 +230,29 @@ def test_any_hf_seq2seq_checkpoint_loads(tiny_bart_dir: Path):
     summ.config["max_source_tokens"] = 256
     out = summ.summarize([ARTICLE, "Japan protested on Monday."], num_beams=2, max_words=10)
     assert len(out) == 2 and all(isinstance(s, str) and len(s.split()) <= 10 for s in out)
+
+
+def test_generate_constrains_word_pieces_and_immediate_repeats(tokenizer):
+    model = tiny_copygen(tokenizer.vocab_size)
+    src = tokenizer(["Talks at Panmunjom ended."], return_tensors="pt")
+    cont = sorted(i for w, i in tokenizer.get_vocab().items() if w.startswith("##"))
+    allowed_pairs = set(zip(src["input_ids"][0].tolist(), src["input_ids"][0].tolist()[1:]))
+    out = model.generate(src["input_ids"], num_beams=3, num_return_sequences=3, max_new_tokens=15, continuation_ids=cont)
+    cont_set = set(cont)
+    for row in out.tolist():
+        toks = [t for t in row if t not in (0,)]
+        for a, b in zip(toks, toks[1:]):
+            assert a != b or b == 0
+            if b in cont_set:
+                assert (a, b) in allowed_pairs
+
+
+def test_no_immediately_repeated_runs(tokenizer):
+    model = tiny_copygen(tokenizer.vocab_size)
+    src = tokenizer(["on tuesday on tuesday on tuesday the army said"], return_tensors="pt")
+    out = model.generate(src["input_ids"], num_beams=2, num_return_sequences=2, max_new_tokens=20)
+    for row in out.tolist():
+        toks = [t for t in row[1:] if t not in (0, 102)]
+        for n in (1, 2, 3):
+            for i in range(len(toks) - 2 * n + 1):
+                assert toks[i : i + n] != toks[i + n : i + 2 * n]

@@ -77,19 +77,20 @@ class Source:
     split: str = "train"  # "train": drop held-out ids; "all": use every record
     hub_split: str = "train"
     filter: str | None = None  # "field=value" keeps only matching records
+    min_support: float | None = None  # overrides --min-support for this file
 
     @classmethod
     def parse(cls, spec: str, **defaults: Any) -> "Source":
-        """Parse ``path[,text=F][,target=F][,title=F][,id=F][,weight=W][,split=train|all][,filter=F=V]``."""
+        """Parse ``path[,text=F][,target=F][,title=F][,id=F][,weight=W][,split=train|all][,filter=F=V][,min_support=S]``."""
         parts = spec.split(",")
         kwargs: dict[str, Any] = dict(defaults)
         for part in parts[1:]:
             if "=" not in part:
                 raise SystemExit(f"bad data spec {spec!r}: {part!r} is not key=value")
             key, value = part.split("=", 1)
-            if key not in {"text", "target", "title", "id", "weight", "split", "hub_split", "filter"}:
+            if key not in {"text", "target", "title", "id", "weight", "split", "hub_split", "filter", "min_support"}:
                 raise SystemExit(f"bad data spec {spec!r}: unknown key {key!r}")
-            kwargs[key] = float(value) if key == "weight" else value
+            kwargs[key] = float(value) if key in {"weight", "min_support"} else value
         if kwargs.get("split", "train") not in {"train", "all"}:
             raise SystemExit(f"bad data spec {spec!r}: split must be train or all")
         return cls(parts[0], **kwargs)
@@ -165,7 +166,7 @@ def load_pairs(sources: list[Source], args: argparse.Namespace) -> list[dict[str
                 dropped += 1
                 continue
             sup = support(target, f"{title or ''} {text}")
-            if sup < args.min_support:
+            if sup < (args.min_support if src.min_support is None else src.min_support):
                 dropped += 1
                 continue
             source = build_source(text, title, max_words=int(args.max_source_tokens * 0.7))
@@ -296,7 +297,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--out", required=True, help="output folder: checkpoint/, best/, final/, train.log, history.jsonl")
     p.add_argument("--base", default=DEFAULT_BASE, help=f"'{DEFAULT_BASE}' (build the copy model from all-MiniLM-L6-v2), a seq2seq folder, a defsum summariser folder, or a hub id")
     p.add_argument("--pairs", action="append", default=[], metavar="SPEC",
-                   help="summary pairs: PATH_OR_HUB_NAME[,text=document][,target=summary][,title=FIELD][,id=id][,weight=1][,split=train|all][,filter=FIELD=VALUE]; repeatable")
+                   help="summary pairs: PATH_OR_HUB_NAME[,text=document][,target=summary][,title=FIELD][,id=id][,weight=1][,split=train|all][,filter=FIELD=VALUE][,min_support=S]; weight is multiplied by support**2; repeatable")
     p.add_argument("--copy", action="append", default=[], metavar="SPEC",
                    help="unlabelled news for the copy stage: PATH[,text=text][,title=headline][,weight=1]; repeatable")
     p.add_argument("--dev", default=None, metavar="SPEC", help="dev pairs (same SPEC, split=all by default) for choosing the best checkpoint; default: a slice of the training pairs' held-out records")
