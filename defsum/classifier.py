@@ -33,7 +33,10 @@ DEFAULTS: dict[str, Any] = {
     "title_tokens": 32,
     "max_windows": 32,
     "aggregation": "max",  # how window probabilities make an article's: "max", "mean" or "first"
+    "primary_rule": "max",  # which passed label is primary: highest article probability ("max") or
+    # highest probability in the first window, where news puts its main event ("first_window")
 }
+PRIMARY_RULES = ("max", "first_window")
 AGGREGATIONS = ("max", "mean", "first")
 PRECISIONS = ("auto", "fp32", "bf16", "int8")
 DEFAULT_PRECISION = "auto"
@@ -132,6 +135,10 @@ class EventClassifier:
         if config["aggregation"] not in AGGREGATIONS:
             raise ModelLoadError(
                 f"{where}/defsum_config.json: aggregation {config['aggregation']!r} is not one of {AGGREGATIONS}"
+            )
+        if config["primary_rule"] not in PRIMARY_RULES:
+            raise ModelLoadError(
+                f"{where}/defsum_config.json: primary_rule {config['primary_rule']!r} is not one of {PRIMARY_RULES}"
             )
         if not config["temperature"] > 0:
             raise ModelLoadError(f"{where}/defsum_config.json: temperature must be > 0")
@@ -279,7 +286,8 @@ class EventClassifier:
     def _decide(self, article: np.ndarray, per_window: np.ndarray, windows: Windows) -> Prediction:
         labels = self.labels
         passed = [i for i in range(len(labels)) if article[i] >= self.thresholds[i]]
-        primary = labels[max(passed, key=lambda i: article[i])] if passed else NONE
+        rank = per_window[0] if self.config["primary_rule"] == "first_window" else article
+        primary = labels[max(passed, key=lambda i: (rank[i], article[i]))] if passed else NONE
         return Prediction(
             labels=[labels[i] for i in passed],
             scores={label: round(float(article[i]), 4) for i, label in enumerate(labels)},

@@ -37,7 +37,8 @@ def classifier_card(report: dict[str, Any], extra: str = "") -> str:
         f"(validation macro-F1 by aggregation: {cal.get('aggregation_macro_f1', {})}).",
         f"- Temperature {cal['temperature']}; expected calibration error on validation {cal['ece_validation_before']} before, "
         f"{cal['ece_validation_after']} after.",
-        f"- Thresholds: {cal['thresholds']}.", "",
+        f"- Thresholds: {cal['thresholds']}.",
+        f"- Primary event: `{cal.get('primary_rule', 'max')}` (validation primary accuracy by rule: {cal.get('primary_accuracy_validation', {})}).", "",
         "## Metrics", "",
     ]
     if "test" in report:

@@ -115,3 +115,15 @@ def test_missing_or_corrupt_folder(tiny_classifier_dir, tmp_path):
     (bad / "model.safetensors").write_bytes(b"not a safetensors file")
     with pytest.raises(ModelLoadError, match="corrupt"):
         EventClassifier.from_pretrained(bad)
+
+
+def test_primary_rule_first_window(tiny_classifier_dir):
+    clf = EventClassifier.from_pretrained(tiny_classifier_dir)
+    clf.config["thresholds"] = {label: 0.0 for label in LABELS}
+    clf.config["primary_rule"] = "first_window"
+    per_window, _, _ = clf._article_probs([LONG], [None], 8, False)
+    pred = clf.predict(LONG)
+    assert pred.primary == LABELS[int(np.argmax(per_window[0][0]))]
+    clf.config["primary_rule"] = "nonsense"
+    with pytest.raises(ModelLoadError, match="primary_rule"):
+        EventClassifier._check_config(clf.config, clf.model, "here")

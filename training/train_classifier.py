@@ -26,7 +26,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from defsum.classifier import AGGREGATIONS, DEFAULTS, EventClassifier, _aggregate  # noqa: E402
+from defsum.classifier import AGGREGATIONS, DEFAULTS, PRIMARY_RULES, EventClassifier, _aggregate  # noqa: E402
 from defsum.data import label_matrix, read_records  # noqa: E402
 from defsum.labels import LABELS  # noqa: E402
 from defsum.metrics import (  # noqa: E402
@@ -156,7 +156,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     config = dict(DEFAULTS, labels=labels, max_length=args.max_length, overlap=args.overlap)
     clf = EventClassifier(model, tokenizer, config)
     calib = calibrate(clf, val)
-    clf.config.update(aggregation=calib["aggregation"], temperature=calib["temperature"], thresholds=calib["thresholds"])
+    clf.config.update(aggregation=calib["aggregation"], temperature=calib["temperature"], thresholds=calib["thresholds"],
+                      primary_rule=calib["primary_rule"])
     report: dict[str, Any] = {"base": str(args.base or "all-MiniLM-L6-v2"), "train_files": args.train, "weak_files": args.weak,
                               "n_train": len(train), "n_validation": len(val), "train_seconds": round(train_seconds),
                               "calibration": calib, "args": vars(args)}
@@ -215,7 +216,17 @@ def calibrate(clf: EventClassifier, val: list[dict[str, Any]]) -> dict[str, Any]
     temperature = fit_temperature(y, raw[how])
     calibrated = apply_temperature(raw[how], temperature)
     thresholds = tune_thresholds(y, calibrated)
+    primary_acc = {}
+    for rule in PRIMARY_RULES:  # which passed label is primary, chosen by validation accuracy
+        ok = 0
+        for k, r in enumerate(val):
+            passed = [i for i in range(len(clf.labels)) if calibrated[k][i] >= thresholds[i]]
+            rank = per_window[k][0] if rule == "first_window" else calibrated[k]
+            primary = clf.labels[max(passed, key=lambda i: (rank[i], calibrated[k][i]))] if passed else "none"
+            ok += primary == r["primary"]
+        primary_acc[rule] = round(ok / len(val), 4)
     return {
+        "primary_rule": max(PRIMARY_RULES, key=lambda rule: primary_acc[rule]), "primary_accuracy_validation": primary_acc,
         "aggregation": how, "aggregation_macro_f1": scores, "temperature": round(float(temperature), 4),
         "thresholds": {l: round(float(t), 3) for l, t in zip(clf.labels, thresholds)},
         "ece_validation_before": expected_calibration_error(y, raw[how]),
