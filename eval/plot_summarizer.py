@@ -59,6 +59,11 @@ def main(argv: list[str] | None = None) -> None:
     fig.tight_layout()
     fig.savefig(Path(args.out) / "summarizer_lengths.png", dpi=110)
     plt.close(fig)
+    report = Path(args.metrics).with_suffix(".md")
+    if report.exists() and "## Plots" not in report.read_text():
+        with open(report, "a", encoding="utf-8") as fh:
+            fh.write("\n## Plots\n\n`python eval/plot_summarizer.py` (from `eval/reports/summarizer.json`):\n\n"
+                     "![ROUGE per set](summarizer_rouge.png)\n![Brief lengths](summarizer_lengths.png)\n")
     print(f"wrote {Path(args.out) / 'summarizer_rouge.png'} and {Path(args.out) / 'summarizer_lengths.png'}")
 
 

@@ -81,3 +81,28 @@ def test_evaluate_classifier_on_tiny_model(tmp_path, tiny_classifier_dir):
     for png in ("tiny_confusion.png", "tiny_pr_curves.png", "tiny_reliability.png"):
         assert (tmp_path / "report" / png).stat().st_size > 5000
     assert json.loads((tmp_path / "report" / "metrics.json").read_text())["tiny"]["n"] == 4
+
+
+def test_evaluate_summarizer_against_hand_values(tiny_summarizer_path):
+    import argparse
+
+    from rouge_score import rouge_scorer
+
+    from defsum import Summarizer, briefs
+    from evaluate_summarizer import evaluate_set, lead, rouge
+
+    scorer = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL"], use_stemmer=True)
+    assert rouge(scorer, ["the cat sat"], ["the cat sat"]) == {"rouge1": 100.0, "rouge2": 100.0, "rougeL": 100.0}
+    # unigrams: 1 of 2 match each way -> F1 0.5; no bigram matches
+    assert rouge(scorer, ["the cat"], ["the dog"]) == {"rouge1": 50.0, "rouge2": 0.0, "rougeL": 50.0}
+    # names and numbers: kim, jong, un, putin, 2024 -> 4 of 5 in the article
+    assert briefs.entity_precision("Kim Jong Un met Putin in 2024.", "Kim Jong Un met Vladimir Putin on Friday.") == 0.8
+    text = "Envoys met in Geneva on Monday. They agreed to meet again. Nothing else happened."
+    assert lead(text, 1) == "Envoys met in Geneva on Monday."
+    rows = [{"id": "1", "title": "Talks", "text": text, "reference": "Envoys met in Geneva on Monday."}]
+    args = argparse.Namespace(max_words=45, num_beams=2, batch_size=2, samples=1, fallback_compare=False, long_compare=False)
+    res = evaluate_set(Summarizer.from_pretrained(tiny_summarizer_path), rows, args, scorer)
+    assert res["lead1"] == {"rouge1": 100.0, "rouge2": 100.0, "rougeL": 100.0}  # the reference is the lead sentence
+    # Lead-2 adds 5 words to the 6 of the reference: precision 6/11, recall 1 -> F1 = 12/17
+    assert res["lead2"]["rouge1"] == pytest.approx(100 * 12 / 17, abs=0.01)
+    assert res["reference_words"] == 6 and res["n"] == 1

@@ -1,0 +1,44 @@
+"""Reproduce the reports for the shipped default models with one command.
+
+    python eval/reproduce.py            # classifier + summariser on the corpus test split (+ real-text / held-out sets)
+    python eval/reproduce.py --quick    # corpus test split only
+
+Writes eval/reports/classifier/ (report.md, metrics.json, PNGs) and eval/reports/summarizer.{md,json}
+with its plots. Needs ../shared/data for the real-text and held-out sets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+SHARED = "../shared/data"
+
+
+def run(args: list[str]) -> None:
+    print("+ python " + " ".join(args), flush=True)
+    subprocess.run([sys.executable, *args], check=True, cwd=HERE.parent)
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--quick", action="store_true", help="corpus test split only (no real-text or held-out sets)")
+    args = p.parse_args(argv)
+    clf = ["eval/evaluate_classifier.py", "--out", "eval/reports/classifier"]
+    run(clf + (["--real", ""] if args.quick else []))
+    summ = ["eval/evaluate_summarizer.py", "--fallback-compare",
+            "--data", "data/corpus/test.jsonl,name=corpus-test,text=text,reference=brief,title=title"]
+    if not args.quick:
+        summ += ["--data", f"{SHARED}/summaries/inshorts.jsonl,name=inshorts-heldout,title=headline,heldout=1,limit=60",
+                 "--data", f"{SHARED}/summaries/frank_cnndm_xsum.jsonl,name=cnndm-heldout,filter=source=cnndm,heldout=1,limit=60",
+                 "--data", f"{SHARED}/summaries/bbc_news_summary.jsonl,name=bbc-heldout,title=@firstline,heldout=1,limit=60",
+                 "--data", f"{SHARED}/summaries/xsum.jsonl,name=xsum-heldout,heldout=1,limit=60"]
+    run(summ)
+    run(["eval/plot_summarizer.py"])
+
+
+if __name__ == "__main__":
+    main()
