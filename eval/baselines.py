@@ -11,7 +11,6 @@ Usage: python eval/baselines.py [--train data/corpus/train.jsonl] [--validation 
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import sys
 from pathlib import Path

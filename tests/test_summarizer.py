@@ -13,7 +13,7 @@ from transformers import AutoConfig, AutoModelForSeq2SeqLM
 
 from defsum import briefs
 from defsum.copygen import CopyGenConfig, CopyGenForConditionalGeneration
-from defsum.summarizer import DEFAULTS, Summarizer, build_source
+from defsum.summarizer import Summarizer, build_source
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTICLE = (
@@ -44,11 +44,9 @@ def tiny_copygen(vocab_size: int) -> CopyGenForConditionalGeneration:
 
 
 @pytest.fixture(scope="module")
-def tiny_summarizer_dir(tmp_path_factory: pytest.TempPathFactory, tokenizer) -> Path:
-    model = tiny_copygen(tokenizer.vocab_size)
-    folder = tmp_path_factory.mktemp("tiny_summarizer")
-    Summarizer(model, tokenizer, dict(DEFAULTS, max_source_tokens=128, max_target_tokens=32, uncased=True)).save_pretrained(folder)
-    return folder
+def tiny_summarizer_dir(tiny_summarizer_path: Path) -> Path:
+    """The shared tiny summariser folder from conftest.py (same config as ``tiny_copygen``)."""
+    return tiny_summarizer_path
 
 
 @pytest.fixture(scope="module")
