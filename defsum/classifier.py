@@ -286,8 +286,7 @@ class EventClassifier:
     def _decide(self, article: np.ndarray, per_window: np.ndarray, windows: Windows) -> Prediction:
         labels = self.labels
         passed = [i for i in range(len(labels)) if article[i] >= self.thresholds[i]]
-        rank = per_window[0] if self.config["primary_rule"] == "first_window" else article
-        primary = labels[max(passed, key=lambda i: (rank[i], article[i]))] if passed else NONE
+        primary = choose_primary(article, per_window[0], self.thresholds, labels, self.config["primary_rule"])
         return Prediction(
             labels=[labels[i] for i in passed],
             scores={label: round(float(article[i]), 4) for i, label in enumerate(labels)},
@@ -296,6 +295,22 @@ class EventClassifier:
             capped=windows.capped,
             evidence_window={label: int(per_window[:, i].argmax()) for i, label in enumerate(labels)},
         )
+
+
+def choose_primary(
+    article: np.ndarray, first_window: np.ndarray, thresholds: np.ndarray, labels: Sequence[str], rule: str
+) -> str:
+    """The primary event: among labels at or above their threshold, the one ranked highest by
+    ``rule`` ("max": article probability; "first_window": first-window probability), else "none".
+
+    >>> choose_primary(np.array([0.9, 0.8]), np.array([0.2, 0.7]), np.array([0.5, 0.5]), ["a", "b"], "first_window")
+    'b'
+    """
+    passed = [i for i in range(len(labels)) if article[i] >= thresholds[i]]
+    if not passed:
+        return NONE
+    rank = first_window if rule == "first_window" else article
+    return labels[max(passed, key=lambda i: (rank[i], article[i]))]
 
 
 def resolve_precision(precision: str, device: str = "cpu") -> str:

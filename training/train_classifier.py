@@ -26,7 +26,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from defsum.classifier import AGGREGATIONS, DEFAULTS, PRIMARY_RULES, EventClassifier, _aggregate  # noqa: E402
+from defsum.classifier import (  # noqa: E402
+    AGGREGATIONS, DEFAULTS, PRIMARY_RULES, EventClassifier, _aggregate, choose_primary)
 from defsum.data import label_matrix, read_records  # noqa: E402
 from defsum.labels import LABELS  # noqa: E402
 from defsum.metrics import (  # noqa: E402
@@ -218,12 +219,8 @@ def calibrate(clf: EventClassifier, val: list[dict[str, Any]]) -> dict[str, Any]
     thresholds = tune_thresholds(y, calibrated)
     primary_acc = {}
     for rule in PRIMARY_RULES:  # which passed label is primary, chosen by validation accuracy
-        ok = 0
-        for k, r in enumerate(val):
-            passed = [i for i in range(len(clf.labels)) if calibrated[k][i] >= thresholds[i]]
-            rank = per_window[k][0] if rule == "first_window" else calibrated[k]
-            primary = clf.labels[max(passed, key=lambda i: (rank[i], calibrated[k][i]))] if passed else "none"
-            ok += primary == r["primary"]
+        ok = sum(choose_primary(calibrated[k], per_window[k][0], thresholds, clf.labels, rule) == r["primary"]
+                 for k, r in enumerate(val))
         primary_acc[rule] = round(ok / len(val), 4)
     return {
         "primary_rule": max(PRIMARY_RULES, key=lambda rule: primary_acc[rule]), "primary_accuracy_validation": primary_acc,
