@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
+from functools import lru_cache
 from typing import Iterable
 
 __all__ = [
@@ -33,6 +34,9 @@ __all__ = [
     "select_sentences",
     "strip_dateline",
     "has_stutter",
+    "is_sentence",
+    "lead_sentence",
+    "novel_content_words",
 ]
 
 # Words that are capitalised only because they start a sentence; never counted as names.
@@ -194,8 +198,10 @@ def detokenize(text: str) -> str:
     return t.strip()
 
 
+@lru_cache(maxsize=64)  # every beam of an article is checked against the same source
 def _source_forms(source: str) -> tuple[dict[tuple[str, ...], str], int]:
-    """Map the basic-token sequence of each source word to its preferred surface spelling."""
+    """Map the basic-token sequence of each source word to its preferred surface spelling
+    (cached: callers must not modify the result)."""
     forms: dict[tuple[str, ...], Counter[str]] = {}
     initial_only: dict[tuple[str, ...], Counter[str]] = {}
     longest = 1
@@ -385,7 +391,8 @@ def entities(brief: str) -> list[str]:
     return found
 
 
-def _source_vocab(source: str) -> set[str]:
+@lru_cache(maxsize=64)
+def _source_vocab(source: str) -> frozenset[str]:
     vocab: set[str] = set()
     for raw in source.split():
         for part in re.split(r"[-/\u2013\u2014]", raw):
@@ -393,7 +400,7 @@ def _source_vocab(source: str) -> set[str]:
             if norm:
                 vocab.add(norm)
                 vocab.update(t for t in _basic_tokens(norm) if t.isalnum())
-    return vocab
+    return frozenset(vocab)
 
 
 def unsupported_entities(brief: str, source: str) -> list[str]:
@@ -438,6 +445,58 @@ def novel_words(brief: str, source: str, known: Iterable[str] = ()) -> list[str]
         if w.isalnum() and len(w) > 1 and not w.isdigit() and w not in vocab and w not in known_set:
             out.append(w)
     return out
+
+
+def novel_content_words(brief: str, source: str, prefix: int = 5) -> list[str]:
+    """Content words of ``brief`` (any case) whose first ``prefix`` letters start no source word.
+
+    Catches lower-case words the name check cannot see ("south korea's embassy" in an article
+    about Sudan) while letting inflections pass ("defected" for "defection").
+
+    >>> novel_content_words("South Korea's embassy defected", "The embassy reported a defection.")
+    ['south', 'korea']
+    """
+    stems = {w[:prefix] for w in re.findall(r"[a-z0-9]+", source.lower())}
+    out = []
+    for w in re.findall(r"[a-z0-9]+", brief.lower()):
+        if w in STOPWORDS or len(w) < 3 or w.isdigit():
+            continue
+        if w[:prefix] not in stems:
+            out.append(w)
+    return out
+
+
+def is_sentence(text: str, min_words: int = 6) -> bool:
+    """True when ``text`` reads as a sentence rather than a bare header or name list: at least
+    ``min_words`` words, one of them a lower-case content word.
+
+    >>> is_sentence("Central Disaster and Safety Countermeasures Headquarters.")
+    False
+    >>> is_sentence("North Korea fired two missiles on Monday.")
+    True
+    """
+    words = re.findall(r"[A-Za-z][\w'-]*", text)
+    if len(words) < min_words:
+        return False
+    return any(w.islower() and w not in STOPWORDS and len(w) > 2 for w in words)
+
+
+def lead_sentence(text: str, max_words: int = 45) -> str:
+    r"""The article's first sentence that reads as a sentence (dateline removed, header lines
+    skipped), trimmed to ``max_words``; the first sentence when none does.
+
+    >>> lead_sentence("Ministry of Unification\nSEOUL, May 2 - Two fishermen crossed the sea border near Yeonpyeong on Monday.")
+    'Two fishermen crossed the sea border near Yeonpyeong on Monday.'
+    """
+    sentences: list[str] = []
+    for line in text.splitlines():
+        line = clean_text(line)
+        if line:
+            sentences += [x for x in split_sentences(strip_dateline(line)) if x.strip()]
+    if not sentences:
+        return ""
+    best = next((x for x in sentences if is_sentence(x, 8)), sentences[0])
+    return sentence_case(trim_to_sentences(best, max_words))
 
 
 def select_sentences(text: str, title: str | None = None, max_words: int = 180) -> list[str]:

@@ -13,6 +13,8 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from defsum.chunking import Windows, make_windows
 from defsum.labels import LABELS, NONE
+from defsum.precision import PRECISIONS, autocast, prepare_for_inference, resolve_precision
+from defsum.primary_head import PrimaryHead
 from defsum.modelio import (
     ModelLoadError,
     load_defsum_config,
@@ -36,9 +38,8 @@ DEFAULTS: dict[str, Any] = {
     "primary_rule": "max",  # which passed label is primary: highest article probability ("max") or
     # highest probability in the first window, where news puts its main event ("first_window")
 }
-PRIMARY_RULES = ("max", "first_window")
+PRIMARY_RULES = ("max", "first_window", "head")
 AGGREGATIONS = ("max", "mean", "first")
-PRECISIONS = ("auto", "fp32", "bf16", "int8")
 DEFAULT_PRECISION = "auto"
 """bf16 autocast where the CPU has native bf16 (or on a GPU), else fp32. int8 is opt-in: on the
 shipped model it flipped about 7% of label decisions (see eval/reports/benchmark.json)."""
@@ -74,11 +75,14 @@ class EventClassifier:
     'elite_defection'
     """
 
-    def __init__(self, model: Any, tokenizer: Any, config: dict[str, Any], precision: str = "fp32") -> None:
+    def __init__(
+        self, model: Any, tokenizer: Any, config: dict[str, Any], precision: str = "fp32", primary_head: PrimaryHead | None = None
+    ) -> None:
         self.model = model
         self.tokenizer = tokenizer
         self.config = config
         self.precision = precision
+        self.primary_head = primary_head  # the trained 4-way primary ranking (primary_rule="head")
 
     # ------------------------------------------------------------------ loading and saving
     @classmethod
@@ -111,15 +115,19 @@ class EventClassifier:
         id2label = getattr(model.config, "id2label", None) or {}
         defaults["labels"] = [id2label[i] for i in sorted(id2label)] or list(LABELS)
         config = load_defsum_config(where, defaults) if Path(where).is_dir() else defaults
-        cls._check_config(config, model, where)
+        try:
+            head = PrimaryHead.load(where) if Path(where).is_dir() else None
+        except Exception as err:  # a corrupt or foreign head file
+            raise ModelLoadError(f"could not load {where}/primary_head.safetensors: {err}") from err
+        cls._check_config(config, model, where, head)
         float_model = model.to(device).eval()
         precision = resolve_precision(precision, device)
-        clf = cls(prepare_for_inference(float_model, precision, device), tokenizer, config, precision)
+        clf = cls(prepare_for_inference(float_model, precision, device), tokenizer, config, precision, head)
         clf._float_model = float_model  # what save_pretrained writes (int8 weights are not saved)
         return clf
 
     @staticmethod
-    def _check_config(config: dict[str, Any], model: Any, where: str) -> None:
+    def _check_config(config: dict[str, Any], model: Any, where: str, head: PrimaryHead | None = None) -> None:
         labels = config["labels"]
         if len(labels) != model.config.num_labels:
             raise ModelLoadError(
@@ -140,6 +148,13 @@ class EventClassifier:
             raise ModelLoadError(
                 f"{where}/defsum_config.json: primary_rule {config['primary_rule']!r} is not one of {PRIMARY_RULES}"
             )
+        if config["primary_rule"] == "head" and head is None:
+            raise ModelLoadError(
+                f"{where}/defsum_config.json: primary_rule 'head' but there is no primary_head.safetensors; "
+                "set primary_rule to 'max' or re-run the training script's calibration"
+            )
+        if head is not None and set(head.classes) - set(config["labels"]) - {NONE}:
+            raise ModelLoadError(f"{where}/primary_head.safetensors: classes {head.classes} do not match the labels")
         if not config["temperature"] > 0:
             raise ModelLoadError(f"{where}/defsum_config.json: temperature must be > 0")
 
@@ -153,6 +168,8 @@ class EventClassifier:
         getattr(self, "_float_model", self.model).save_pretrained(folder, safe_serialization=True)
         self.tokenizer.save_pretrained(folder)
         save_defsum_config(folder, self.config)
+        if self.primary_head is not None:
+            self.primary_head.save(folder)
         if card is not None:
             (folder / "README.md").write_text(card, encoding="utf-8")
 
@@ -193,8 +210,9 @@ class EventClassifier:
         single = isinstance(text, str)
         texts = [text] if single else list(text)
         heads = _as_titles(titles, len(texts), single)
-        per_window, probs, windows = self._article_probs(texts, heads, batch_size, show_progress_bar)
-        preds = [self._decide(p, pw, w) for p, pw, w in zip(probs, per_window, windows)]
+        per_window, probs, windows, features = self._article_probs(texts, heads, batch_size, show_progress_bar)
+        head = self._head_probs(features)
+        preds = [self._decide(p, pw, w, None if head is None else head[k]) for k, (p, pw, w) in enumerate(zip(probs, per_window, windows))]
         return preds[0] if single else preds
 
     def predict_proba(
@@ -212,7 +230,7 @@ class EventClassifier:
         (1, 3)
         """
         heads = _as_titles(titles, len(text), False)
-        _, probs, _ = self._article_probs(list(text), heads, batch_size, False, aggregation, calibrated)
+        _, probs, _, _ = self._article_probs(list(text), heads, batch_size, False, aggregation, calibrated)
         return np.stack(probs)
 
     def _article_probs(
@@ -223,8 +241,10 @@ class EventClassifier:
         show_progress_bar: bool | None,
         aggregation: str | None = None,
         calibrated: bool = True,
-    ) -> tuple[list[np.ndarray], list[np.ndarray], list[Windows]]:
-        """Per-window probabilities, aggregated article probabilities, and the windows."""
+        features: bool | None = None,
+    ) -> tuple[list[np.ndarray], list[np.ndarray], list[Windows], np.ndarray | None]:
+        """Per-window probabilities, aggregated article probabilities, the windows, and each
+        article's first-window [CLS] vector (when ``features``; default: when there is a primary head)."""
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
         cfg = self.config
@@ -241,7 +261,8 @@ class EventClassifier:
                 )
             )
         flat = [(a, j) for a, w in enumerate(windows) for j in range(len(w.input_ids))]
-        logits = self._score_windows(windows, flat, batch_size, show_progress_bar)
+        want = self.primary_head is not None if features is None else features
+        logits, cls_vectors = self._score_windows(windows, flat, batch_size, show_progress_bar, want)
         temperature = cfg["temperature"] if calibrated else 1.0
         window_probs = 1.0 / (1.0 + np.exp(-logits / temperature))
         how = aggregation or cfg["aggregation"]
@@ -250,18 +271,22 @@ class EventClassifier:
         for w in windows:
             per_window.append(window_probs[start : start + len(w.input_ids)])
             start += len(w.input_ids)
-        return per_window, [_aggregate(p, how) for p in per_window], windows
+        first = None
+        if cls_vectors is not None:
+            first = cls_vectors[[k for k, (_, j) in enumerate(flat) if j == 0]]
+        return per_window, [_aggregate(p, how) for p in per_window], windows, first
 
     def _score_windows(
-        self, windows: list[Windows], flat: list[tuple[int, int]], batch_size: int, show: bool | None
-    ) -> np.ndarray:
-        """Model logits for every window, computed in length-sorted batches, original order kept."""
+        self, windows: list[Windows], flat: list[tuple[int, int]], batch_size: int, show: bool | None, features: bool = False
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Model logits (and, with ``features``, the last layer's first-token vector) for every
+        window, computed in length-sorted batches, original order kept."""
         order = sorted(range(len(flat)), key=lambda k: len(windows[flat[k][0]].input_ids[flat[k][1]]))
         logits = np.zeros((len(flat), len(self.labels)), dtype=np.float32)
+        vectors: np.ndarray | None = None
         pad = self.tokenizer.pad_token_id or 0
         batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
-        autocast = torch.autocast(self.model.device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16")
-        with torch.inference_mode(), autocast:
+        with torch.inference_mode(), autocast(self.precision, str(self.model.device)):
             for batch in progress(batches, show, desc="classifying", unit="batch"):
                 rows = [windows[flat[k][0]] for k in batch]
                 seqs = [r.input_ids[flat[k][1]] for r, k in zip(rows, batch)]
@@ -279,14 +304,29 @@ class EventClassifier:
                         types[i, : len(t)] = torch.tensor(t)
                     inputs["token_type_ids"] = types
                 device = self.model.device
-                out = self.model(**{k: v.to(device) for k, v in inputs.items()}).logits
-                logits[batch] = out.float().cpu().numpy()
-        return logits
+                out = self.model(**{k: v.to(device) for k, v in inputs.items()}, output_hidden_states=features)
+                logits[batch] = out.logits.float().cpu().numpy()
+                if features:
+                    first_token = out.hidden_states[-1][:, 0].float().cpu().numpy()
+                    if vectors is None:
+                        vectors = np.zeros((len(flat), first_token.shape[1]), dtype=np.float32)
+                    vectors[batch] = first_token
+        return logits, vectors
 
-    def _decide(self, article: np.ndarray, per_window: np.ndarray, windows: Windows) -> Prediction:
+    def _head_probs(self, features: np.ndarray | None) -> np.ndarray | None:
+        """Primary-head probabilities in ``labels`` order (None without a head)."""
+        if self.primary_head is None or features is None:
+            return None
+        probs = self.primary_head.probabilities(features)
+        cols = [self.primary_head.classes.index(label) if label in self.primary_head.classes else -1 for label in self.labels]
+        return np.stack([probs[:, c] if c >= 0 else np.zeros(len(probs)) for c in cols], axis=1)
+
+    def _decide(
+        self, article: np.ndarray, per_window: np.ndarray, windows: Windows, head: np.ndarray | None = None
+    ) -> Prediction:
         labels = self.labels
         passed = [i for i in range(len(labels)) if article[i] >= self.thresholds[i]]
-        primary = choose_primary(article, per_window[0], self.thresholds, labels, self.config["primary_rule"])
+        primary = choose_primary(article, per_window[0], self.thresholds, labels, self.config["primary_rule"], head)
         return Prediction(
             labels=[labels[i] for i in passed],
             scores={label: round(float(article[i]), 4) for i, label in enumerate(labels)},
@@ -298,10 +338,16 @@ class EventClassifier:
 
 
 def choose_primary(
-    article: np.ndarray, first_window: np.ndarray, thresholds: np.ndarray, labels: Sequence[str], rule: str
+    article: np.ndarray,
+    first_window: np.ndarray,
+    thresholds: np.ndarray,
+    labels: Sequence[str],
+    rule: str,
+    head: np.ndarray | None = None,
 ) -> str:
     """The primary event: among labels at or above their threshold, the one ranked highest by
-    ``rule`` ("max": article probability; "first_window": first-window probability), else "none".
+    ``rule`` ("max": article probability; "first_window": first-window probability; "head": the
+    trained primary head's probability, given as ``head`` in ``labels`` order), else "none".
 
     >>> choose_primary(np.array([0.9, 0.8]), np.array([0.2, 0.7]), np.array([0.5, 0.5]), ["a", "b"], "first_window")
     'b'
@@ -309,38 +355,13 @@ def choose_primary(
     passed = [i for i in range(len(labels)) if article[i] >= thresholds[i]]
     if not passed:
         return NONE
-    rank = first_window if rule == "first_window" else article
+    if rule == "head":
+        if head is None:
+            raise ValueError("primary rule 'head' needs the primary head's probabilities")
+        rank = head
+    else:
+        rank = first_window if rule == "first_window" else article
     return labels[max(passed, key=lambda i: (rank[i], article[i]))]
-
-
-def resolve_precision(precision: str, device: str = "cpu") -> str:
-    """Turn ``"auto"`` into ``"bf16"`` (GPU, or a CPU with native bf16 instructions) or ``"fp32"``."""
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
-    if precision != "auto":
-        return precision
-    if not str(device).startswith("cpu"):
-        return "bf16"
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return "fp32"
-    return "bf16" if ("avx512_bf16" in flags or "amx_bf16" in flags) else "fp32"
-
-
-def prepare_for_inference(model: Any, precision: str, device: str = "cpu") -> Any:
-    """Return ``model`` ready for ``precision`` ("fp32", "bf16" autocast, or "int8" dynamic weights on CPU)."""
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
-    if precision == "int8":
-        if not str(device).startswith("cpu"):
-            raise ValueError("precision='int8' runs on the CPU only; use 'bf16' or 'fp32' on other devices")
-        import warnings
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
-    return model
 
 
 def _aggregate(window_probs: np.ndarray, how: str) -> np.ndarray:

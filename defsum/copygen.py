@@ -499,8 +499,9 @@ class CopyGenForConditionalGeneration(PreTrainedModel):
         repetition_penalty: float = 1.0,
         block_repeated_token: bool = True,
         continuation_ids: list[int] | None = None,
+        return_scores: bool = False,
         **unused: Any,
-    ) -> torch.Tensor:
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         """Beam search with n-gram blocking; returns ``(batch * num_return_sequences, length)`` ids.
 
         Sequences start with ``decoder_start_token_id`` and are padded with ``pad_token_id``,
@@ -512,6 +513,8 @@ class CopyGenForConditionalGeneration(PreTrainedModel):
         ``continuation_ids`` (word-piece ids such as ``##ika``) may only follow a token that they
         follow somewhere in the source, so rare names are copied whole or not at all (no
         "panmunjocation").
+        ``return_scores=True`` also returns each sequence's log-probability divided by its
+        length (``length ** length_penalty``), shape ``(batch * num_return_sequences,)``.
         """
         if unused:
             logger.debug("generate ignores %s", sorted(unused))
@@ -624,16 +627,19 @@ class CopyGenForConditionalGeneration(PreTrainedModel):
                     if s > -1e8:
                         hyp = seqs[b * k + j, 1:].tolist()
                         finished[b].append((s / (max(len(hyp), 1) ** length_penalty), hyp))
-        rows = []
+        rows, row_scores = [], []
         for b in range(bsz):
             ranked = sorted(finished[b], key=lambda f: f[0], reverse=True)[:num_return_sequences]
             while len(ranked) < num_return_sequences:
                 ranked.append((-1e9, []))
             rows.extend([cfg.decoder_start_token_id] + hyp + [cfg.eos_token_id] for _, hyp in ranked)
+            row_scores.extend(score for score, _ in ranked)
         width = max(len(r) for r in rows)
         out = torch.full((len(rows), width), cfg.pad_token_id, dtype=torch.long, device=device)
         for i, r in enumerate(rows):
             out[i, : len(r)] = torch.tensor(r, dtype=torch.long, device=device)
+        if return_scores:
+            return out, torch.tensor(row_scores, device=device)
         return out
 
 

@@ -38,7 +38,10 @@ def classifier_card(report: dict[str, Any], extra: str = "") -> str:
         f"- Temperature {cal['temperature']}; expected calibration error on validation {cal['ece_validation_before']} before, "
         f"{cal['ece_validation_after']} after.",
         f"- Thresholds: {cal['thresholds']}.",
-        f"- Primary event: `{cal.get('primary_rule', 'max')}` (validation primary accuracy by rule: {cal.get('primary_accuracy_validation', {})}).", "",
+        f"- Primary event: `{cal.get('primary_rule', 'max')}` (validation primary accuracy by rule: {cal.get('primary_accuracy_validation', {})})."
+        + (f" `head` is a 4-way logistic regression (each label or none; C={cal.get('primary_head_C')}) over the first window's "
+           "[CLS] vector, fitted on the training records' primary events (`primary_head.safetensors`); it ranks only the "
+           "labels that passed their thresholds." if cal.get("primary_rule") == "head" else ""), "",
         "## Metrics", "",
     ]
     if "test" in report:

@@ -28,6 +28,7 @@ from defsum.modelio import (
     resolve_model_path,
     save_defsum_config,
 )
+from defsum.precision import autocast, resolve_precision
 from defsum.progress import progress
 
 logger = logging.getLogger(__name__)
@@ -44,8 +45,11 @@ DEFAULTS: dict[str, Any] = {
     "min_new_tokens": 6,
     "faithfulness_check": True,  # pick the best beam whose names and numbers occur in the source
     "fallback": "lead",  # when every beam fails the check: "lead" (first sentence) or "best"
+    "min_score": None,  # beams whose mean token log-probability is lower count as failed (chosen on validation)
+    "max_novel_words": None,  # beams with more content words absent from the article count as failed
 }
 INPUT_STRATEGIES = ("select", "truncate")
+DEFAULT_PRECISION = "fp32"
 FALLBACKS = ("lead", "best")
 
 
@@ -58,11 +62,15 @@ class Candidate:
     unsupported: tuple[str, ...]
     novel: tuple[str, ...]
     repeated: bool
+    score: float | None = None  # the beam's mean token log-probability, when the model gives it
+    sentence: bool = True  # at least 6 words and a content word in lower case (not a bare header)
+    novel_content: tuple[str, ...] = ()  # content words whose stem is absent from the article
 
     @property
     def ok(self) -> bool:
-        """True when the beam names nothing absent from the source and does not loop."""
-        return not self.unsupported and not self.novel and not self.repeated
+        """True when the beam names nothing absent from the source, does not loop and reads as a
+        sentence (the model's own gates, ``min_score`` and ``max_novel_words``, come on top)."""
+        return not self.unsupported and not self.novel and not self.repeated and self.sentence
 
 
 def build_source(
@@ -103,16 +111,24 @@ class Summarizer:
     ['Brief one.', 'Brief two.']
     """
 
-    def __init__(self, model: Any, tokenizer: Any, config: dict[str, Any] | None = None, device: str = "cpu") -> None:
+    def __init__(
+        self, model: Any, tokenizer: Any, config: dict[str, Any] | None = None, device: str = "cpu", precision: str = "fp32"
+    ) -> None:
         self.model = model
         self.tokenizer = tokenizer
         self.config = config
         self.device = device
+        self.precision = _summary_precision(precision, device)
 
     # ------------------------------------------------------------------ loading and saving
     @classmethod
-    def from_pretrained(cls, path: str | Path | None = None, *, device: str = "cpu") -> Summarizer:
+    def from_pretrained(
+        cls, path: str | Path | None = None, *, device: str = "cpu", precision: str = DEFAULT_PRECISION
+    ) -> Summarizer:
         """Load a summariser folder or hub id (``None`` = the default model shipped with defsum).
+
+        ``precision``: ``"auto"`` (bf16 autocast where the hardware has it, else fp32), ``"fp32"``
+        or ``"bf16"``.
 
         >>> Summarizer.from_pretrained("path/to/t5-small-folder")  # doctest: +SKIP
         """
@@ -130,8 +146,9 @@ class Summarizer:
         if not config["prefix"] and getattr(model.config, "model_type", "") == "t5":
             config["prefix"] = "summarize: "
         model.to(device).eval()
-        logger.info("loaded summariser %s (%s) on %s", resolved, type(model).__name__, device)
-        return cls(model, tokenizer, config, device)
+        summ = cls(model, tokenizer, config, device, precision)
+        logger.info("loaded summariser %s (%s) on %s, %s", resolved, type(model).__name__, device, summ.precision)
+        return summ
 
     def save_pretrained(self, path: str | Path) -> None:
         """Write weights (safetensors), tokenizer and ``defsum_config.json`` to ``path``.
@@ -200,8 +217,8 @@ class Summarizer:
         batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
         for batch in progress(batches, show_progress_bar, desc="Summarising", unit="batch"):
             beams = self._generate([sources[i] for i in batch], num_beams, max_words)
-            for i, cands in zip(batch, beams):
-                out[i] = self._choose(cands, texts[i], title_list[i], max_words)
+            for i, scored in zip(batch, beams):
+                out[i] = self._choose(scored, texts[i], title_list[i], max_words)
         return out[0] if single else out
 
     def prepare_input(self, text: str, title: str | None = None) -> str:
@@ -215,14 +232,15 @@ class Summarizer:
         """All beams for one article with their diagnostics (for inspection and evaluation)."""
         self._check_ready()
         beams = self._generate([self.prepare_input(text, title)], num_beams, max_words)[0]
-        return [self._candidate(b, r, text, title, max_words) for r, b in enumerate(beams)]
+        return [self._candidate(b, r, text, title, max_words, score) for r, (b, score) in enumerate(beams)]
 
     # ------------------------------------------------------------------ internals
     def _check_ready(self) -> None:
         if self.model is None or self.tokenizer is None or self.config is None:
             raise RuntimeError("this Summarizer has no model; load one with Summarizer.from_pretrained(path)")
 
-    def _generate(self, sources: list[str], num_beams: int, max_words: int) -> list[list[str]]:
+    def _generate(self, sources: list[str], num_beams: int, max_words: int) -> list[list[tuple[str, float | None]]]:
+        """Decoded beams of each source, best first, with their mean token log-probabilities."""
         cfg = self.config
         enc = self.tokenizer(
             sources, max_length=cfg["max_source_tokens"], truncation=True, padding=True, return_tensors="pt"
@@ -236,18 +254,27 @@ class Summarizer:
             "no_repeat_ngram_size": cfg["no_repeat_ngram_size"],
             "length_penalty": cfg["length_penalty"],
         }
-        if isinstance(self.model, CopyGenForConditionalGeneration):
-            kwargs["continuation_ids"] = self._continuation_ids()
+        copygen = isinstance(self.model, CopyGenForConditionalGeneration)
+        if copygen:
+            kwargs.update(continuation_ids=self._continuation_ids(), return_scores=True)
         elif num_beams > 1:
-            kwargs["early_stopping"] = True
-        with torch.inference_mode():
-            ids = self.model.generate(
+            kwargs.update(early_stopping=True, output_scores=True, return_dict_in_generate=True)
+        with torch.inference_mode(), autocast(self.precision, self.device):
+            out = self.model.generate(
                 input_ids=enc["input_ids"].to(self.device),
                 attention_mask=enc["attention_mask"].to(self.device),
                 **kwargs,
             )
+        if copygen:
+            ids, scores = out
+        elif num_beams > 1:
+            ids, scores = out.sequences, getattr(out, "sequences_scores", None)
+        else:
+            ids, scores = out, None
         decoded = self.tokenizer.batch_decode(ids, skip_special_tokens=True, clean_up_tokenization_spaces=False)
-        return [decoded[i * num_beams : (i + 1) * num_beams] for i in range(len(sources))]
+        flat = [None] * len(decoded) if scores is None else [float(x) for x in scores.float().cpu()]
+        pairs = list(zip(decoded, flat))
+        return [pairs[i * num_beams : (i + 1) * num_beams] for i in range(len(sources))]
 
     def _continuation_ids(self) -> list[int]:
         ids = getattr(self, "_cont_cache", None)
@@ -266,7 +293,9 @@ class Summarizer:
             self._known_cache = known
         return known
 
-    def _candidate(self, raw: str, rank: int, text: str, title: str | None, max_words: int) -> Candidate:
+    def _candidate(
+        self, raw: str, rank: int, text: str, title: str | None, max_words: int, score: float | None = None
+    ) -> Candidate:
         source = f"{title or ''}\n{text}"
         brief = raw.strip()
         if self.config["uncased"] or briefs.is_all_lower(brief):
@@ -274,9 +303,9 @@ class Summarizer:
         else:
             brief = briefs.sentence_case(briefs.detokenize(brief))
         brief = briefs.trim_to_sentences(brief, max_words) if brief else ""
-        return self._check(brief, rank, text, title)
+        return self._check(brief, rank, text, title, score)
 
-    def _check(self, brief: str, rank: int, text: str, title: str | None) -> Candidate:
+    def _check(self, brief: str, rank: int, text: str, title: str | None, score: float | None = None) -> Candidate:
         source = f"{title or ''}\n{text}"
         novel = tuple(briefs.novel_words(brief, source, self._known_words())) if self.config["uncased"] else ()
         return Candidate(
@@ -285,28 +314,47 @@ class Summarizer:
             unsupported=tuple(briefs.unsupported_entities(brief, source)),
             novel=novel,
             repeated=briefs.has_repeated_ngrams(brief, 3) or briefs.has_stutter(brief),
+            score=score,
+            sentence=briefs.is_sentence(brief),
+            novel_content=tuple(briefs.novel_content_words(brief, source)),
         )
 
-    def _choose(self, beams: list[str], text: str, title: str | None, max_words: int) -> str:
-        cands = [self._candidate(b, r, text, title, max_words) for r, b in enumerate(beams)]
+    def passes(self, c: Candidate) -> bool:
+        """True when ``c`` passes the checks and this model's gates (``min_score``, ``max_novel_words``)."""
+        min_score, max_novel = self.config.get("min_score"), self.config.get("max_novel_words")
+        confident = c.score is None or min_score is None or c.score >= float(min_score)
+        return c.ok and confident and (max_novel is None or len(c.novel_content) <= int(max_novel))
+
+    def _choose(self, beams: list[tuple[str, float | None]], text: str, title: str | None, max_words: int) -> str:
+        cands = [self._candidate(b, r, text, title, max_words, score) for r, (b, score) in enumerate(beams)]
+        return self._pick(cands, text, title, max_words)
+
+    def _pick(self, cands: list[Candidate], text: str, title: str | None, max_words: int) -> str:
         cands = [c for c in cands if c.text and len(c.text.split()) >= 3] or cands
         if not self.config["faithfulness_check"]:
             return cands[0].text
         for c in cands:
-            if c.ok:
+            if self.passes(c):
                 return c.text
         for c in cands:  # the first sentence of a beam whose second sentence went wrong
             first = briefs.split_sentences_loose(c.text)[:1]
             if first and len(first[0].split()) >= 6 and first[0] != c.text:
-                short = self._check(first[0], c.rank, text, title)
-                if short.ok:
+                short = self._check(first[0], c.rank, text, title, c.score)
+                if self.passes(short):
                     return short.text
         if self.config["fallback"] == "lead":
             logger.debug("no faithful beam; falling back to the lead sentence")
-            lead = briefs.split_sentences(briefs.strip_dateline(text))
+            lead = briefs.lead_sentence(text, max_words)
             if lead:
-                return briefs.sentence_case(briefs.trim_to_sentences(lead[0], max_words))
+                return lead
         return min(cands, key=lambda c: (len(c.unsupported) + len(c.novel), c.repeated, c.rank)).text
+
+
+def _summary_precision(precision: str, device: str) -> str:
+    resolved = resolve_precision(precision, device)
+    if resolved == "int8":
+        raise ValueError("the summariser runs in fp32 or bf16; precision='int8' is for the classifier only")
+    return resolved
 
 
 def _check_config(config: dict[str, Any], where: str) -> None:

@@ -35,11 +35,13 @@ def predict_all(clf: EventClassifier, rows: list[dict[str, Any]]) -> dict[str, A
 
     texts, titles = [r["text"] for r in rows], [r.get("title") or None for r in rows]
     # one pass over all windows; the three views below are derived from it
-    per_window, raw, windows = clf._article_probs(texts, titles, 32, False, calibrated=False)
+    per_window, raw, windows, features = clf._article_probs(texts, titles, 32, False, calibrated=False)
     raw = np.stack(raw)
     probs = apply_temperature(raw, clf.config["temperature"])
     first = apply_temperature(np.stack([p[0] for p in per_window]), clf.config["temperature"])
-    preds = [clf._decide(p, apply_temperature(pw, clf.config["temperature"]), w) for p, pw, w in zip(probs, per_window, windows)]
+    head = clf._head_probs(features)
+    preds = [clf._decide(p, apply_temperature(pw, clf.config["temperature"]), w, None if head is None else head[k])
+             for k, (p, pw, w) in enumerate(zip(probs, per_window, windows))]
     return {"preds": preds, "probs": probs, "raw": raw, "first": first,
             "y": np.array(label_matrix(rows, clf.labels)),
             "yhat": np.array([[int(l in p.labels) for l in clf.labels] for p in preds])}

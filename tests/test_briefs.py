@@ -104,3 +104,22 @@ def test_select_sentences_keeps_lead_and_order_within_budget():
 
 def test_detokenize():
     assert briefs.detokenize("kim ' s visit , on 3 . 5 per cent ( of gdp ) .") == "kim's visit, on 3.5 per cent (of gdp)."
+
+
+def test_is_sentence_rejects_headers_and_fragments():
+    assert not briefs.is_sentence("Ministry of Foreign Affairs, Spokesperson's Office.")
+    assert not briefs.is_sentence("Kim said.")
+    assert briefs.is_sentence("The envoy left Pyongyang for Beijing on Monday.")
+
+
+def test_lead_sentence_skips_headers_and_datelines():
+    text = "Central Disaster and Safety Countermeasures Headquarters\nSEOUL, Sept 7 - Typhoon Hinnamnor left 11 people dead in the southeast, officials said. More rain is due."
+    assert briefs.lead_sentence(text) == "Typhoon Hinnamnor left 11 people dead in the southeast, officials said."
+    assert briefs.lead_sentence("Short.") == "Short."
+    assert briefs.lead_sentence("   ") == ""
+
+
+def test_novel_content_words_lets_inflections_pass():
+    source = "The diplomat's defection was confirmed by officials in Seoul."
+    assert briefs.novel_content_words("Officials confirmed the diplomat defected.", source) == []
+    assert briefs.novel_content_words("Officials in Havana confirmed it.", source) == ["havana"]

@@ -120,9 +120,40 @@ def test_primary_rule_first_window(tiny_classifier_dir):
     clf = EventClassifier.from_pretrained(tiny_classifier_dir)
     clf.config["thresholds"] = {label: 0.0 for label in LABELS}
     clf.config["primary_rule"] = "first_window"
-    per_window, _, _ = clf._article_probs([LONG], [None], 8, False)
+    per_window, _, _, _ = clf._article_probs([LONG], [None], 8, False)
     pred = clf.predict(LONG)
     assert pred.primary == LABELS[int(np.argmax(per_window[0][0]))]
     clf.config["primary_rule"] = "nonsense"
     with pytest.raises(ModelLoadError, match="primary_rule"):
         EventClassifier._check_config(clf.config, clf.model, "here")
+
+
+def test_primary_head_round_trip_and_rule(tiny_classifier_dir, tmp_path):
+    from defsum.primary_head import PrimaryHead
+
+    clf = EventClassifier.from_pretrained(tiny_classifier_dir)
+    _, _, _, feats = clf._article_probs([LONG, "Kim met Xi in Beijing."], [None, None], 8, False, features=True)
+    assert feats.shape == (2, clf.model.config.hidden_size)
+    head = PrimaryHead.fit(np.vstack([feats, feats]), ["diplomacy", "provocation", "diplomacy", "provocation"], c=1.0)
+    clf.primary_head = head
+    clf.config["primary_rule"] = "head"
+    clf.config["thresholds"] = {label: 0.0 for label in LABELS}  # every label passes: the head decides
+    clf.save_pretrained(tmp_path)
+    again = EventClassifier.from_pretrained(tmp_path)
+    assert again.primary_head is not None and again.primary_head.classes == head.classes
+    probs = again._head_probs(feats)
+    preds = again.predict([LONG, "Kim met Xi in Beijing."])
+    for pred, p in zip(preds, probs):
+        assert pred.primary == again.labels[int(np.argmax(p))]
+
+
+def test_head_rule_without_head_file_is_a_clear_error(tiny_classifier_dir, tmp_path):
+    import shutil
+
+    shutil.copytree(tiny_classifier_dir, tmp_path / "m")
+    cfg_path = tmp_path / "m" / "defsum_config.json"
+    cfg = json.loads(cfg_path.read_text())
+    cfg["primary_rule"] = "head"
+    cfg_path.write_text(json.dumps(cfg))
+    with pytest.raises(ModelLoadError, match="primary_head.safetensors"):
+        EventClassifier.from_pretrained(tmp_path / "m")

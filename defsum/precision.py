@@ -1,0 +1,49 @@
+"""Inference arithmetic for both models: fp32, bf16 autocast, or dynamic int8 weights (CPU).
+
+>>> resolve_precision("fp32")
+'fp32'
+"""
+
+from __future__ import annotations
+
+import warnings
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import Any
+
+import torch
+
+PRECISIONS = ("auto", "fp32", "bf16", "int8")
+
+
+def resolve_precision(precision: str, device: str = "cpu") -> str:
+    """Turn ``"auto"`` into ``"bf16"`` (GPU, or a CPU with native bf16 instructions) or ``"fp32"``."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    if precision != "auto":
+        return precision
+    if not str(device).startswith("cpu"):
+        return "bf16"
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return "fp32"
+    return "bf16" if ("avx512_bf16" in flags or "amx_bf16" in flags) else "fp32"
+
+
+def prepare_for_inference(model: Any, precision: str, device: str = "cpu") -> Any:
+    """Return ``model`` ready for ``precision`` ("fp32", "bf16" autocast, or "int8" dynamic weights on CPU)."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    if precision == "int8":
+        if not str(device).startswith("cpu"):
+            raise ValueError("precision='int8' runs on the CPU only; use 'bf16' or 'fp32' on other devices")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+    return model
+
+
+def autocast(precision: str, device: str = "cpu") -> AbstractContextManager:
+    """The autocast context for ``precision`` (a no-op unless it is "bf16")."""
+    return torch.autocast(torch.device(device).type, dtype=torch.bfloat16, enabled=precision == "bf16")
