@@ -36,6 +36,7 @@ __all__ = [
     "has_stutter",
     "is_sentence",
     "lead_sentence",
+    "title_sentence",
     "novel_content_words",
 ]
 
@@ -497,6 +498,36 @@ def lead_sentence(text: str, max_words: int = 45) -> str:
         return ""
     best = next((x for x in sentences if is_sentence(x, 8)), sentences[0])
     return sentence_case(trim_to_sentences(best, max_words))
+
+
+def title_sentence(text: str, title: str | None, max_words: int = 45, window: int = 6) -> str:
+    """The lead sentence, unless it shares fewer than two content words with the title and one
+    of the next sentences (within ``window``) shares more: then the one sharing most (earliest
+    on ties). Features and op-eds often open with a scene; the sentence that echoes the title
+    names the event. Without a title: the lead sentence.
+
+    >>> title_sentence("The noise starts at night. Villagers say North Korean loudspeakers have blasted noise since July.",
+    ...                "North Korean loudspeakers keep border villagers awake")
+    'Villagers say North Korean loudspeakers have blasted noise since July.'
+    """
+    if not title or not title.strip():
+        return lead_sentence(text, max_words)
+    keys = {w[:5] for w in re.findall(r"[a-z0-9]+", title.lower()) if w not in STOPWORDS and len(w) > 2}
+    sentences: list[str] = []
+    for line in text.splitlines():
+        line = clean_text(line)
+        if line:
+            sentences += [x for x in split_sentences(strip_dateline(line)) if x.strip()]
+    sentences = [x for x in sentences[:window] if is_sentence(x, 8)]
+    if not sentences or not keys:
+        return lead_sentence(text, max_words)
+
+    def overlap(sentence: str) -> int:
+        return len(keys & {w[:5] for w in re.findall(r"[a-z0-9]+", sentence.lower())})
+
+    best = max(sentences, key=lambda x: (overlap(x), -sentences.index(x)))
+    chosen = sentences[0] if overlap(sentences[0]) >= min(2, overlap(best)) else best
+    return sentence_case(trim_to_sentences(chosen, max_words))
 
 
 def select_sentences(text: str, title: str | None = None, max_words: int = 180) -> list[str]:

@@ -13,7 +13,7 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from defsum.chunking import Windows, make_windows
 from defsum.labels import LABELS, NONE
-from defsum.precision import PRECISIONS, autocast, prepare_for_inference, resolve_precision
+from defsum.precision import autocast, prepare_for_inference, resolve_precision
 from defsum.primary_head import PrimaryHead
 from defsum.modelio import (
     ModelLoadError,

@@ -97,7 +97,7 @@ class Analyzer:
         if self.summarizer is not None:
             summaries = list(
                 self.summarizer.summarize(
-                    texts, titles=heads, batch_size=max(1, batch_size // 2),
+                    texts, titles=heads, batch_size=batch_size,
                     show_progress_bar=show_progress_bar,
                 )
             )

@@ -44,13 +44,13 @@ DEFAULTS: dict[str, Any] = {
     "length_penalty": 1.0,
     "min_new_tokens": 6,
     "faithfulness_check": True,  # pick the best beam whose names and numbers occur in the source
-    "fallback": "lead",  # when every beam fails the check: "lead" (first sentence) or "best"
+    "fallback": "lead",  # when every beam fails: "lead" (first sentence), "title" (the early sentence closest to the title) or "best"
     "min_score": None,  # beams whose mean token log-probability is lower count as failed (chosen on validation)
     "max_novel_words": None,  # beams with more content words absent from the article count as failed
 }
 INPUT_STRATEGIES = ("select", "truncate")
-DEFAULT_PRECISION = "fp32"
-FALLBACKS = ("lead", "best")
+DEFAULT_PRECISION = "auto"  # bf16 autocast where the CPU has it: ROUGE-L within 0.2 of fp32 on validation
+FALLBACKS = ("lead", "title", "best")
 
 
 @dataclass(frozen=True)
@@ -176,7 +176,7 @@ class Summarizer:
         titles: str | Sequence[str | None] | None = None,
         max_words: int = 45,
         num_beams: int = 4,
-        batch_size: int = 8,
+        batch_size: int = 16,
         show_progress_bar: bool | None = None,
     ) -> str | list[str]:
         """Write a brief of each article: one string in, one string out; a list in, a list out.
@@ -342,11 +342,14 @@ class Summarizer:
                 short = self._check(first[0], c.rank, text, title, c.score)
                 if self.passes(short):
                     return short.text
-        if self.config["fallback"] == "lead":
-            logger.debug("no faithful beam; falling back to the lead sentence")
-            lead = briefs.lead_sentence(text, max_words)
-            if lead:
-                return lead
+        if self.config["fallback"] in ("lead", "title"):
+            logger.debug("no faithful beam; falling back to an extracted sentence")
+            if self.config["fallback"] == "title":
+                extracted = briefs.title_sentence(text, title, max_words)
+            else:
+                extracted = briefs.lead_sentence(text, max_words)
+            if extracted:
+                return extracted
         return min(cands, key=lambda c: (len(c.unsupported) + len(c.novel), c.repeated, c.rank)).text
 
 

@@ -112,12 +112,16 @@ def classify_benchmark(model: str | None, rows: list[dict], batch_size: int, rou
 
 
 def summary_benchmark(classifier: str | None, summarizer: str | None, rows: list[dict], batch_size: int, rounds: int, beams: int) -> dict[str, Any]:
+    """Classify + summarise: the plain way vs defsum in fp32 and at its default precision, with
+    the ROUGE-L of defsum's briefs at each precision (the fast path's accuracy cost)."""
+    from rouge_score import rouge_scorer
     from transformers import pipeline
 
     texts, titles = [r["text"] for r in rows], [r["title"] for r in rows]
     cfolder = resolve_model_path(classifier, "classifier")
     clf = EventClassifier.from_pretrained(classifier)
     summ = Summarizer.from_pretrained(summarizer)
+    summ32 = Summarizer(summ.model, summ.tokenizer, summ.config, summ.device, "fp32")  # same weights, fp32 arithmetic
     cpipe = pipeline("text-classification", model=cfolder, tokenizer=cfolder, function_to_apply="sigmoid", top_k=None,
                      device="cpu", model_kwargs={"dtype": torch.float32})
     # transformers 5 removed the "summarization" pipeline: the plain alternative a user writes is
@@ -136,16 +140,26 @@ def summary_benchmark(classifier: str | None, summarizer: str | None, rows: list
                 briefs.append(summ.tokenizer.decode(ids[0], skip_special_tokens=True))
         return tags, briefs
 
-    def fast() -> Any:
-        return clf.predict(texts, titles=titles, batch_size=16), summ.summarize(texts, titles=titles, batch_size=batch_size, num_beams=beams)
+    def fast(s: Summarizer) -> Callable[[], Any]:
+        return lambda: (clf.predict(texts, titles=titles, batch_size=16),
+                        s.summarize(texts, titles=titles, batch_size=batch_size, num_beams=beams))
 
     plain_name = "pipeline (classify, batch 1) + model.generate per article"
-    res = run_alternately({plain_name: plain, "defsum (classify + summarise)": fast}, rounds)
+    names = {plain_name: plain, "defsum fp32": fast(summ32), f"defsum {summ.precision} (default)": fast(summ)}
+    res = run_alternately(names, rounds)
     base = statistics.median(res[plain_name]["seconds"])
-    return {name: {"articles_per_s": round(len(rows) / statistics.median(r["seconds"]), 3),
-                   "s_per_article": round(statistics.median(r["seconds"]) / len(rows), 3),
-                   "x_pipeline": round(base / statistics.median(r["seconds"]), 2), "peak_mb": round(max(r["peak_mb"]))}
-            for name, r in res.items()}
+    scorer = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=True)
+    refs = [r.get("brief") for r in rows]
+    out = {}
+    for name, r in res.items():
+        out[name] = {"articles_per_s": round(len(rows) / statistics.median(r["seconds"]), 3),
+                     "s_per_article": round(statistics.median(r["seconds"]) / len(rows), 3),
+                     "x_pipeline": round(base / statistics.median(r["seconds"]), 2), "peak_mb": round(max(r["peak_mb"]))}
+        if name != plain_name and all(refs):
+            briefs = r["result"][1]
+            out[name]["rougeL"] = round(100 * statistics.mean(scorer.score(ref, b)["rougeL"].fmeasure for ref, b in zip(refs, briefs)), 2)
+    out["settings"] = {"articles": len(rows), "beams": beams, "summary_batch": batch_size}
+    return out
 
 
 def stream_benchmark(sizes: list[int], classifier: str | None) -> dict[str, Any]:
@@ -184,7 +198,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--rounds", type=int, default=2, help="alternating rounds; the median is reported")
     p.add_argument("--beams", type=int, default=4)
     p.add_argument("--skip-summary", action="store_true", help="classify-only")
-    p.add_argument("--summary-n", type=int, default=24, help="articles for the classify+summarise comparison")
+    p.add_argument("--summary-n", type=int, default=32, help="articles for the classify+summarise comparison")
+    p.add_argument("--summary-batch", type=int, default=16, help="defsum's summary batch size")
     p.add_argument("--stream", type=int, nargs="*", default=None, help="file counts for the streaming memory check")
     p.add_argument("--out", default="eval/reports/benchmark.json")
     args = p.parse_args(argv)
@@ -196,7 +211,8 @@ def main(argv: list[str] | None = None) -> None:
         rows = rows[: args.n] if args.n else rows
         results["classify"] = classify_benchmark(args.classifier, rows, args.batch_size, args.rounds)
         if not args.skip_summary:
-            results["classify_and_summarise"] = summary_benchmark(args.classifier, args.summarizer, rows[: args.summary_n], 8, args.rounds, args.beams)
+            results["classify_and_summarise"] = summary_benchmark(args.classifier, args.summarizer, rows[: args.summary_n],
+                                                                  args.summary_batch, args.rounds, args.beams)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     old = json.loads(Path(args.out).read_text()) if Path(args.out).exists() else {}
     old.update(results)

@@ -121,7 +121,8 @@ def evaluate_set(summ: Summarizer, rows: list[dict[str, Any]], args: argparse.Na
         "max_brief_words": max(len(h.split()) for h in hyps),
         "all_lower_share": round(sum(briefs.is_all_lower(h) for h in hyps) / len(hyps), 4),
         "repeated_trigram_share": round(sum(briefs.has_repeated_ngrams(h, 3) for h in hyps) / len(hyps), 4),
-        "lead_fallback_share": round(sum(h == briefs.sentence_case(briefs.trim_to_sentences(lead(briefs.strip_dateline(t), 1), args.max_words)) for h, t in zip(hyps, texts)) / len(hyps), 4),
+        "lead_fallback_share": round(sum(h in (briefs.lead_sentence(t, args.max_words), briefs.title_sentence(t, h_title, args.max_words))
+                                         for h, t, h_title in zip(hyps, texts, titles)) / len(hyps), 4),
         "seconds_per_article": round(seconds, 3),
     }
     result["samples"] = [
@@ -159,7 +160,8 @@ def evaluate_set(summ: Summarizer, rows: list[dict[str, Any]], args: argparse.Na
 def markdown(report: dict[str, Any]) -> str:
     lines = [f"# Summariser evaluation: `{report['model']}`", "",
              f"Command: `{report['command']}`", "",
-             f"Decoding: {report['num_beams']} beams, max {report['max_words']} words, batch {report['batch_size']}; "
+             f"Decoding: {report['num_beams']} beams, max {report['max_words']} words, batch {report['batch_size']}, "
+             f"{report.get('precision', 'fp32')}; gates {report.get('gates', {})}; "
              f"machine: {report['machine']}.", "",
              "ROUGE F1 x 100 (`rouge-score`, stemmed). EP = entity precision (names and numbers of the brief found "
              "in the article); Ref EP = the same for the references.", "",
@@ -226,6 +228,7 @@ def main(argv: list[str] | None = None) -> int:
         "model": args.model or "defsum/models/summarizer (default)",
         "command": "python " + " ".join(sys.argv) if argv is None else "evaluate_summarizer " + " ".join(argv),
         "num_beams": args.num_beams, "batch_size": args.batch_size, "max_words": args.max_words,
+        "precision": summ.precision, "gates": {k: summ.config.get(k) for k in ("min_score", "max_novel_words", "fallback")},
         "machine": f"{platform.processor() or platform.machine()}, torch threads={args.threads}",
         "sets": {},
     }

@@ -123,3 +123,11 @@ def test_novel_content_words_lets_inflections_pass():
     source = "The diplomat's defection was confirmed by officials in Seoul."
     assert briefs.novel_content_words("Officials confirmed the diplomat defected.", source) == []
     assert briefs.novel_content_words("Officials in Havana confirmed it.", source) == ["havana"]
+
+
+def test_title_sentence_prefers_the_sentence_that_echoes_the_title():
+    text = ("Most mornings Choe walks his granddaughter to a kindergarten near the Han River. "
+            "He defected from North Korea's embassy in Bangkok in 1996 with his wife and two children. "
+            "He now translates contracts.")
+    assert briefs.title_sentence(text, "A diplomat who defected in Bangkok, thirty years on").startswith("He defected from")
+    assert briefs.title_sentence(text, None) == briefs.lead_sentence(text)

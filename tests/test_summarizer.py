@@ -317,3 +317,9 @@ def test_calibration_script_writes_gates(tiny_summarizer_dir: Path, tmp_path: Pa
     assert "min_score" in cfg and "max_novel_words" in cfg
     assert (cfg["min_score"], cfg["max_novel_words"]) == (table["chosen"]["min_score"], table["chosen"]["max_novel_words"])
     assert len(table["table"]) > 10
+
+
+def test_title_fallback(summ: Summarizer):
+    text = "The night was cold. " + ARTICLE
+    strict = Summarizer(summ.model, summ.tokenizer, dict(summ.config, min_score=0.0, fallback="title"))
+    assert strict.summarize(text, titles="North Korea fires two ballistic missiles", num_beams=2).startswith("North Korea fired two")

@@ -42,6 +42,7 @@ logger = logging.getLogger("calibrate_summarizer")
 
 SCORE_GRID = (None, -2.0, -1.6, -1.4, -1.2, -1.0, -0.9, -0.8, -0.7, -0.6, -0.5, -0.4)
 NOVEL_GRID = (None, 0, 1, 2, 3)
+FALLBACK_GRID = ("lead", "title")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -71,19 +72,19 @@ def sweep(summ: Summarizer, rows: list[dict[str, Any]], beams: list[list[tuple[s
     base = dict(summ.config)
     cands = [[summ._candidate(b, r, row["text"], row["title"], row["max_words"], s) for r, (b, s) in enumerate(scored)]
              for row, scored in zip(rows, beams)]
-    for min_score in SCORE_GRID:
-        for max_novel in NOVEL_GRID:
-            summ.config = dict(base, min_score=min_score, max_novel_words=max_novel)
-            chosen, fallback, novel = [], 0, 0
-            for row, cs in zip(rows, cands):
-                brief = summ._pick(cs, row["text"], row["title"], row["max_words"])
-                fallback += not any(summ.passes(c) and c.text == brief for c in cs)
-                novel += len(briefs.novel_content_words(brief, f"{row['title'] or ''}\n{row['text']}"))
-                chosen.append(brief)
-            rl = statistics.mean(scorer.score(r, b)["rougeL"].fmeasure for r, b in zip(refs, chosen))
-            table.append({"min_score": min_score, "max_novel_words": max_novel, "rougeL": round(100 * rl, 2),
-                          "novel_per_brief": round(novel / len(rows), 3),
-                          "not_beam_share": round(fallback / len(rows), 3)})
+    grid = [(s, n, f) for f in FALLBACK_GRID for s in SCORE_GRID for n in NOVEL_GRID]
+    for min_score, max_novel, fallback_kind in grid:
+        summ.config = dict(base, min_score=min_score, max_novel_words=max_novel, fallback=fallback_kind)
+        chosen, fallback, novel = [], 0, 0
+        for row, cs in zip(rows, cands):
+            brief = summ._pick(cs, row["text"], row["title"], row["max_words"])
+            fallback += not any(summ.passes(c) and c.text == brief for c in cs)
+            novel += len(briefs.novel_content_words(brief, f"{row['title'] or ''}\n{row['text']}"))
+            chosen.append(brief)
+        rl = statistics.mean(scorer.score(r, b)["rougeL"].fmeasure for r, b in zip(refs, chosen))
+        table.append({"min_score": min_score, "max_novel_words": max_novel, "fallback": fallback_kind, "rougeL": round(100 * rl, 2),
+                      "novel_per_brief": round(novel / len(rows), 3),
+                      "not_beam_share": round(fallback / len(rows), 3)})
     summ.config = base
     return table
 
@@ -120,10 +121,10 @@ def main(argv: list[str] | None = None) -> int:
         best = max(allowed, key=lambda t: (t["rougeL"], -t["not_beam_share"]))
     else:
         best = min(table, key=lambda t: (t["novel_per_brief"], -t["rougeL"]))
-    ungated = next(t for t in table if t["min_score"] is None and t["max_novel_words"] is None)
+    ungated = next(t for t in table if t["min_score"] is None and t["max_novel_words"] is None and t["fallback"] == "lead")
     logger.info("references: %.2f novel content words per brief; no gates: ROUGE-L %.2f, %.2f novel; "
-                "chosen: min_score=%s max_novel_words=%s ROUGE-L %.2f, %.2f novel, %.0f%% not a beam (%d articles of %s)",
-                ref_novel, ungated["rougeL"], ungated["novel_per_brief"], best["min_score"], best["max_novel_words"],
+                "chosen: min_score=%s max_novel_words=%s fallback=%s ROUGE-L %.2f, %.2f novel, %.0f%% not a beam (%d articles of %s)",
+                ref_novel, ungated["rougeL"], ungated["novel_per_brief"], best["min_score"], best["max_novel_words"], best["fallback"],
                 best["rougeL"], best["novel_per_brief"], 100 * best["not_beam_share"], len(rows), args.dev)
     if args.out:
         Path(args.out).write_text(json.dumps({"dev": args.dev, "n": len(rows), "reference_novel_per_brief": round(ref_novel, 3),
@@ -132,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.write:
         path = Path(args.model, "defsum_config.json")
         cfg = json.loads(path.read_text(encoding="utf-8"))
-        cfg.update(min_score=best["min_score"], max_novel_words=best["max_novel_words"])
+        cfg.update(min_score=best["min_score"], max_novel_words=best["max_novel_words"], fallback=best["fallback"])
         path.write_text(json.dumps(cfg, indent=2) + "\n", encoding="utf-8")
         logger.info("wrote the gates to %s", path)
     return 0

@@ -1,13 +1,19 @@
 """Train defsum's summariser (a documented training loop, not Seq2SeqTrainer).
 
-Two stages on one optimiser schedule:
+Up to three stages on one optimiser schedule:
 
-1. ``copy`` (``--copy-steps``): self-supervised lead generation on unlabelled news (KCNA
+1. ``gsg`` (``--gsg-steps``): gap sentences (PEGASUS) on unlabelled news: the input is the
+   title and leading sentences with a principal sentence replaced by ``[MASK]``; the target is
+   that sentence. It teaches the decoder to write a sentence the source supports.
+2. ``copy`` (``--copy-steps``): self-supervised lead generation on unlabelled news (KCNA
    stories, the documents of the summary sets): input = title + text, target = the lead
    sentence. It forces the decoder to attend to and copy from the source.
-2. ``pairs`` (``--steps`` in total): summary pairs sampled with weights that favour targets
+3. ``pairs`` (the remaining ``--steps``): summary pairs sampled with weights that favour targets
    supported by the text (share of target words found in the source) times a per-file weight
    (keep XSum small: its targets add facts absent from the text).
+
+It runs on a GPU with ``--device cuda`` (bf16 autocast there too). With ``--max-minutes`` the
+cosine schedule ends at whichever comes first, the step count or the time.
 
 Every pair file is split by a fixed hash rule: a record is held out for evaluation when
 ``sha1(id) % 10 == 0`` (``is_held_out``); held-out records are never trained on, and
