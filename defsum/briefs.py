@@ -71,10 +71,13 @@ def _is_abbrev(word: str) -> bool:
 
 
 _DATELINE = re.compile(
-    r"^\s*[A-Z][A-Za-z.'\- ]{1,40},\s*(?:[A-Z][A-Za-z ]{1,30},\s*)?"
+    r"^\s*[A-Z][A-Za-z.'/\- ]{1,40},\s*(?:[A-Z][A-Za-z ]{1,30},\s*)?"
     r"(?:\d{1,2}\s+[A-Z][a-z]+\.?(?:\s+\d{4})?|[A-Z][a-z]+\.?\s+\d{1,2}(?:,\s*\d{4})?)\s*"
     r"(?:\([A-Za-z]+\)\s*)?[-\u2013\u2014]+\s*"
 )
+# A dateline without a date: an upper-case place, maybe a country, then a dash ("SEOUL - ",
+# "SAN ANDRES, Colombia - ").
+_PLACE_LINE = re.compile(r"^\s*[A-Z]{2}[A-Z.'/\- ]{1,40}(?:,\s*[A-Z][A-Za-z ]{1,30})?\s*(?:\([A-Za-z]+\)\s*)?[-\u2013\u2014]+\s+")
 
 
 def strip_dateline(text: str) -> str:
@@ -82,8 +85,11 @@ def strip_dateline(text: str) -> str:
 
     >>> strip_dateline("SEOUL, Aug 17 - The envoy left.")
     'The envoy left.'
+    >>> strip_dateline("SAN ANDRES, Colombia - A patrol boat fired.")
+    'A patrol boat fired.'
     """
-    return _DATELINE.sub("", text, count=1)
+    out = _DATELINE.sub("", text, count=1)
+    return _PLACE_LINE.sub("", out, count=1) if out == text else out
 
 
 def clean_text(text: str) -> str:
@@ -518,6 +524,10 @@ def title_sentence(text: str, title: str | None, max_words: int = 45, window: in
         line = clean_text(line)
         if line:
             sentences += [x for x in split_sentences(strip_dateline(line)) if x.strip()]
+    def norm(x: str) -> str:
+        return " ".join(re.findall(r"[a-z0-9]+", x.lower()))
+
+    sentences = [x for x in sentences if norm(x) != norm(title)]  # a page that repeats its headline
     sentences = [x for x in sentences[:window] if is_sentence(x, 8)]
     if not sentences or not keys:
         return lead_sentence(text, max_words)

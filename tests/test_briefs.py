@@ -131,3 +131,9 @@ def test_title_sentence_prefers_the_sentence_that_echoes_the_title():
             "He now translates contracts.")
     assert briefs.title_sentence(text, "A diplomat who defected in Bangkok, thirty years on").startswith("He defected from")
     assert briefs.title_sentence(text, None) == briefs.lead_sentence(text)
+
+
+def test_title_sentence_skips_a_repeated_headline_and_slash_datelines():
+    text = ("Botswana and Namibia sign four agreements\nGABORONE/WINDHOEK, May 2 - The two governments signed "
+            "four agreements on water, roads and trade at a joint commission meeting in Windhoek on Friday.")
+    assert briefs.title_sentence(text, "Botswana and Namibia sign four agreements").startswith("The two governments signed")
