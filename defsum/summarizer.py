@@ -44,7 +44,7 @@ DEFAULTS: dict[str, Any] = {
     "length_penalty": 1.0,
     "min_new_tokens": 6,
     "faithfulness_check": True,  # pick the best beam whose names and numbers occur in the source
-    "fallback": "lead",  # when every beam fails: "lead" (first sentence), "title" (the early sentence closest to the title) or "best"
+    "fallback": "lead",  # when every beam fails: "lead" (first sentence), "title" (the lead unless a nearby sentence echoes the title better; briefs.title_sentence) or "best"
     "min_score": None,  # beams whose mean token log-probability is lower count as failed (chosen on validation)
     "max_novel_words": None,  # beams with more content words absent from the article count as failed
 }
