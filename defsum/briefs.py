@@ -454,6 +454,20 @@ def novel_words(brief: str, source: str, known: Iterable[str] = ()) -> list[str]
     return out
 
 
+def _lower_words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9]+", text.lower())
+
+
+def _opening_sentences(text: str) -> list[str]:
+    """The article's sentences, line by line (so header lines stay apart), datelines removed."""
+    sentences: list[str] = []
+    for line in text.splitlines():
+        line = clean_text(line)
+        if line:
+            sentences += [x for x in split_sentences(strip_dateline(line)) if x.strip()]
+    return sentences
+
+
 def novel_content_words(brief: str, source: str, prefix: int = 5) -> list[str]:
     """Content words of ``brief`` (any case) whose first ``prefix`` letters start no source word.
 
@@ -463,9 +477,9 @@ def novel_content_words(brief: str, source: str, prefix: int = 5) -> list[str]:
     >>> novel_content_words("South Korea's embassy defected", "The embassy reported a defection.")
     ['south', 'korea']
     """
-    stems = {w[:prefix] for w in re.findall(r"[a-z0-9]+", source.lower())}
+    stems = {w[:prefix] for w in _lower_words(source)}
     out = []
-    for w in re.findall(r"[a-z0-9]+", brief.lower()):
+    for w in _lower_words(brief):
         if w in STOPWORDS or len(w) < 3 or w.isdigit():
             continue
         if w[:prefix] not in stems:
@@ -495,11 +509,7 @@ def lead_sentence(text: str, max_words: int = 45) -> str:
     >>> lead_sentence("Ministry of Unification\nSEOUL, May 2 - Two fishermen crossed the sea border near Yeonpyeong on Monday.")
     'Two fishermen crossed the sea border near Yeonpyeong on Monday.'
     """
-    sentences: list[str] = []
-    for line in text.splitlines():
-        line = clean_text(line)
-        if line:
-            sentences += [x for x in split_sentences(strip_dateline(line)) if x.strip()]
+    sentences = _opening_sentences(text)
     if not sentences:
         return ""
     best = next((x for x in sentences if is_sentence(x, 8)), sentences[0])
@@ -518,14 +528,10 @@ def title_sentence(text: str, title: str | None, max_words: int = 45, window: in
     """
     if not title or not title.strip():
         return lead_sentence(text, max_words)
-    keys = {w[:5] for w in re.findall(r"[a-z0-9]+", title.lower()) if w not in STOPWORDS and len(w) > 2}
-    sentences: list[str] = []
-    for line in text.splitlines():
-        line = clean_text(line)
-        if line:
-            sentences += [x for x in split_sentences(strip_dateline(line)) if x.strip()]
+    keys = {w[:5] for w in _lower_words(title) if w not in STOPWORDS and len(w) > 2}
+    sentences = _opening_sentences(text)
     def norm(x: str) -> str:
-        return " ".join(re.findall(r"[a-z0-9]+", x.lower()))
+        return " ".join(_lower_words(x))
 
     sentences = [x for x in sentences if norm(x) != norm(title)]  # a page that repeats its headline
     sentences = [x for x in sentences[:window] if is_sentence(x, 8)]
@@ -533,7 +539,7 @@ def title_sentence(text: str, title: str | None, max_words: int = 45, window: in
         return lead_sentence(text, max_words)
 
     def overlap(sentence: str) -> int:
-        return len(keys & {w[:5] for w in re.findall(r"[a-z0-9]+", sentence.lower())})
+        return len(keys & {w[:5] for w in _lower_words(sentence)})
 
     best = max(sentences, key=lambda x: (overlap(x), -sentences.index(x)))
     chosen = sentences[0] if overlap(sentences[0]) >= min(2, overlap(best)) else best

@@ -41,18 +41,27 @@ def tiny_classifier(tiny_classifier_dir: Path) -> EventClassifier:
 
 
 @pytest.fixture(scope="session")
-def tiny_summarizer_path(tmp_path_factory: pytest.TempPathFactory, tokenizer) -> Path:
-    """A 1-layer, 32-wide copy-generator summariser saved as a model folder."""
+def make_tiny_copygen(tokenizer):
+    """Build a fresh 1-layer, 32-wide copy-generator (seeded, eval mode) for the base vocabulary."""
     from defsum.copygen import CopyGenConfig, CopyGenForConditionalGeneration
+
+    def make():
+        torch.manual_seed(0)
+        config = CopyGenConfig(
+            vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=1, num_decoder_layers=1,
+            num_attention_heads=2, intermediate_size=64, max_position_embeddings=512, max_target_positions=40,
+        )
+        return CopyGenForConditionalGeneration(config).eval()
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def tiny_summarizer_path(tmp_path_factory: pytest.TempPathFactory, tokenizer, make_tiny_copygen) -> Path:
+    """The tiny copy-generator saved as a summariser folder."""
     from defsum.summarizer import DEFAULTS as SUMMARY_DEFAULTS
     from defsum.summarizer import Summarizer
 
-    torch.manual_seed(0)
-    config = CopyGenConfig(
-        vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=1, num_decoder_layers=1,
-        num_attention_heads=2, intermediate_size=64, max_position_embeddings=512, max_target_positions=40,
-    )
     folder = tmp_path_factory.mktemp("tiny_summarizer_shared")
-    model = CopyGenForConditionalGeneration(config).eval()
-    Summarizer(model, tokenizer, dict(SUMMARY_DEFAULTS, max_source_tokens=128, max_target_tokens=32, uncased=True)).save_pretrained(folder)
+    Summarizer(make_tiny_copygen(), tokenizer, dict(SUMMARY_DEFAULTS, max_source_tokens=128, max_target_tokens=32, uncased=True)).save_pretrained(folder)
     return folder

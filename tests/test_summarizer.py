@@ -12,7 +12,7 @@ import torch
 from transformers import AutoConfig, AutoModelForSeq2SeqLM
 
 from defsum import briefs
-from defsum.copygen import CopyGenConfig, CopyGenForConditionalGeneration
+from defsum.copygen import CopyGenForConditionalGeneration
 from defsum.summarizer import Summarizer, build_source
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,19 +33,9 @@ def one_thread():
     torch.set_num_threads(before)
 
 
-def tiny_copygen(vocab_size: int) -> CopyGenForConditionalGeneration:
-    torch.manual_seed(0)
-    config = CopyGenConfig(
-        vocab_size=vocab_size, hidden_size=32, num_hidden_layers=1, num_decoder_layers=1,
-        num_attention_heads=2, intermediate_size=64, max_position_embeddings=512,
-        max_target_positions=40,
-    )
-    return CopyGenForConditionalGeneration(config).eval()
-
-
 @pytest.fixture(scope="module")
 def tiny_summarizer_dir(tiny_summarizer_path: Path) -> Path:
-    """The shared tiny summariser folder from conftest.py (same config as ``tiny_copygen``)."""
+    """The shared tiny summariser folder from conftest.py (the model of ``make_tiny_copygen``)."""
     return tiny_summarizer_path
 
 
@@ -63,8 +53,8 @@ def test_model_registered_with_auto_classes(tiny_summarizer_dir: Path):
     assert not list(tiny_summarizer_dir.glob("*.bin"))
 
 
-def test_copy_loss_and_full_distribution_agree(tokenizer):
-    model = tiny_copygen(tokenizer.vocab_size)
+def test_copy_loss_and_full_distribution_agree(tokenizer, make_tiny_copygen):
+    model = make_tiny_copygen()
     src = tokenizer(["North Korea fired a missile."], return_tensors="pt")
     labels = tokenizer(["North Korea fired."], return_tensors="pt")["input_ids"][:, 1:]
     out = model(input_ids=src["input_ids"], attention_mask=src["attention_mask"], labels=labels)
@@ -76,8 +66,8 @@ def test_copy_loss_and_full_distribution_agree(tokenizer):
     assert model.p_gen.weight.grad is not None
 
 
-def test_incremental_decoding_matches_full_pass(tokenizer):
-    model = tiny_copygen(tokenizer.vocab_size)
+def test_incremental_decoding_matches_full_pass(tokenizer, make_tiny_copygen):
+    model = make_tiny_copygen()
     src = tokenizer(["Seoul said Pyongyang fired."], return_tensors="pt")
     ids = torch.tensor([[101, 2000, 2001, 2002]])
     with torch.no_grad():
@@ -90,8 +80,8 @@ def test_incremental_decoding_matches_full_pass(tokenizer):
     assert torch.allclose(torch.cat(steps, 1), full, atol=1e-4)
 
 
-def test_generate_shapes_and_ngram_blocking(tokenizer):
-    model = tiny_copygen(tokenizer.vocab_size)
+def test_generate_shapes_and_ngram_blocking(tokenizer, make_tiny_copygen):
+    model = make_tiny_copygen()
     src = tokenizer(["one text here", "another somewhat longer text here"], return_tensors="pt", padding=True)
     out = model.generate(src["input_ids"], src["attention_mask"], num_beams=3, num_return_sequences=3, max_new_tokens=12)
     assert out.shape[0] == 6 and out.shape[1] <= 14
@@ -148,8 +138,8 @@ def test_long_input_is_selected_not_crashed(summ: Summarizer, tokenizer):
     assert isinstance(out, str) and out
 
 
-def test_model_refuses_inputs_over_its_length(tokenizer):
-    model = tiny_copygen(tokenizer.vocab_size)
+def test_model_refuses_inputs_over_its_length(tokenizer, make_tiny_copygen):
+    model = make_tiny_copygen()
     with pytest.raises(ValueError, match="Select or truncate"):
         model.encode(torch.ones(1, 600, dtype=torch.long))
 
@@ -230,8 +220,8 @@ def test_any_hf_seq2seq_checkpoint_loads(tiny_bart_dir: Path):
     assert len(out) == 2 and all(isinstance(s, str) and len(s.split()) <= 10 for s in out)
 
 
-def test_generate_constrains_word_pieces_and_immediate_repeats(tokenizer):
-    model = tiny_copygen(tokenizer.vocab_size)
+def test_generate_constrains_word_pieces_and_immediate_repeats(tokenizer, make_tiny_copygen):
+    model = make_tiny_copygen()
     src = tokenizer(["Talks at Panmunjom ended."], return_tensors="pt")
     cont = sorted(i for w, i in tokenizer.get_vocab().items() if w.startswith("##"))
     allowed_pairs = set(zip(src["input_ids"][0].tolist(), src["input_ids"][0].tolist()[1:]))
@@ -245,8 +235,8 @@ def test_generate_constrains_word_pieces_and_immediate_repeats(tokenizer):
                 assert (a, b) in allowed_pairs
 
 
-def test_no_immediately_repeated_runs(tokenizer):
-    model = tiny_copygen(tokenizer.vocab_size)
+def test_no_immediately_repeated_runs(tokenizer, make_tiny_copygen):
+    model = make_tiny_copygen()
     src = tokenizer(["on tuesday on tuesday on tuesday the army said"], return_tensors="pt")
     out = model.generate(src["input_ids"], num_beams=2, num_return_sequences=2, max_new_tokens=20)
     for row in out.tolist():

@@ -91,10 +91,11 @@ def load(paths: list[str], args: argparse.Namespace, weight: float) -> list[dict
 
 
 def train_rows_for_head(train: list[dict[str, Any]], args: argparse.Namespace) -> list[dict[str, Any]] | None:
-    """The records the primary head is fitted on: --train records with a primary event (not weak ones)."""
+    """The records the primary head is fitted on: those of ``train`` (the --train files, not the
+    weak labels) that name a primary event."""
     if not args.primary_head:
         return None
-    rows = [r for r in train if r["weight"] == 1.0 and r.get("primary")]
+    rows = [r for r in train if r.get("primary")]
     return rows or None
 
 
@@ -138,7 +139,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     set_seed(args.seed)
     base = args.base or base_model_path()
-    train = load(args.train, args, 1.0) + (load(args.weak, args, args.weak_weight) if args.weak else [])
+    labelled = load(args.train, args, 1.0)
+    train = labelled + (load(args.weak, args, args.weak_weight) if args.weak else [])
     val = load([args.validation], args, 1.0)
     labels = list(LABELS)
     tokenizer = AutoTokenizer.from_pretrained(base, **pretrained_kwargs())
@@ -200,7 +202,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     model = trainer.model.float().eval()
     config = dict(DEFAULTS, labels=labels, max_length=args.max_length, overlap=args.overlap)
     clf = EventClassifier(model, tokenizer, config)
-    calib = calibrate(clf, val, train_rows_for_head(train, args))
+    calib = calibrate(clf, val, train_rows_for_head(labelled, args))
     clf.config.update(aggregation=calib["aggregation"], temperature=calib["temperature"], thresholds=calib["thresholds"],
                       primary_rule=calib["primary_rule"])
     report: dict[str, Any] = {"base": str(args.base or "all-MiniLM-L6-v2"), "train_files": args.train, "weak_files": args.weak,
