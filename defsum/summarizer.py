@@ -49,7 +49,7 @@ DEFAULTS: dict[str, Any] = {
     "max_novel_words": None,  # beams with more content words absent from the article count as failed
 }
 INPUT_STRATEGIES = ("select", "truncate")
-DEFAULT_PRECISION = "auto"  # bf16 autocast where the CPU has it: ROUGE-L within 0.2 of fp32 on validation
+DEFAULT_PRECISION = "auto"  # bf16 autocast where the CPU has it: validation ROUGE-L 29.74 vs 29.95 in fp32
 FALLBACKS = ("lead", "title", "best")
 
 
