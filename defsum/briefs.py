@@ -38,6 +38,7 @@ __all__ = [
     "lead_sentence",
     "title_sentence",
     "novel_content_words",
+    "body_sentences",
 ]
 
 # Words that are capitalised only because they start a sentence; never counted as names.
@@ -468,6 +469,20 @@ def _opening_sentences(text: str) -> list[str]:
     return sentences
 
 
+def body_sentences(text: str, title: str | None = None) -> list[str]:
+    r"""The article's sentences, line by line, datelines removed, without a line that repeats the
+    title (pages often print their headline again above the text).
+
+    >>> body_sentences("Kim visits Moscow\nSEOUL, May 2 - Kim arrived. He met Putin.", "Kim visits Moscow")
+    ['Kim arrived.', 'He met Putin.']
+    """
+    sentences = _opening_sentences(text)
+    if not title:
+        return sentences
+    head = _lower_words(title)
+    return [x for x in sentences if _lower_words(x) != head]
+
+
 def novel_content_words(brief: str, source: str, prefix: int = 5) -> list[str]:
     """Content words of ``brief`` (any case) whose first ``prefix`` letters start no source word.
 
@@ -529,12 +544,7 @@ def title_sentence(text: str, title: str | None, max_words: int = 45, window: in
     if not title or not title.strip():
         return lead_sentence(text, max_words)
     keys = {w[:5] for w in _lower_words(title) if w not in STOPWORDS and len(w) > 2}
-    sentences = _opening_sentences(text)
-    def norm(x: str) -> str:
-        return " ".join(_lower_words(x))
-
-    sentences = [x for x in sentences if norm(x) != norm(title)]  # a page that repeats its headline
-    sentences = [x for x in sentences[:window] if is_sentence(x, 8)]
+    sentences = [x for x in body_sentences(text, title)[:window] if is_sentence(x, 8)]
     if not sentences or not keys:
         return lead_sentence(text, max_words)
 

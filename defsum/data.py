@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import random
 from pathlib import Path
 from typing import Any
 
@@ -71,3 +73,115 @@ def write_records(path: str | Path, records: list[dict[str, Any]]) -> None:
     with open(path, "w", encoding="utf-8") as fh:
         for r in records:
             fh.write(json.dumps(r, ensure_ascii=False) + "\n")
+
+
+HOLDOUT_BUCKETS = 10
+"""Shared pair sets are split by ``sha1(id) % 10``: bucket 0 is held out for evaluation (never
+trained on), bucket 1 is the validation slice of scripts that need one, 2-9 are for training."""
+
+
+def id_bucket(record_id: Any, buckets: int = HOLDOUT_BUCKETS) -> int:
+    """The bucket of a record id: ``sha1(str(id)) % buckets``.
+
+    >>> id_bucket("inshorts-0")
+    7
+    """
+    return int(hashlib.sha1(str(record_id).encode("utf-8")).hexdigest(), 16) % buckets
+
+
+def is_held_out(record_id: Any) -> bool:
+    """True for the records of bucket 0, which no training script trains on."""
+    return id_bucket(record_id) == 0
+
+
+def _parse_buckets(value: str, where: str) -> set[int]:
+    out: set[int] = set()
+    for part in value.replace("+", " ").split():
+        lo, _, hi = part.partition("-")
+        if not lo.isdigit() or (hi and not hi.isdigit()):
+            raise ValueError(f"{where}: buckets={value!r}; use numbers and ranges such as 0, 1 or 2-9")
+        out.update(range(int(lo), int(hi or lo) + 1))
+    return out
+
+
+def read_pairs(
+    path: str | Path,
+    *,
+    text: str = "text",
+    title: str | None = "title",
+    reference: str = "brief",
+    id: str = "id",
+    filter: str | None = None,
+    buckets: str | None = None,
+    limit: int | None = None,
+    skip_empty: bool = False,
+) -> list[dict[str, Any]]:
+    """Read article-reference pairs ``{"id", "text", "title", "reference"}`` from any JSONL.
+
+    ``title``: a field, ``"@firstline"`` (the text's first line is the title) or None/"" (no
+    title). ``filter="source=cnndm"`` keeps matching records; ``buckets="0"`` (or "1", "2-9")
+    keeps the records whose :func:`id_bucket` is listed; ``limit`` samples that many (seed 0). A
+    record without text or reference is an error naming the file, record and field, unless
+    ``skip_empty`` (then it is left out).
+
+    >>> pairs = read_pairs("../shared/data/summaries/inshorts.jsonl", text="document",
+    ...                    title="headline", reference="summary", buckets="0")  # doctest: +SKIP
+    """
+    rows = read_records(path, check=False)
+    if filter:
+        key, _, value = filter.partition("=")
+        rows = [r for r in rows if str(r.get(key)) == value]
+    if buckets is not None:
+        keep = _parse_buckets(str(buckets), str(path))
+        rows = [r for r in rows if id_bucket(r.get(id)) in keep]
+    out = []
+    for n, r in enumerate(rows, 1):
+        body, ref = r.get(text), r.get(reference)
+        bad = next((f for f, v in ((text, body), (reference, ref)) if not isinstance(v, str) or not v.strip()), None)
+        if bad is not None:
+            if skip_empty:
+                continue
+            raise ValueError(f"{path}: record {n} (id {r.get(id, '?')}) has no text in field {bad!r}")
+        head = None
+        if title == "@firstline":
+            first, _, rest = body.strip().partition("\n")
+            head, body = first.strip(), rest.strip() or body
+        elif title:
+            head = r.get(title)
+        out.append({"id": r.get(id), "text": body, "title": head, "reference": ref})
+    if limit and len(out) > limit:
+        out = random.Random(0).sample(out, limit)
+    return out
+
+
+PAIR_SPEC_KEYS = ("name", "text", "reference", "title", "id", "filter", "buckets", "heldout", "limit", "weight")
+
+
+def parse_pair_spec(spec: str, **defaults: Any) -> dict[str, Any]:
+    """Parse ``PATH[,name=N][,text=F][,reference=F][,title=F|@firstline][,id=F][,filter=F=V]
+    [,buckets=0|1|2-9][,heldout=1][,limit=N][,weight=W]`` (``heldout=1`` means ``buckets=0``).
+
+    >>> parse_pair_spec("data/x.jsonl,title=headline,heldout=1")["buckets"]
+    '0'
+    """
+    parts = spec.split(",")
+    out: dict[str, Any] = {"path": parts[0], "name": Path(parts[0]).stem, "text": "document", "reference": "summary",
+                           "title": None, "id": "id", "filter": None, "buckets": None, "heldout": False, "limit": None,
+                           "weight": 1.0}
+    out.update(defaults)
+    for part in parts[1:]:
+        key, eq, value = part.partition("=")
+        if not eq or key not in PAIR_SPEC_KEYS:
+            raise ValueError(f"bad data spec {spec!r}: {part!r} is not one of {', '.join(k + '=...' for k in PAIR_SPEC_KEYS)}")
+        out[key] = value
+    if str(out["heldout"]).lower() in {"1", "true", "yes"}:
+        out["buckets"] = "0"
+    out["limit"] = int(out["limit"]) if out["limit"] else None
+    out["weight"] = float(out["weight"])
+    return out
+
+
+def read_pair_spec(spec: dict[str, Any], *, skip_empty: bool = False) -> list[dict[str, Any]]:
+    """The pairs a parsed spec names (see :func:`parse_pair_spec` and :func:`read_pairs`)."""
+    return read_pairs(spec["path"], text=spec["text"], title=spec["title"], reference=spec["reference"], id=spec["id"],
+                      filter=spec["filter"], buckets=spec["buckets"], limit=spec["limit"], skip_empty=skip_empty)

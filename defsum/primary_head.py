@@ -11,11 +11,12 @@ It only ranks: the primary event is still one of the labels that passed their th
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
+
+from defsum.modelio import load_arrays, save_arrays
 
 FILENAME = "primary_head.safetensors"
 C_GRID = (0.01, 0.1, 1.0, 10.0, 100.0)
@@ -54,23 +55,16 @@ class PrimaryHead:
 
     def save(self, folder: str | Path) -> None:
         """Write ``primary_head.safetensors`` (weights, with the class names in its metadata)."""
-        import torch
-        from safetensors.torch import save_file
-
-        meta = {"classes": json.dumps(self.classes), "C": json.dumps(self.c)}
-        save_file({"weight": torch.from_numpy(np.ascontiguousarray(self.weight)), "bias": torch.from_numpy(np.ascontiguousarray(self.bias))},
-                  str(Path(folder) / FILENAME), metadata=meta)
+        save_arrays(Path(folder) / FILENAME, {"weight": self.weight, "bias": self.bias}, {"classes": self.classes, "C": self.c})
 
     @classmethod
     def load(cls, folder: str | Path) -> PrimaryHead | None:
         """The head stored in ``folder``, or None when there is none."""
         path = Path(folder) / FILENAME
-        if not path.is_file():
+        stored = load_arrays(path)
+        if stored is None:
             return None
-        from safetensors import safe_open
-
-        with safe_open(str(path), framework="numpy") as f:
-            meta = f.metadata() or {}
-            if "classes" not in meta:
-                raise ValueError(f"{path}: no 'classes' in its metadata; re-run the training script's calibration")
-            return cls(f.get_tensor("weight"), f.get_tensor("bias"), json.loads(meta["classes"]), json.loads(meta.get("C", "null")))
+        arrays, meta = stored
+        if "classes" not in meta:
+            raise ValueError(f"{path}: no 'classes' in its metadata; re-run the training script's calibration")
+        return cls(arrays["weight"], arrays["bias"], meta["classes"], meta.get("C"))

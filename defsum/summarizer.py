@@ -20,6 +20,7 @@ import torch
 from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
 from defsum import briefs
+from defsum.salience import SentenceRanker
 from defsum.copygen import CopyGenForConditionalGeneration  # also registers "defsum-copygen" with the Auto classes
 from defsum.modelio import (
     ModelLoadError,
@@ -44,13 +45,16 @@ DEFAULTS: dict[str, Any] = {
     "length_penalty": 1.0,
     "min_new_tokens": 6,
     "faithfulness_check": True,  # pick the best beam whose names and numbers occur in the source
-    "fallback": "lead",  # when every beam fails: "lead" (first sentence), "title" (the lead unless a nearby sentence echoes the title better; briefs.title_sentence) or "best"
+    # when every beam fails: "lead" (first sentence), "title" (the lead unless a nearby sentence
+    # echoes the title better; briefs.title_sentence), "salient" (the sentence the trained ranker
+    # in sentence_ranker.safetensors scores highest; defsum.salience) or "best" (the least bad beam)
+    "fallback": "lead",
     "min_score": None,  # beams whose mean token log-probability is lower count as failed (chosen on validation)
     "max_novel_words": None,  # beams with more content words absent from the article count as failed
 }
 INPUT_STRATEGIES = ("select", "truncate")
 DEFAULT_PRECISION = "auto"  # bf16 autocast where the CPU has it: validation ROUGE-L 29.74 vs 29.95 in fp32
-FALLBACKS = ("lead", "title", "best")
+FALLBACKS = ("lead", "title", "salient", "best")
 
 
 @dataclass(frozen=True)
@@ -112,8 +116,17 @@ class Summarizer:
     """
 
     def __init__(
-        self, model: Any, tokenizer: Any, config: dict[str, Any] | None = None, device: str = "cpu", precision: str = "fp32"
+        self,
+        model: Any,
+        tokenizer: Any,
+        config: dict[str, Any] | None = None,
+        device: str = "cpu",
+        precision: str = "fp32",
+        ranker: SentenceRanker | None = None,
     ) -> None:
+        if config is not None and config.get("fallback") == "salient" and ranker is None:
+            raise ValueError('fallback="salient" needs a SentenceRanker; pass ranker= or use fallback="title"')
+        self.ranker = ranker
         self.model = model
         self.tokenizer = tokenizer
         self.config = config
@@ -137,6 +150,15 @@ class Summarizer:
         config = load_defsum_config(resolved, DEFAULTS) if local else dict(DEFAULTS)
         _check_config(config, resolved)
         try:
+            ranker = SentenceRanker.load(resolved) if local else None
+        except ValueError as err:
+            raise ModelLoadError(str(err)) from err
+        if config["fallback"] == "salient" and ranker is None:
+            raise ModelLoadError(
+                f"{resolved}: fallback='salient' but there is no sentence_ranker.safetensors; fit one with "
+                "training/train_sentence_ranker.py or set fallback to 'title' in defsum_config.json"
+            )
+        try:
             tokenizer = AutoTokenizer.from_pretrained(resolved, **pretrained_kwargs())
             model = AutoModelForSeq2SeqLM.from_pretrained(resolved, dtype=torch.float32, **pretrained_kwargs())
         except (OSError, ValueError, KeyError) as err:
@@ -146,7 +168,7 @@ class Summarizer:
         if not config["prefix"] and getattr(model.config, "model_type", "") == "t5":
             config["prefix"] = "summarize: "
         model.to(device).eval()
-        summ = cls(model, tokenizer, config, device, precision)
+        summ = cls(model, tokenizer, config, device, precision, ranker)
         logger.info("loaded summariser %s (%s) on %s, %s", resolved, type(model).__name__, device, summ.precision)
         return summ
 
@@ -161,6 +183,8 @@ class Summarizer:
         self.model.save_pretrained(folder, safe_serialization=True)
         self.tokenizer.save_pretrained(folder)
         save_defsum_config(folder, {k: self.config[k] for k in DEFAULTS})
+        if self.ranker is not None:
+            self.ranker.save(folder)
 
     # ------------------------------------------------------------------ inference
     @overload
@@ -233,6 +257,21 @@ class Summarizer:
         self._check_ready()
         beams = self._generate([self.prepare_input(text, title)], num_beams, max_words)[0]
         return [self._candidate(b, r, text, title, max_words, score) for r, (b, score) in enumerate(beams)]
+
+    def extract(self, text: str, title: str | None = None, max_words: int = 45) -> str:
+        """The extracted sentence this model falls back to (``config["fallback"]``); "" for "best".
+
+        >>> summ.extract("The noise starts at night. Villagers say North Korean loudspeakers blast noise.")  # doctest: +SKIP
+        'Villagers say North Korean loudspeakers blast noise.'
+        """
+        kind = self.config["fallback"]
+        if kind == "salient":
+            if self.ranker is None:
+                raise ValueError('fallback="salient" needs a SentenceRanker; set summ.ranker or use fallback="title"')
+            return self.ranker.best(text, title, max_words)
+        if kind == "title":
+            return briefs.title_sentence(text, title, max_words)
+        return briefs.lead_sentence(text, max_words) if kind == "lead" else ""
 
     # ------------------------------------------------------------------ internals
     def _check_ready(self) -> None:
@@ -342,14 +381,10 @@ class Summarizer:
                 short = self._check(first[0], c.rank, text, title, c.score)
                 if self.passes(short):
                     return short.text
-        if self.config["fallback"] in ("lead", "title"):
+        extracted = self.extract(text, title, max_words)
+        if extracted:
             logger.debug("no faithful beam; falling back to an extracted sentence")
-            if self.config["fallback"] == "title":
-                extracted = briefs.title_sentence(text, title, max_words)
-            else:
-                extracted = briefs.lead_sentence(text, max_words)
-            if extracted:
-                return extracted
+            return extracted
         return min(cands, key=lambda c: (len(c.unsupported) + len(c.novel), c.repeated, c.rank)).text
 
 

@@ -7,9 +7,9 @@ all-lower-case briefs, share with a repeated trigram, and seconds per article. F
 512 tokens it also compares the model's chosen input (title + lead/salient sentences) with plain
 truncation. Writes a metrics JSON and a Markdown report with sample briefs beside references.
 
-Data specs: ``PATH[,name=N][,text=F][,reference=F][,title=F|@firstline][,id=F][,heldout=1][,filter=F=V][,limit=N]``.
-``heldout=1`` keeps only the records the training script never trains on (``sha1(id) % 10 == 0``,
-see ``training/train_summarizer.py``).
+Data specs: ``PATH[,name=N][,text=F][,reference=F][,title=F|@firstline][,id=F][,heldout=1][,filter=F=V][,limit=N]``
+(``defsum.data.parse_pair_spec``). ``heldout=1`` keeps only the records no training script trains
+on (``sha1(id) % 10 == 0``, ``defsum.data.is_held_out``).
 
 Example::
 
@@ -22,10 +22,8 @@ Example::
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import logging
-import random
 import statistics
 import sys
 import time
@@ -39,52 +37,19 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from defsum import briefs  # noqa: E402
+from defsum.data import parse_pair_spec, read_pair_spec  # noqa: E402
 from defsum.summarizer import Summarizer  # noqa: E402
 
 logger = logging.getLogger("evaluate_summarizer")
 
 
-def is_held_out(record_id: str, buckets: int = 10) -> bool:
-    """The training script's hold-out rule (kept identical to ``train_summarizer.is_held_out``)."""
-    return int(hashlib.sha1(str(record_id).encode("utf-8")).hexdigest(), 16) % buckets == 0
-
-
-def parse_spec(spec: str) -> dict[str, Any]:
-    parts = spec.split(",")
-    out: dict[str, Any] = {"path": parts[0], "name": Path(parts[0]).stem, "text": "document", "reference": "summary",
-                           "title": None, "id": "id", "heldout": False, "filter": None, "limit": None}
-    for part in parts[1:]:
-        key, _, value = part.partition("=")
-        if key not in out or key == "path":
-            raise SystemExit(f"bad data spec {spec!r}: unknown key {key!r}")
-        out[key] = value
-    out["heldout"] = str(out["heldout"]).lower() in {"1", "true", "yes"}
-    out["limit"] = int(out["limit"]) if out["limit"] else None
-    return out
-
-
 def load_set(spec: dict[str, Any], limit: int | None) -> list[dict[str, Any]]:
-    rows = [json.loads(line) for line in Path(spec["path"]).open(encoding="utf-8") if line.strip()]
-    if spec["filter"]:
-        key, value = spec["filter"].split("=", 1)
-        rows = [r for r in rows if str(r.get(key)) == value]
-    if spec["heldout"]:
-        rows = [r for r in rows if is_held_out(r[spec["id"]])]
-    out = []
-    for r in rows:
-        text, ref = r.get(spec["text"]) or "", r.get(spec["reference"]) or ""
-        title = None
-        if spec["title"] == "@firstline":
-            head, _, rest = text.strip().partition("\n")
-            title, text = head.strip(), rest.strip()
-        elif spec["title"]:
-            title = r.get(spec["title"])
-        if text.strip() and ref.strip():
-            out.append({"id": r.get(spec["id"]), "text": text, "title": title, "reference": ref})
-    n = spec["limit"] or limit
-    if n and len(out) > n:
-        out = random.Random(0).sample(out, n)
-    return out
+    if limit and not spec["limit"]:
+        spec = dict(spec, limit=limit)
+    rows = read_pair_spec(spec, skip_empty=True)
+    if not rows:
+        raise SystemExit(f"{spec['path']}: no pairs with fields {spec['text']!r} and {spec['reference']!r} (after filter/buckets)")
+    return rows
 
 
 def lead(text: str, n: int) -> str:
@@ -108,11 +73,13 @@ def evaluate_set(summ: Summarizer, rows: list[dict[str, Any]], args: argparse.Na
                           batch_size=args.batch_size, show_progress_bar=False)
     seconds = (time.perf_counter() - t0) / len(rows)
     sources = [f"{h or ''}\n{t}" for t, h in zip(texts, titles)]
+    extracted = [summ.extract(t, h, args.max_words) or briefs.lead_sentence(t, args.max_words) for t, h in zip(texts, titles)]
     result: dict[str, Any] = {
         "n": len(rows),
         "model": rouge(scorer, refs, hyps),
         "lead1": rouge(scorer, refs, [lead(t, 1) for t in texts]),
         "lead2": rouge(scorer, refs, [lead(t, 2) for t in texts]),
+        "extracted": rouge(scorer, refs, extracted),  # the fallback sentence for every article
         "entity_precision": round(statistics.mean(briefs.entity_precision(h, s) for h, s in zip(hyps, sources)), 4),
         "entity_precision_min": round(min(briefs.entity_precision(h, s) for h, s in zip(hyps, sources)), 4),
         "reference_entity_precision": round(statistics.mean(briefs.entity_precision(r, s) for r, s in zip(refs, sources)), 4),
@@ -121,8 +88,7 @@ def evaluate_set(summ: Summarizer, rows: list[dict[str, Any]], args: argparse.Na
         "max_brief_words": max(len(h.split()) for h in hyps),
         "all_lower_share": round(sum(briefs.is_all_lower(h) for h in hyps) / len(hyps), 4),
         "repeated_trigram_share": round(sum(briefs.has_repeated_ngrams(h, 3) for h in hyps) / len(hyps), 4),
-        "lead_fallback_share": round(sum(h in (briefs.lead_sentence(t, args.max_words), briefs.title_sentence(t, h_title, args.max_words))
-                                         for h, t, h_title in zip(hyps, texts, titles)) / len(hyps), 4),
+        "extracted_share": round(sum(h == x for h, x in zip(hyps, extracted)) / len(hyps), 4),
         "seconds_per_article": round(seconds, 3),
     }
     result["samples"] = [
@@ -137,8 +103,8 @@ def evaluate_set(summ: Summarizer, rows: list[dict[str, Any]], args: argparse.Na
                                  batch_size=args.batch_size, show_progress_bar=False)
         finally:
             summ.config["fallback"] = saved
-        result["model_without_lead_fallback"] = rouge(scorer, refs, own)
-        result["model_without_lead_fallback"]["entity_precision"] = round(
+        result["model_own_beams"] = rouge(scorer, refs, own)
+        result["model_own_beams"]["entity_precision"] = round(
             statistics.mean(briefs.entity_precision(h, s) for h, s in zip(own, sources)), 4)
     tok = summ.tokenizer
     long_idx = [i for i, t in enumerate(texts) if len(tok(t, add_special_tokens=False)["input_ids"]) > 512]
@@ -165,7 +131,7 @@ def markdown(report: dict[str, Any]) -> str:
              f"machine: {report['machine']}.", "",
              "ROUGE F1 x 100 (`rouge-score`, stemmed). EP = entity precision (names and numbers of the brief found "
              "in the article); Ref EP = the same for the references.", "",
-             "| set | n | model R1 / R2 / RL | Lead-1 R1 / R2 / RL | Lead-2 R1 / R2 / RL | RL vs Lead-2 | EP (min) | Ref EP | words (ref) | all-lower | rep. 3-gram | lead fallback | s/article |",
+             "| set | n | model R1 / R2 / RL | Lead-1 R1 / R2 / RL | Lead-2 R1 / R2 / RL | RL vs Lead-2 | EP (min) | Ref EP | words (ref) | all-lower | rep. 3-gram | extracted | s/article |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for name, r in report["sets"].items():
         def f(m: dict[str, float]) -> str:
@@ -175,16 +141,19 @@ def markdown(report: dict[str, Any]) -> str:
             f"| {name} | {r['n']} | {f(r['model'])} | {f(r['lead1'])} | {f(r['lead2'])} | {diff:+.1f} | "
             f"{r['entity_precision']:.3f} ({r['entity_precision_min']:.2f}) | {r['reference_entity_precision']:.3f} | "
             f"{r['brief_words']} ({r['reference_words']}) | {r['all_lower_share']:.0%} | {r['repeated_trigram_share']:.0%} | "
-            f"{r['lead_fallback_share']:.0%} | {r['seconds_per_article']:.2f} |"
+            f"{r['extracted_share']:.0%} | {r['seconds_per_article']:.2f} |"
         )
-    own = {n: r["model_without_lead_fallback"] for n, r in report["sets"].items() if "model_without_lead_fallback" in r}
+    own = {n: r["model_own_beams"] for n, r in report["sets"].items() if "model_own_beams" in r}
     if own:
-        lines += ["", "## The model's own beams (lead fallback off)", "",
-                  "When no beam passes the faithfulness check, the shipped setting returns the article's lead "
-                  "sentence. With that fallback off (the least unfaithful beam is returned instead):", "",
-                  "| set | R1 / R2 / RL | EP |", "|---|---|---|"]
+        lines += ["", "## The model's own beams, and the extracted sentence alone", "",
+                  "When no beam passes the checks and gates, the shipped setting returns an extracted sentence "
+                  f"(fallback: {report['gates']['fallback']}). Own beams = that fallback off (the least unfaithful "
+                  "beam is returned instead); extracted = the fallback sentence for every article:", "",
+                  "| set | own beams R1 / R2 / RL | own beams EP | extracted R1 / R2 / RL |", "|---|---|---|---|"]
         for name, m in own.items():
-            lines.append(f"| {name} | {m['rouge1']:.1f} / {m['rouge2']:.1f} / {m['rougeL']:.1f} | {m['entity_precision']:.3f} |")
+            x = report["sets"][name]["extracted"]
+            lines.append(f"| {name} | {m['rouge1']:.1f} / {m['rouge2']:.1f} / {m['rougeL']:.1f} | {m['entity_precision']:.3f} | "
+                         f"{x['rouge1']:.1f} / {x['rouge2']:.1f} / {x['rougeL']:.1f} |")
     longs = {n: r["long_articles"] for n, r in report["sets"].items() if "long_articles" in r}
     if longs:
         lines += ["", "## Long articles (> 512 tokens): chosen input vs plain truncation", "",
@@ -212,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--samples", type=int, default=20, help="sample briefs per set in the report")
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     p.add_argument("--long-compare", action=argparse.BooleanOptionalAction, default=True, help="compare chosen input vs plain truncation on articles over 512 tokens")
-    p.add_argument("--fallback-compare", action=argparse.BooleanOptionalAction, default=False, help="also score the model with the lead fallback off (its own beams only)")
+    p.add_argument("--fallback-compare", action=argparse.BooleanOptionalAction, default=False, help="also score the model with the extracted fallback off (its own beams only)")
     p.add_argument("--out-json", default="eval/reports/summarizer.json", help="metrics JSON")
     p.add_argument("--out-md", default="eval/reports/summarizer.md", help="Markdown report")
     args = p.parse_args(argv)
@@ -233,10 +202,11 @@ def main(argv: list[str] | None = None) -> int:
         "sets": {},
     }
     for spec_text in args.data:
-        spec = parse_spec(spec_text)
-        rows = load_set(spec, args.limit)
-        if not rows:
-            raise SystemExit(f"{spec['path']}: no usable records (check the text/reference field names)")
+        try:
+            spec = parse_pair_spec(spec_text)
+            rows = load_set(spec, args.limit)
+        except (OSError, ValueError) as err:
+            raise SystemExit(f"--data {spec_text}: {err}") from err
         logger.info("evaluating %s: %d records", spec["name"], len(rows))
         report["sets"][spec["name"]] = evaluate_set(summ, rows, args, scorer)
         r = report["sets"][spec["name"]]

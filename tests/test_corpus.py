@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import json
 import re
 from collections import defaultdict
 from pathlib import Path
@@ -90,3 +91,25 @@ def test_resplitting_the_corpus_reproduces_the_splits(tmp_path):
                    check=True, capture_output=True)
     for name in SPLITS:
         assert (tmp_path / f"{name}.jsonl").read_bytes() == (CORPUS / f"{name}.jsonl").read_bytes()
+
+
+def test_read_pairs_specs(tmp_path):
+    from defsum.data import id_bucket, parse_pair_spec, read_pair_spec, read_pairs
+
+    path = tmp_path / "pairs.jsonl"
+    rows = [{"id": f"r{i}", "document": f"Headline {i}\nBody {i}.", "summary": f"S{i}.", "src": "a" if i % 2 else "b"} for i in range(40)]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    spec = parse_pair_spec(f"{path},title=@firstline,filter=src=a,heldout=1")
+    got = read_pair_spec(spec)
+    assert got and all(id_bucket(r["id"]) == 0 and int(r["id"][1:]) % 2 for r in got)
+    assert got[0]["title"].startswith("Headline") and got[0]["text"].startswith("Body")
+    train = read_pairs(path, text="document", reference="summary", title=None, buckets="2-9")
+    assert {r["id"] for r in train}.isdisjoint(r["id"] for r in read_pairs(path, text="document", reference="summary", buckets="0+1"))
+    assert len(read_pairs(path, text="document", reference="summary", limit=5)) == 5
+    with pytest.raises(ValueError, match="not one of"):
+        parse_pair_spec(f"{path},colour=red")
+    with pytest.raises(ValueError, match="buckets"):
+        read_pairs(path, text="document", reference="summary", buckets="x")
+    with pytest.raises(ValueError, match=r"record 1 \(id r0\) has no text in field 'brief'"):
+        read_pairs(path, text="document", reference="brief")
+    assert read_pairs(path, text="document", reference="brief", skip_empty=True) == []

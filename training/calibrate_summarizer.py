@@ -7,8 +7,9 @@ by ROUGE-L on a validation set (never the test split):
   the model's least confident ones);
 - ``max_novel_words``: how many content words absent from the article a beam may use.
 
-A beam that fails falls back to the first sentence of a passing beam, then to the article's
-lead sentence. Beams are decoded once; every gate pair is scored on the same beams. The chosen
+A beam that fails falls back to the first sentence of a passing beam, then to an extracted
+sentence; which one (``fallback``: the lead, the title-echoing sentence, or the trained sentence
+ranker's pick when the model folder has ``sentence_ranker.safetensors``) is chosen here too. Beams are decoded once; every gate pair is scored on the same beams. The chosen
 pair has the best ROUGE-L among those whose briefs use, on average, no more content words absent
 from the article than the human references do (a brief may paraphrase as much as a person does,
 not more); without such a pair, the one with the fewest.
@@ -36,6 +37,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from defsum import briefs  # noqa: E402
+from defsum.data import read_pairs  # noqa: E402
 from defsum.summarizer import Summarizer  # noqa: E402
 
 logger = logging.getLogger("calibrate_summarizer")
@@ -72,7 +74,8 @@ def sweep(summ: Summarizer, rows: list[dict[str, Any]], beams: list[list[tuple[s
     base = dict(summ.config)
     cands = [[summ._candidate(b, r, row["text"], row["title"], row["max_words"], s) for r, (b, s) in enumerate(scored)]
              for row, scored in zip(rows, beams)]
-    grid = [(s, n, f) for f in FALLBACK_GRID for s in SCORE_GRID for n in NOVEL_GRID]
+    fallbacks = FALLBACK_GRID + (("salient",) if summ.ranker is not None else ())
+    grid = [(s, n, f) for f in fallbacks for s in SCORE_GRID for n in NOVEL_GRID]
     for min_score, max_novel, fallback_kind in grid:
         summ.config = dict(base, min_score=min_score, max_novel_words=max_novel, fallback=fallback_kind)
         chosen, fallback, novel = [], 0, 0
@@ -94,18 +97,12 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     torch.set_num_threads(args.threads)
     summ = Summarizer.from_pretrained(args.model)
-    rows, refs = [], []
-    with open(args.dev, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            r = json.loads(line)
-            for field in (args.text_field, args.reference_field):
-                if not r.get(field):
-                    raise SystemExit(f"{args.dev}:{n}: missing field {field!r}")
-            rows.append({"text": r[args.text_field], "title": r.get(args.title_field) if args.title_field else None,
-                         "max_words": args.max_words})
-            refs.append(r[args.reference_field])
+    try:
+        pairs = read_pairs(args.dev, text=args.text_field, title=args.title_field, reference=args.reference_field)
+    except (OSError, ValueError) as err:
+        raise SystemExit(str(err)) from err
+    rows = [{"text": r["text"], "title": r["title"], "max_words": args.max_words} for r in pairs]
+    refs = [r["reference"] for r in pairs]
     sources = [summ.prepare_input(r["text"], r["title"]) for r in rows]
     beams: list[list[tuple[str, float | None]]] = []
     for i in range(0, len(sources), args.batch_size):

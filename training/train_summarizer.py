@@ -35,7 +35,6 @@ Example::
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import logging
 import math
@@ -54,6 +53,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from defsum import briefs  # noqa: E402
+from defsum.data import is_held_out  # noqa: E402
 from defsum.copygen import CopyGenForConditionalGeneration  # noqa: E402
 from defsum.modelio import base_model_path, pretrained_kwargs  # noqa: E402
 from defsum.summarizer import DEFAULTS, Summarizer, build_source  # noqa: E402
@@ -62,11 +62,6 @@ logger = logging.getLogger("train_summarizer")
 
 DEFAULT_BASE = "minilm-copygen"
 SHARED = ROOT.parent / "shared" / "data"
-
-
-def is_held_out(record_id: str, buckets: int = 10) -> bool:
-    """The fixed evaluation hold-out rule for shared pair sets: ``sha1(id) % 10 == 0``."""
-    return int(hashlib.sha1(str(record_id).encode("utf-8")).hexdigest(), 16) % buckets == 0
 
 
 # --------------------------------------------------------------------------- data

@@ -1,0 +1,107 @@
+"""The sentence ranker: features, fitting, storage, and its use as the summariser's fallback."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from defsum.modelio import ModelLoadError
+from defsum.salience import FEATURES, FILENAME, SentenceRanker, candidates, mean_rouge
+from defsum.summarizer import Summarizer
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENES = [
+    "The noise starts most nights a little after the evening television news.",
+    "For three years the village of farmers and fishermen kept to itself quietly.",
+    "It is hard to describe how strange the pictures looked to people at home.",
+]
+NEWS = [
+    "North Korea fired two ballistic missiles into the sea on Monday, Seoul's military said.",
+    "A senior North Korean diplomat in Rome defected to South Korea in July, officials said on Tuesday.",
+    "Japan and South Korea agreed on Friday to resume talks on the disputed fishing zone, ministers said.",
+]
+
+
+def _articles(n: int) -> list[tuple[str, str, str]]:
+    """Scene-setting openers followed by the news sentence, which is also the reference."""
+    out = []
+    for i in range(n):
+        scene, news = SCENES[i % 3], NEWS[(i // 3) % 3]
+        filler = "Residents in the area talked about the weather and the harvest for a long while."
+        out.append((f"{scene} {news} {filler}", "", news))
+    return out
+
+
+def test_candidates_skip_headers_and_repeated_title():
+    text = "Ministry of Defence\nMissiles fired into the sea\nSEOUL, May 2 - " + NEWS[0] + " " + SCENES[0]
+    sents, feats = candidates(text, "Missiles fired into the sea")
+    assert sents == [NEWS[0], SCENES[0]]
+    assert feats.shape == (2, len(FEATURES))
+    assert feats[0, FEATURES.index("is_first")] == 1 and feats[1, FEATURES.index("is_first")] == 0
+    assert feats[0, FEATURES.index("has_date")] == 1 and feats[1, FEATURES.index("has_date")] == 0
+
+
+def test_fit_learns_to_skip_scene_setting_openers():
+    data = _articles(18)
+    ranker = SentenceRanker.fit(data, c=1.0)
+    assert all(ranker.best(text) == ref for text, _, ref in _articles(9))
+    assert mean_rouge(data, ranker) > mean_rouge(data) + 20  # the lead (first candidate) is the scene
+
+
+def test_save_load_roundtrip(tmp_path: Path):
+    ranker = SentenceRanker.fit(_articles(12))
+    ranker.save(tmp_path)
+    loaded = SentenceRanker.load(tmp_path)
+    assert loaded is not None and np.allclose(loaded.weight, ranker.weight) and loaded.bias == pytest.approx(ranker.bias)
+    assert SentenceRanker.load(tmp_path / "missing") is None
+
+
+def test_wrong_feature_list_is_refused(tmp_path: Path):
+    import torch
+    from safetensors.torch import save_file
+
+    save_file({"weight": torch.zeros(len(FEATURES)), "bias": torch.zeros(1)}, str(tmp_path / FILENAME),
+              metadata={"features": json.dumps(["position"])})
+    with pytest.raises(ValueError, match="refit it"):
+        SentenceRanker.load(tmp_path)
+
+
+def test_summarizer_salient_fallback(tmp_path: Path, tiny_summarizer_path: Path):
+    folder = tmp_path / "summ"
+    shutil.copytree(tiny_summarizer_path, folder)
+    cfg_path = folder / "defsum_config.json"
+    cfg = json.loads(cfg_path.read_text())
+    cfg.update(fallback="salient", min_score=0.0)  # no beam passes: every brief is the ranker's pick
+    cfg_path.write_text(json.dumps(cfg))
+    with pytest.raises(ModelLoadError, match="sentence_ranker.safetensors"):
+        Summarizer.from_pretrained(folder)
+    SentenceRanker.fit(_articles(18)).save(folder)
+    summ = Summarizer.from_pretrained(folder)
+    text, _, ref = _articles(2)[1]
+    assert summ.summarize(text, num_beams=2) == ref
+    summ.save_pretrained(tmp_path / "copy")
+    assert (tmp_path / "copy" / FILENAME).is_file()
+
+
+def test_training_script_writes_ranker(tmp_path: Path):
+    rows = [{"id": f"a{i}", "title": "", "text": t, "brief": r} for i, (t, _, r) in enumerate(_articles(18))]
+    data = tmp_path / "pairs.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    (tmp_path / "model").mkdir()
+    spec = f"{data},text=text,reference=brief,title=title"
+    cmd = [sys.executable, str(ROOT / "training" / "train_sentence_ranker.py"), "--model", str(tmp_path / "model"),
+           "--train", spec, "--dev", spec + ",buckets=0-4", "--c", "0.1", "1", "--out", str(tmp_path / "report.json")]
+    subprocess.run(cmd, check=True, cwd=ROOT, timeout=300)
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["chosen_mean_rougeL"] > sum(report["lead_rougeL"].values())
+    assert SentenceRanker.load(tmp_path / "model") is not None
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps({"id": "x1", "text": "Some text here.", "title": "T"}) + "\n", encoding="utf-8")
+    res = subprocess.run(cmd[:4] + ["--train", f"{bad},text=text,reference=brief"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert res.returncode != 0 and "x1" in res.stderr and "'brief'" in res.stderr
