@@ -37,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument("paths", nargs="+", metavar="PATH", help="files or folders of articles")
     s.add_argument("-o", "--output", default="briefs.jsonl", help="output file; .csv writes CSV, anything else JSONL (default: briefs.jsonl)")
-    s.add_argument("--batch-size", type=int, default=16, help="articles per model batch (default: 16)")
+    s.add_argument("--batch-size", type=int, default=16, help="articles per summariser batch (default: 16)")
     s.add_argument("--no-summary", action="store_true", help="tag only; do not write briefs")
     s.add_argument("--classifier", default=None, help="classifier model folder or hub id (default: the shipped model)")
     s.add_argument("--summarizer", default=None, help="summariser model folder or hub id (default: the shipped model)")

@@ -80,6 +80,9 @@ class Analyzer:
     ) -> Brief | list[Brief]:
         """Tag and summarise one article (returns a ``Brief``) or a list (returns a list).
 
+        ``batch_size``: articles per summariser batch (the classifier scores
+        :data:`defsum.classifier.WINDOW_BATCH` windows per pass, its fastest setting here).
+
         >>> analyzer.analyze(["text one", "text two"], titles=["One", None])  # doctest: +SKIP
         [Brief(...), Brief(...)]
         """
@@ -90,9 +93,7 @@ class Analyzer:
             heads = [None] * len(texts)
         else:
             heads = [titles] if isinstance(titles, str) else list(titles)
-        preds = self.classifier.predict(
-            texts, titles=heads, batch_size=batch_size, show_progress_bar=show_progress_bar
-        )
+        preds = self.classifier.predict(texts, titles=heads, show_progress_bar=show_progress_bar)
         summaries: list[str | None] = [None] * len(texts)
         if self.summarizer is not None:
             summaries = list(

@@ -73,7 +73,7 @@ def run_alternately(systems: dict[str, Callable[[], Any]], rounds: int) -> dict[
     return out
 
 
-def classify_benchmark(model: str | None, rows: list[dict], batch_size: int, rounds: int) -> dict[str, Any]:
+def classify_benchmark(model: str | None, rows: list[dict], batch_size: int, rounds: int, window_batches: list[int] = ()) -> dict[str, Any]:
     from transformers import pipeline
 
     texts, titles = [r["text"] for r in rows], [r["title"] for r in rows]
@@ -87,7 +87,9 @@ def classify_benchmark(model: str | None, rows: list[dict], batch_size: int, rou
         f"transformers pipeline (batch {batch_size}, truncation)": lambda: pipe(joined, truncation=True, batch_size=batch_size),
     }
     for p, clf in clfs.items():
-        systems[f"defsum {p} (windows, length-sorted)"] = (lambda c: lambda: c.predict(texts, titles=titles, batch_size=batch_size))(clf)
+        systems[f"defsum {p} (windows, length-sorted)"] = (lambda c: lambda: c.predict(texts, titles=titles))(clf)
+    for wb in window_batches:
+        systems[f"defsum bf16, {wb} windows per pass"] = (lambda b: lambda: clfs["bf16"].predict(texts, titles=titles, batch_size=b))(wb)
     res = run_alternately(systems, rounds)
     y = np.array(label_matrix(rows))
     labels = clfs["fp32"].labels
@@ -121,7 +123,7 @@ def summary_benchmark(classifier: str | None, summarizer: str | None, rows: list
     cfolder = resolve_model_path(classifier, "classifier")
     clf = EventClassifier.from_pretrained(classifier)
     summ = Summarizer.from_pretrained(summarizer)
-    summ32 = Summarizer(summ.model, summ.tokenizer, summ.config, summ.device, "fp32")  # same weights, fp32 arithmetic
+    summ32 = Summarizer(summ.model, summ.tokenizer, summ.config, summ.device, "fp32", summ.ranker)  # same weights, fp32 arithmetic
     cpipe = pipeline("text-classification", model=cfolder, tokenizer=cfolder, function_to_apply="sigmoid", top_k=None,
                      device="cpu", model_kwargs={"dtype": torch.float32})
     # transformers 5 removed the "summarization" pipeline: the plain alternative a user writes is
@@ -141,7 +143,7 @@ def summary_benchmark(classifier: str | None, summarizer: str | None, rows: list
         return tags, briefs
 
     def fast(s: Summarizer) -> Callable[[], Any]:
-        return lambda: (clf.predict(texts, titles=titles, batch_size=16),
+        return lambda: (clf.predict(texts, titles=titles),
                         s.summarize(texts, titles=titles, batch_size=batch_size, num_beams=beams))
 
     plain_name = "pipeline (classify, batch 1) + model.generate per article"
@@ -194,7 +196,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--n", type=int, default=0, help="use only the first N articles (0 = all)")
     p.add_argument("--classifier", default=None)
     p.add_argument("--summarizer", default=None)
-    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--batch-size", type=int, default=16, help="the batched pipeline's batch size")
+    p.add_argument("--window-batches", type=int, nargs="*", default=[],
+                   help="also time defsum bf16 at these windows per pass (default: defsum.classifier.WINDOW_BATCH)")
     p.add_argument("--rounds", type=int, default=2, help="alternating rounds; the median is reported")
     p.add_argument("--beams", type=int, default=4)
     p.add_argument("--skip-summary", action="store_true", help="classify-only")
@@ -209,7 +213,7 @@ def main(argv: list[str] | None = None) -> None:
     else:
         rows = read_records(args.data)
         rows = rows[: args.n] if args.n else rows
-        results["classify"] = classify_benchmark(args.classifier, rows, args.batch_size, args.rounds)
+        results["classify"] = classify_benchmark(args.classifier, rows, args.batch_size, args.rounds, args.window_batches)
         if not args.skip_summary:
             results["classify_and_summarise"] = summary_benchmark(args.classifier, args.summarizer, rows[: args.summary_n],
                                                                   args.summary_batch, args.rounds, args.beams)

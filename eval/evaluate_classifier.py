@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from defsum import EventClassifier  # noqa: E402
 from defsum.chunking import make_windows  # noqa: E402
+from defsum.classifier import WINDOW_BATCH  # noqa: E402
 from defsum.data import label_matrix, read_records  # noqa: E402
 from defsum.labels import NONE  # noqa: E402
 from defsum.metrics import bootstrap_ci, classification_metrics, expected_calibration_error  # noqa: E402
@@ -35,7 +36,7 @@ def predict_all(clf: EventClassifier, rows: list[dict[str, Any]]) -> dict[str, A
 
     texts, titles = [r["text"] for r in rows], [r.get("title") or None for r in rows]
     # one pass over all windows; the three views below are derived from it
-    per_window, raw, windows, features = clf._article_probs(texts, titles, 32, False, calibrated=False)
+    per_window, raw, windows, features = clf._article_probs(texts, titles, WINDOW_BATCH, False, calibrated=False)
     raw = np.stack(raw)
     probs = apply_temperature(raw, clf.config["temperature"])
     first = apply_temperature(np.stack([p[0] for p in per_window]), clf.config["temperature"])
@@ -164,11 +165,11 @@ def per_label_table(m: dict[str, Any]) -> list[str]:
 
 
 def evaluate(model: str | None, sets: dict[str, list[dict[str, Any]]], out_dir: Path, baselines: dict[str, Any] | None = None,
-             rounds: int = 1000, want_plots: bool = True) -> dict[str, Any]:
+             rounds: int = 1000, want_plots: bool = True, precision: str = "auto") -> dict[str, Any]:
     """Evaluate one model folder on named data sets; writes metrics.json, report.md and plots."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    clf = EventClassifier.from_pretrained(model)
-    results: dict[str, Any] = {"model": model or "default", "config": {k: clf.config[k] for k in ("aggregation", "temperature", "thresholds", "max_length")}}
+    clf = EventClassifier.from_pretrained(model, precision=precision)
+    results: dict[str, Any] = {"model": model or "default", "precision": clf.precision, "config": {k: clf.config[k] for k in ("aggregation", "temperature", "thresholds", "max_length")}}
     md = [f"# Classifier evaluation: `{model or 'defsum default'}`", "",
           f"Settings: aggregation `{clf.config['aggregation']}`, temperature {clf.config['temperature']}, thresholds {clf.config['thresholds']}.", ""]
     for name, rows in sets.items():
@@ -202,6 +203,8 @@ def evaluate(model: str | None, sets: dict[str, list[dict[str, Any]]], out_dir: 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", default=None, help="classifier folder (default: the shipped model)")
+    p.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "int8"],
+                   help="inference arithmetic (EventClassifier.from_pretrained); --write-card needs the default")
     p.add_argument("--data", nargs="*", default=["data/corpus/test.jsonl"], help="labelled JSONL file(s), each reported separately")
     p.add_argument("--real", default="data/real_eval/labels.jsonl", help="hand-labelled real-text set ('' to skip)")
     p.add_argument("--shared", default="../shared/data", help="folder of the shared data sets (texts of the real-text set)")
@@ -213,6 +216,8 @@ def main(argv: list[str] | None = None) -> None:
                    help="rewrite the model folder's README.md model card from its training report and these results")
     p.add_argument("--card-only", action="store_true", help="with --write-card: use the metrics.json already in --out, evaluate nothing")
     args = p.parse_args(argv)
+    if args.write_card and args.precision != "auto":
+        p.error("--write-card describes the shipped setting; run it with the default --precision")
     if args.card_only:
         res = json.loads((Path(args.out) / "metrics.json").read_text())
         write_card(args.model, res, [k for k in res if isinstance(res[k], dict) and "macro_f1" in res[k]])
@@ -227,7 +232,7 @@ def main(argv: list[str] | None = None) -> None:
         from baselines import run_baselines
 
         baselines = run_baselines(read_records(args.train), read_records(args.validation), sets)
-    res = evaluate(args.model, sets, Path(args.out), baselines, args.bootstrap)
+    res = evaluate(args.model, sets, Path(args.out), baselines, args.bootstrap, precision=args.precision)
     for name in sets:
         m = res[name]
         print(f"{name}: macro-F1 {m['macro_f1']:.3f} {m['macro_f1_ci95']}, primary acc {m['primary_accuracy']:.3f}, ECE {m['ece']}")

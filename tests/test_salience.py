@@ -105,3 +105,23 @@ def test_training_script_writes_ranker(tmp_path: Path):
     bad.write_text(json.dumps({"id": "x1", "text": "Some text here.", "title": "T"}) + "\n", encoding="utf-8")
     res = subprocess.run(cmd[:4] + ["--train", f"{bad},text=text,reference=brief"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert res.returncode != 0 and "x1" in res.stderr and "'brief'" in res.stderr
+
+
+def test_summarizer_training_keeps_the_base_ranker(tmp_path: Path, tiny_summarizer_path: Path):
+    import argparse
+
+    sys.path.insert(0, str(ROOT / "training"))
+    import train_summarizer as ts
+
+    folder = tmp_path / "base"
+    shutil.copytree(tiny_summarizer_path, folder)
+    cfg = json.loads((folder / "defsum_config.json").read_text())
+    (folder / "defsum_config.json").write_text(json.dumps(dict(cfg, fallback="salient")))
+    SentenceRanker.fit(_articles(18)).save(folder)
+    args = argparse.Namespace(base=str(folder), encoder=None, max_source_tokens=64, max_target_tokens=16)
+    model, tokenizer, config, ranker = ts.build_model(args)
+    assert ranker is not None and config["fallback"] == "salient"
+    ts.export(model, tokenizer, config, tmp_path / "out", fp16=False, ranker=ranker)
+    assert Summarizer.from_pretrained(tmp_path / "out").ranker is not None
+    (folder / FILENAME).unlink()
+    assert ts.build_model(args)[2]["fallback"] == "title"  # no ranker to carry: a fallback that needs none

@@ -56,6 +56,7 @@ from defsum import briefs  # noqa: E402
 from defsum.data import is_held_out  # noqa: E402
 from defsum.copygen import CopyGenForConditionalGeneration  # noqa: E402
 from defsum.modelio import base_model_path, pretrained_kwargs  # noqa: E402
+from defsum.salience import SentenceRanker  # noqa: E402
 from defsum.summarizer import DEFAULTS, Summarizer, build_source  # noqa: E402
 
 logger = logging.getLogger("train_summarizer")
@@ -258,11 +259,13 @@ def load_gsg(sources: list[Source], args: argparse.Namespace) -> list[dict[str, 
 
 
 # --------------------------------------------------------------------------- model
-def build_model(args: argparse.Namespace) -> tuple[Any, Any, dict[str, Any]]:
-    """The model, tokenizer and defsum config for ``--base``."""
+def build_model(args: argparse.Namespace) -> tuple[Any, Any, dict[str, Any], SentenceRanker | None]:
+    """The model, tokenizer, defsum config and sentence ranker (kept from a defsum ``--base``;
+    it does not depend on the seq2seq weights) for ``--base``."""
     from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
     config = dict(DEFAULTS)
+    ranker = None
     if args.base == DEFAULT_BASE:
         base = args.encoder or base_model_path()
         model = CopyGenForConditionalGeneration.from_minilm(base, max_target_positions=args.max_target_tokens + 2)
@@ -274,12 +277,15 @@ def build_model(args: argparse.Namespace) -> tuple[Any, Any, dict[str, Any]]:
             from defsum.modelio import load_defsum_config
 
             config = load_defsum_config(args.base, DEFAULTS)
+            ranker = SentenceRanker.load(args.base)
     if model.config.model_type == "t5" and not config["prefix"]:
         config["prefix"] = "summarize: "
     config["max_source_tokens"] = args.max_source_tokens
     config["max_target_tokens"] = args.max_target_tokens
     config["uncased"] = bool(getattr(tokenizer, "do_lower_case", False))
-    return model, tokenizer, config
+    if config["fallback"] == "salient" and ranker is None:
+        config["fallback"] = "title"
+    return model, tokenizer, config, ranker
 
 
 def freeze(model: Any, n_layers: int, embeddings: bool) -> None:
@@ -329,7 +335,7 @@ def quick_rouge(model: Any, tokenizer: Any, config: dict[str, Any], dev: list[di
 
     scorer = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=True)
     model.eval()
-    summ = Summarizer(model, tokenizer, dict(config, faithfulness_check=False), device=str(args.device))
+    summ = Summarizer(model, tokenizer, dict(config, faithfulness_check=False, fallback="lead"), device=str(args.device))
     scores = []
     for i in range(0, len(dev), 16):
         chunk = dev[i : i + 16]
@@ -398,14 +404,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def export(model: Any, tokenizer: Any, config: dict[str, Any], folder: Path, fp16: bool) -> None:
-    """Save a loadable summariser folder (optionally with float16 weights)."""
+def export(model: Any, tokenizer: Any, config: dict[str, Any], folder: Path, fp16: bool, ranker: SentenceRanker | None = None) -> None:
+    """Save a loadable summariser folder (optionally with float16 weights; with ``ranker``'s file)."""
     import copy
 
     m = copy.deepcopy(model).eval()
     if fp16:
         m = m.to(torch.float16)
-    Summarizer(m, tokenizer, config).save_pretrained(folder)
+    Summarizer(m, tokenizer, config, ranker=ranker).save_pretrained(folder)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -447,7 +453,7 @@ def main(argv: list[str] | None = None) -> int:
     dev = dev[: args.dev_size]
     logger.info("data: %d pairs, %d copy, %d gap-sentence examples, %d dev", len(pairs), len(copy_data), len(gsg_data), len(dev))
 
-    model, tokenizer, config = build_model(args)
+    model, tokenizer, config, ranker = build_model(args)
     freeze(model, args.freeze_layers, args.freeze_embeddings)
     model.to(args.device).train()
     device_type = torch.device(args.device).type
@@ -536,14 +542,14 @@ def main(argv: list[str] | None = None) -> int:
             history.flush()
             if score > best:
                 best = score
-                export(model, tokenizer, config, out / "best", args.fp16_export)
+                export(model, tokenizer, config, out / "best", args.fp16_export, ranker)
             t0 += time.time() - te
         if step % args.save_every == 0 or step == args.steps or stop:
             save_checkpoint()
         if stop:
             logger.info("--max-minutes reached at step %d", step)
             break
-    export(model, tokenizer, config, out / "final", args.fp16_export)
+    export(model, tokenizer, config, out / "final", args.fp16_export, ranker)
     logger.info("done: step %d, best dev ROUGE-L %.2f; folders %s, %s", step, best, out / "best", out / "final")
     return 0
 
