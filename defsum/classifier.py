@@ -42,8 +42,9 @@ PRIMARY_RULES = ("max", "first_window", "head")
 AGGREGATIONS = ("max", "mean", "first")
 DEFAULT_PRECISION = "auto"
 """bf16 autocast where the CPU has native bf16 (or on a GPU), else fp32. int8 is opt-in: on the
-shipped model it is 1.3x faster than bf16 but drops real-text macro-F1 from 0.66 to 0.51 (corpus
-test split 0.93 -> 0.95; `python eval/benchmark.py` and the real-text set of eval/reports/classifier)."""
+shipped model it is 1.25x faster than bf16, corpus test macro-F1 0.932 vs 0.929, but real-text
+macro-F1 0.650 vs 0.655 (0.658 in fp32); `python eval/benchmark.py`, `python
+eval/evaluate_classifier.py --precision int8`."""
 WINDOW_BATCH = 8
 """Windows per forward pass. On this project's 2-core CPU in bf16, batches of 2-8 windows ran
 10% faster than 16 (larger batches of 512-token windows fall out of the cache; `python
