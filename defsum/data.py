@@ -76,8 +76,9 @@ def write_records(path: str | Path, records: list[dict[str, Any]]) -> None:
 
 
 HOLDOUT_BUCKETS = 10
-"""Shared pair sets are split by ``sha1(id) % 10``: bucket 0 is held out for evaluation (never
-trained on), bucket 1 is the validation slice of scripts that need one, 2-9 are for training."""
+"""Shared pair sets are split by ``sha1(id) % 10``: bucket 0 is held out for evaluation and never
+trained on; bucket 1 is the validation slice of the sentence ranker (and of the summariser's
+training script when it is given no --dev); the rest is for training."""
 
 
 def id_bucket(record_id: Any, buckets: int = HOLDOUT_BUCKETS) -> int:
@@ -127,27 +128,39 @@ def read_pairs(
     >>> pairs = read_pairs("../shared/data/summaries/inshorts.jsonl", text="document",
     ...                    title="headline", reference="summary", buckets="0")  # doctest: +SKIP
     """
-    rows = read_records(path, check=False)
+    keep = _parse_buckets(str(buckets), str(path)) if buckets is not None else None
+    rows: list[tuple[int, dict[str, Any]]] = []
+    with open(path, encoding="utf-8") as fh:
+        for n, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                rows.append((n, json.loads(line)))
+            except json.JSONDecodeError as err:
+                raise ValueError(f"{path}:{n}: invalid JSON: {err.msg}") from err
     if filter:
         key, _, value = filter.partition("=")
-        rows = [r for r in rows if str(r.get(key)) == value]
-    if buckets is not None:
-        keep = _parse_buckets(str(buckets), str(path))
-        rows = [r for r in rows if id_bucket(r.get(id)) in keep]
+        rows = [(n, r) for n, r in rows if str(r.get(key)) == value]
+    if keep is not None:
+        missing = next((n for n, r in rows if r.get(id) in (None, "")), None)
+        if missing is not None:
+            raise ValueError(f"{path}:{missing}: no {id!r} field, which buckets= splits on; name the id field with id=FIELD")
+        rows = [(n, r) for n, r in rows if id_bucket(r[id]) in keep]
     out = []
-    for n, r in enumerate(rows, 1):
+    for n, r in rows:
         body, ref = r.get(text), r.get(reference)
+        head = None
+        if title == "@firstline" and isinstance(body, str):
+            first, _, rest = body.strip().partition("\n")
+            head, body = first.strip(), rest.strip()
+        elif title:
+            head = r.get(title)
         bad = next((f for f, v in ((text, body), (reference, ref)) if not isinstance(v, str) or not v.strip()), None)
         if bad is not None:
             if skip_empty:
                 continue
-            raise ValueError(f"{path}: record {n} (id {r.get(id, '?')}) has no text in field {bad!r}")
-        head = None
-        if title == "@firstline":
-            first, _, rest = body.strip().partition("\n")
-            head, body = first.strip(), rest.strip() or body
-        elif title:
-            head = r.get(title)
+            what = "no text after its first (title) line" if bad == text and title == "@firstline" else "no text"
+            raise ValueError(f"{path}:{n}: record (id {r.get(id, '?')}) has {what} in field {bad!r}")
         out.append({"id": r.get(id), "text": body, "title": head, "reference": ref})
     if limit and len(out) > limit:
         out = random.Random(0).sample(out, limit)
@@ -165,7 +178,7 @@ def parse_pair_spec(spec: str, **defaults: Any) -> dict[str, Any]:
     '0'
     """
     parts = spec.split(",")
-    out: dict[str, Any] = {"path": parts[0], "name": Path(parts[0]).stem, "text": "document", "reference": "summary",
+    out: dict[str, Any] = {"path": parts[0], "name": None, "text": "document", "reference": "summary",
                            "title": None, "id": "id", "filter": None, "buckets": None, "heldout": False, "limit": None,
                            "weight": 1.0}
     out.update(defaults)
@@ -175,9 +188,14 @@ def parse_pair_spec(spec: str, **defaults: Any) -> dict[str, Any]:
             raise ValueError(f"bad data spec {spec!r}: {part!r} is not one of {', '.join(k + '=...' for k in PAIR_SPEC_KEYS)}")
         out[key] = value
     if str(out["heldout"]).lower() in {"1", "true", "yes"}:
+        if out["buckets"] not in (None, "0"):
+            raise ValueError(f"bad data spec {spec!r}: heldout=1 means buckets=0; give one or the other")
         out["buckets"] = "0"
     out["limit"] = int(out["limit"]) if out["limit"] else None
     out["weight"] = float(out["weight"])
+    if not out["name"]:  # the file, with what selects from it: "frank_cnndm_xsum[source=cnndm,buckets=1]"
+        picks = ",".join(f"{k}={out[k]}" for k in ("filter", "buckets") if out[k])
+        out["name"] = Path(parts[0]).stem + (f"[{picks}]" if picks else "")
     return out
 
 

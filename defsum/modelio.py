@@ -131,5 +131,10 @@ def load_arrays(path: str | Path) -> tuple[dict[str, Any], dict[str, Any]] | Non
     from safetensors import safe_open
 
     with safe_open(str(path), framework="numpy") as f:
-        meta = {k: json.loads(v) for k, v in (f.metadata() or {}).items()}
+        meta = {}
+        for key, value in (f.metadata() or {}).items():
+            try:
+                meta[key] = json.loads(value)
+            except json.JSONDecodeError:
+                meta[key] = value  # plain strings ("format": "pt") from other writers
         return {k: f.get_tensor(k) for k in f.keys()}, meta

@@ -44,7 +44,6 @@ FEATURES = (
     "question",
     "length",  # words / 40 (capped at 60 words)
     "length_squared",
-    "has_title",
 )
 _PRONOUNS = frozenset("he she it they this that these those but and his her their its there so yet such we i".split())
 _DATE = re.compile(
@@ -64,7 +63,7 @@ def candidates(text: str, title: str | None = None) -> tuple[list[str], np.ndarr
 
     >>> sents, feats = candidates("Kim left Seoul on Monday after the talks ended. He said very little to the reporters waiting there.")
     >>> len(sents), feats.shape
-    (2, (2, 16))
+    (2, (2, 15))
     """
     sentences = briefs.body_sentences(text, title)
     chosen = [(i, s) for i, s in enumerate(sentences) if briefs.is_sentence(s, 8)][:MAX_CANDIDATES]
@@ -98,7 +97,6 @@ def candidates(text: str, title: str | None = None) -> tuple[list[str], np.ndarr
             "?" in s,
             nw,
             nw * nw,
-            bool(title_keys),
         ])
     return [s for _, s in chosen], np.asarray(rows, dtype=np.float32).reshape(len(rows), len(FEATURES))
 
@@ -120,11 +118,13 @@ class SentenceRanker:
         return sents, feats @ self.weight + self.bias
 
     def best(self, text: str, title: str | None = None, max_words: int = 45) -> str:
-        """The best-scoring sentence, sentence-cased and trimmed to ``max_words``; the lead
-        sentence when the article has no sentence-like candidate."""
+        """The best-scoring sentence, sentence-cased and trimmed to ``max_words``; the first
+        sentence that is not the headline when the article has no sentence-like candidate ("" when
+        it has none at all)."""
         sents, scores = self.scores(text, title)
-        if not sents:
-            return briefs.lead_sentence(text, max_words)
+        if not sents:  # no sentence of 8 words or more: the first line that is not the headline
+            body = briefs.body_sentences(text, title)
+            return briefs.sentence_case(briefs.trim_to_sentences(body[0], max_words)) if body else ""
         return briefs.sentence_case(briefs.trim_to_sentences(sents[int(np.argmax(scores))], max_words))
 
     @classmethod
@@ -139,8 +139,8 @@ class SentenceRanker:
 
         Pairwise ranking: within each article, the candidate with the highest ROUGE-L F1 against
         the reference must outscore every candidate with a lower one (a logistic regression on
-        feature differences, as in RankNet / ranking SVMs), each article's pairs weighted by
-        ``weights`` (one per record; default 1). Features are standardised for the fit and the
+        feature differences, as in RankNet / ranking SVMs), each pair weighted by its record's
+        entry in ``weights`` (default 1; an article with more candidates gives more pairs). Features are standardised for the fit and the
         scaling folded into the stored weights.
         """
         from sklearn.linear_model import LogisticRegression

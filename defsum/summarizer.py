@@ -20,6 +20,7 @@ import torch
 from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
 
 from defsum import briefs
+from defsum.salience import FILENAME as RANKER_FILE
 from defsum.salience import SentenceRanker
 from defsum.copygen import CopyGenForConditionalGeneration  # also registers "defsum-copygen" with the Auto classes
 from defsum.modelio import (
@@ -149,10 +150,13 @@ class Summarizer:
         local = Path(resolved).is_dir()
         config = load_defsum_config(resolved, DEFAULTS) if local else dict(DEFAULTS)
         _check_config(config, resolved)
+        ranker = None
         try:
             ranker = SentenceRanker.load(resolved) if local else None
         except ValueError as err:
-            raise ModelLoadError(str(err)) from err
+            if config["fallback"] == "salient":
+                raise ModelLoadError(str(err)) from err
+            logger.warning("ignoring %s (fallback is %r): %s", resolved, config["fallback"], err)
         if config["fallback"] == "salient" and ranker is None:
             raise ModelLoadError(
                 f"{resolved}: fallback='salient' but there is no sentence_ranker.safetensors; fit one with "
@@ -185,6 +189,8 @@ class Summarizer:
         save_defsum_config(folder, {k: self.config[k] for k in DEFAULTS})
         if self.ranker is not None:
             self.ranker.save(folder)
+        else:
+            (folder / RANKER_FILE).unlink(missing_ok=True)  # a stale ranker from an earlier save
 
     # ------------------------------------------------------------------ inference
     @overload
@@ -259,10 +265,10 @@ class Summarizer:
         return [self._candidate(b, r, text, title, max_words, score) for r, (b, score) in enumerate(beams)]
 
     def extract(self, text: str, title: str | None = None, max_words: int = 45) -> str:
-        """The extracted sentence this model falls back to (``config["fallback"]``); "" for "best".
+        r"""The extracted sentence this model falls back to (``config["fallback"]``); "" for "best".
 
-        >>> summ.extract("The noise starts at night. Villagers say North Korean loudspeakers blast noise.")  # doctest: +SKIP
-        'Villagers say North Korean loudspeakers blast noise.'
+        >>> summ.extract("Ministry of Unification\nSEOUL, May 2 - Two fishermen crossed the sea border near Yeonpyeong on Monday.")  # doctest: +SKIP
+        'Two fishermen crossed the sea border near Yeonpyeong on Monday.'
         """
         kind = self.config["fallback"]
         if kind == "salient":

@@ -22,7 +22,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
@@ -73,7 +73,7 @@ def run_alternately(systems: dict[str, Callable[[], Any]], rounds: int) -> dict[
     return out
 
 
-def classify_benchmark(model: str | None, rows: list[dict], batch_size: int, rounds: int, window_batches: list[int] = ()) -> dict[str, Any]:
+def classify_benchmark(model: str | None, rows: list[dict], batch_size: int, rounds: int, window_batches: Sequence[int] = ()) -> dict[str, Any]:
     from transformers import pipeline
 
     texts, titles = [r["text"] for r in rows], [r["title"] for r in rows]
@@ -198,7 +198,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--summarizer", default=None)
     p.add_argument("--batch-size", type=int, default=16, help="the batched pipeline's batch size")
     p.add_argument("--window-batches", type=int, nargs="*", default=[],
-                   help="also time defsum bf16 at these windows per pass (default: defsum.classifier.WINDOW_BATCH)")
+                   help="also time defsum bf16 at these windows per pass (the default rows use defsum.classifier.WINDOW_BATCH)")
     p.add_argument("--rounds", type=int, default=2, help="alternating rounds; the median is reported")
     p.add_argument("--beams", type=int, default=4)
     p.add_argument("--skip-summary", action="store_true", help="classify-only")

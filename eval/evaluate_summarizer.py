@@ -7,7 +7,7 @@ all-lower-case briefs, share with a repeated trigram, and seconds per article. F
 512 tokens it also compares the model's chosen input (title + lead/salient sentences) with plain
 truncation. Writes a metrics JSON and a Markdown report with sample briefs beside references.
 
-Data specs: ``PATH[,name=N][,text=F][,reference=F][,title=F|@firstline][,id=F][,heldout=1][,filter=F=V][,limit=N]``
+Data specs: ``PATH[,name=N][,text=F][,reference=F][,title=F|@firstline][,id=F][,heldout=1|buckets=B][,filter=F=V][,limit=N]``
 (``defsum.data.parse_pair_spec``). ``heldout=1`` keeps only the records no training script trains
 on (``sha1(id) % 10 == 0``, ``defsum.data.is_held_out``).
 

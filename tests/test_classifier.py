@@ -4,6 +4,7 @@ import json
 import shutil
 
 import numpy as np
+import torch
 import pytest
 
 from defsum import EventClassifier, ModelLoadError, Prediction
@@ -157,3 +158,13 @@ def test_head_rule_without_head_file_is_a_clear_error(tiny_classifier_dir, tmp_p
     cfg_path.write_text(json.dumps(cfg))
     with pytest.raises(ModelLoadError, match="primary_head.safetensors"):
         EventClassifier.from_pretrained(tmp_path / "m")
+
+
+def test_int8_quantizes_linear_weights_per_channel(tiny_classifier_dir):
+    clf = EventClassifier.from_pretrained(tiny_classifier_dir, precision="int8")
+    quantized = [m for m in clf.model.modules() if type(m).__name__ == "Linear" and hasattr(m, "weight") and callable(m.weight)]
+    assert quantized, "no dynamically quantized Linear layer"
+    assert all(m.weight().qscheme() == torch.per_channel_affine for m in quantized)
+    fp32 = EventClassifier.from_pretrained(tiny_classifier_dir, precision="fp32")
+    text = ["Pyongyang fired two missiles into the sea on Monday."]
+    np.testing.assert_allclose(clf.predict_proba(text), fp32.predict_proba(text), atol=0.05)

@@ -104,12 +104,21 @@ def test_read_pairs_specs(tmp_path):
     assert got and all(id_bucket(r["id"]) == 0 and int(r["id"][1:]) % 2 for r in got)
     assert got[0]["title"].startswith("Headline") and got[0]["text"].startswith("Body")
     train = read_pairs(path, text="document", reference="summary", title=None, buckets="2-9")
-    assert {r["id"] for r in train}.isdisjoint(r["id"] for r in read_pairs(path, text="document", reference="summary", buckets="0+1"))
+    held = read_pairs(path, text="document", reference="summary", buckets="0+1")
+    assert train and held and {r["id"] for r in train}.isdisjoint(r["id"] for r in held)
+    assert len(train) + len(held) == len(rows)
     assert len(read_pairs(path, text="document", reference="summary", limit=5)) == 5
     with pytest.raises(ValueError, match="not one of"):
         parse_pair_spec(f"{path},colour=red")
+    with pytest.raises(ValueError, match="heldout=1 means buckets=0"):
+        parse_pair_spec(f"{path},heldout=1,buckets=2-9")
+    assert parse_pair_spec(f"{path},filter=src=a,buckets=1")["name"] == "pairs[filter=src=a,buckets=1]"
     with pytest.raises(ValueError, match="buckets"):
         read_pairs(path, text="document", reference="summary", buckets="x")
-    with pytest.raises(ValueError, match=r"record 1 \(id r0\) has no text in field 'brief'"):
-        read_pairs(path, text="document", reference="brief")
+    with pytest.raises(ValueError, match=r"pairs.jsonl:2: record \(id r1\) has no text in field 'brief'"):
+        read_pairs(path, text="document", reference="brief", filter="src=a")  # line numbers survive the filter
     assert read_pairs(path, text="document", reference="brief", skip_empty=True) == []
+    no_ids = tmp_path / "no_ids.jsonl"
+    no_ids.write_text("".join(json.dumps({"text": "A.", "brief": "B."}) + "\n" for _ in range(3)), encoding="utf-8")
+    with pytest.raises(ValueError, match="no_ids.jsonl:1: no 'id' field"):
+        read_pairs(no_ids, buckets="0")

@@ -58,8 +58,28 @@ def test_save_load_roundtrip(tmp_path: Path):
     ranker = SentenceRanker.fit(_articles(12))
     ranker.save(tmp_path)
     loaded = SentenceRanker.load(tmp_path)
-    assert loaded is not None and np.allclose(loaded.weight, ranker.weight) and loaded.bias == pytest.approx(ranker.bias)
+    assert loaded is not None and np.allclose(loaded.weight, ranker.weight) and loaded.c == ranker.c
+    text = _articles(3)[2][0]
+    assert np.allclose(loaded.scores(text)[1], ranker.scores(text)[1])
     assert SentenceRanker.load(tmp_path / "missing") is None
+
+
+def test_fit_weights_follow_their_records():
+    data = _articles(18)
+    no_candidate = ("Too short. Also short.", "", "Too short.")
+    base = SentenceRanker.fit(data, c=1.0)
+    padded = SentenceRanker.fit(data[:9] + [no_candidate] + data[9:], c=1.0, weights=[1.0] * 9 + [100.0] + [1.0] * 9)
+    assert np.allclose(base.weight, padded.weight)  # the candidate-less record's weight went nowhere
+    heavy = SentenceRanker.fit(data, c=1.0, weights=[5.0] * 9 + [1.0] * 9)
+    assert not np.allclose(base.weight, heavy.weight)
+    with pytest.raises(ValueError, match="weights"):
+        SentenceRanker.fit(data, weights=[1.0])
+
+
+def test_best_never_returns_the_headline():
+    ranker = SentenceRanker(np.zeros(len(FEATURES)), 0.0)
+    assert ranker.best("Kim visits Moscow\nHe left.", "Kim visits Moscow") == "He left."
+    assert ranker.best("Kim visits Moscow", "Kim visits Moscow") == ""
 
 
 def test_wrong_feature_list_is_refused(tmp_path: Path):

