@@ -62,7 +62,12 @@ _ABBREV = {
     "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "u.s", "u.n", "u.k", "e.g",
     "i.e",
 }
-_SENT_END = re.compile(r"(?<=[.!?])[\"'\u201d\u2019)\]]*\s+(?=[\"'\u201c\u2018(\[]*[A-Z0-9])")
+# "reply.The", "(PWD).The", 'cause."The' in scraped text: a stop after two lower-case letters,
+# a closing bracket or a closing quote, then a capitalised word.
+_GLUED = re.compile(
+    r"(?:(?<=[a-z]{2}[.!?])|(?<=\w[)\]][.!?])|(?<=[a-z][.!?][\"'\u201d\u2019]))(?=[A-Z][a-z]+\b)"
+)
+_SENT_END = re.compile(r"(?<=[.!?])([\"'\u201d\u2019)\]]*)\s+(?=[\"'\u201c\u2018(\[]*[A-Z0-9])")
 
 
 def _is_abbrev(word: str) -> bool:
@@ -103,19 +108,22 @@ def clean_text(text: str) -> str:
 def split_sentences(text: str) -> list[str]:
     """Split text into sentences on ``.``, ``!``, ``?`` followed by a capital or digit.
 
-    Common abbreviations (Mr., U.S., Jan.) do not end a sentence. Newlines always do.
+    Common abbreviations (Mr., U.S., Jan.) do not end a sentence. Newlines always do, and so
+    does a full stop glued to the next sentence's capital, as scraped pages often have it.
 
     >>> split_sentences("Mr. Kim left. He said no. U.S. officials agreed.")
     ['Mr. Kim left.', 'He said no.', 'U.S. officials agreed.']
+    >>> split_sentences("Ahir said in a written reply.The survey is annual.")
+    ['Ahir said in a written reply.', 'The survey is annual.']
     """
     out: list[str] = []
     for block in re.split(r"\n+", text):
-        block = re.sub(r"\s+", " ", block).strip()
+        block = _GLUED.sub(" ", re.sub(r"\s+", " ", block).strip())
         if not block:
             continue
         start = 0
         for m in _SENT_END.finditer(block):
-            candidate = block[start : m.start()].strip()
+            candidate = block[start : m.start(1) + len(m.group(1))].strip()  # closing quotes stay
             raw_last = candidate.split()[-1].rstrip(".!?\"')") if candidate.split() else ""
             if _is_abbrev(raw_last):
                 continue

@@ -46,8 +46,8 @@ shipped model it is 1.25x faster than bf16, corpus test macro-F1 0.932 vs 0.929,
 macro-F1 0.650 vs 0.655 (0.658 in fp32); `python eval/benchmark.py`, `python
 eval/evaluate_classifier.py --precision int8`."""
 WINDOW_BATCH = 8
-"""Windows per forward pass. On this project's 2-core CPU in bf16, batches of 2-8 windows ran
-10% faster than 16 (larger batches of 512-token windows fall out of the cache; `python
+"""Windows per forward pass. On this project's 2-core CPU in bf16, batches of 4-8 windows ran
+5-20% faster than 16 (larger batches of 512-token windows fall out of the cache; `python
 eval/benchmark.py --window-batches 4 16`)."""
 
 

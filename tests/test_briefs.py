@@ -137,3 +137,17 @@ def test_title_sentence_skips_a_repeated_headline_and_slash_datelines():
     text = ("Botswana and Namibia sign four agreements\nGABORONE/WINDHOEK, May 2 - The two governments signed "
             "four agreements on water, roads and trade at a joint commission meeting in Windhoek on Friday.")
     assert briefs.title_sentence(text, "Botswana and Namibia sign four agreements").startswith("The two governments signed")
+
+
+def test_split_sentences_unglues_scraped_stops():
+    from defsum.briefs import split_sentences
+
+    assert split_sentences("Ahir said in a written reply.The survey is annual.") == [
+        "Ahir said in a written reply.", "The survey is annual."]
+    assert split_sentences("He works at Acme Inc.The firm grew.") == ["He works at Acme Inc. The firm grew."]
+    assert split_sentences("Control passes from the PWD (Public Works Department).The move eases traffic.") == [
+        "Control passes from the PWD (Public Works Department).", "The move eases traffic."]
+    assert split_sentences('He said it was "committed to this cause."The plan starts today.') == [
+        'He said it was "committed to this cause."', "The plan starts today."]
+    assert split_sentences("He met J.K.Rowling there. Visit example.com today.") == [
+        "He met J.K.Rowling there.", "Visit example.com today."]
