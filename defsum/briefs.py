@@ -39,6 +39,7 @@ __all__ = [
     "title_sentence",
     "novel_content_words",
     "body_sentences",
+    "content_stems",
 ]
 
 # Words that are capitalised only because they start a sentence; never counted as names.
@@ -510,6 +511,16 @@ def novel_content_words(brief: str, source: str, prefix: int = 5) -> list[str]:
     return out
 
 
+def content_stems(text: str) -> set[str]:
+    """The first five letters of each content word (no stopword, at least three letters), so
+    inflections match ("defected", "defection").
+
+    >>> sorted(content_stems("The envoy defected to Seoul"))
+    ['defec', 'envoy', 'seoul']
+    """
+    return {w[:5] for w in _lower_words(text) if w not in STOPWORDS and len(w) > 2}
+
+
 def is_sentence(text: str, min_words: int = 6) -> bool:
     """True when ``text`` reads as a sentence rather than a bare header or name list: at least
     ``min_words`` words, one of them a lower-case content word.
@@ -551,7 +562,7 @@ def title_sentence(text: str, title: str | None, max_words: int = 45, window: in
     """
     if not title or not title.strip():
         return lead_sentence(text, max_words)
-    keys = {w[:5] for w in _lower_words(title) if w not in STOPWORDS and len(w) > 2}
+    keys = content_stems(title)
     sentences = [x for x in body_sentences(text, title)[:window] if is_sentence(x, 8)]
     if not sentences or not keys:
         return lead_sentence(text, max_words)

@@ -9,7 +9,7 @@ It is fitted on articles with reference briefs to rank the sentence with the hig
 against the reference above the others. The summariser uses it as its extracted fallback
 (``fallback="salient"``), stored beside the model as ``sentence_ranker.safetensors``.
 
->>> ranker = SentenceRanker(np.zeros(len(FEATURES)), 0.0)
+>>> ranker = SentenceRanker(np.zeros(len(FEATURES)))
 >>> ranker.best("The noise starts at night in the village. North Korea fired two missiles on Monday morning.")
 'The noise starts at night in the village.'
 """
@@ -54,10 +54,6 @@ _DATE = re.compile(
 _ATTRIBUTION = re.compile(r"\b(said|says|told|announced|reported)\b")
 
 
-def _keys(text: str) -> set[str]:
-    return {w[:5] for w in briefs._lower_words(text) if w not in briefs.STOPWORDS and len(w) > 2}
-
-
 def candidates(text: str, title: str | None = None) -> tuple[list[str], np.ndarray]:
     """The candidate sentences of ``text`` and their feature matrix (``len(FEATURES)`` columns).
 
@@ -67,8 +63,8 @@ def candidates(text: str, title: str | None = None) -> tuple[list[str], np.ndarr
     """
     sentences = briefs.body_sentences(text, title)
     chosen = [(i, s) for i, s in enumerate(sentences) if briefs.is_sentence(s, 8)][:MAX_CANDIDATES]
-    keys = [_keys(s) for s in sentences]
-    title_keys = _keys(title or "")
+    keys = [briefs.content_stems(s) for s in sentences]
+    title_keys = briefs.content_stems(title or "")
     df: dict[str, int] = {}
     for k in keys:
         for w in k:
@@ -102,20 +98,19 @@ def candidates(text: str, title: str | None = None) -> tuple[list[str], np.ndarr
 
 
 class SentenceRanker:
-    """A linear scorer over :data:`FEATURES`: ``score = features @ weight + bias``."""
+    """A linear scorer over :data:`FEATURES`: ``score = features @ weight`` (a ranking needs no bias)."""
 
-    def __init__(self, weight: np.ndarray, bias: float, c: float | None = None) -> None:
+    def __init__(self, weight: np.ndarray, c: float | None = None) -> None:
         weight = np.asarray(weight, dtype=np.float32).reshape(-1)
         if weight.shape != (len(FEATURES),):
             raise ValueError(f"ranker weight has {weight.shape[0]} values; expected one per feature ({len(FEATURES)})")
         self.weight = weight
-        self.bias = float(bias)
         self.c = c
 
     def scores(self, text: str, title: str | None = None) -> tuple[list[str], np.ndarray]:
         """Candidate sentences and their scores (higher = more likely to state the news)."""
         sents, feats = candidates(text, title)
-        return sents, feats @ self.weight + self.bias
+        return sents, feats @ self.weight
 
     def best(self, text: str, title: str | None = None, max_words: int = 45) -> str:
         """The best-scoring sentence, sentence-cased and trimmed to ``max_words``; the first
@@ -135,28 +130,35 @@ class SentenceRanker:
         max_words: int = 45,
         weights: Sequence[float] | None = None,
     ) -> SentenceRanker:
-        """Fit on ``(text, title, reference)`` triples (needs scikit-learn and rouge-score).
+        """Fit on ``(text, title, reference)`` triples (needs scikit-learn and rouge-score); the
+        same as ``fit_labelled(label(records, max_words), c, weights)``."""
+        return cls.fit_labelled(label(records, max_words), c, weights)
+
+    @classmethod
+    def fit_labelled(
+        cls, articles: Sequence[tuple[np.ndarray, np.ndarray]], c: float = 1.0, weights: Sequence[float] | None = None
+    ) -> SentenceRanker:
+        """Fit on :func:`label` output (label once, fit at many ``c``).
 
         Pairwise ranking: within each article, the candidate with the highest ROUGE-L F1 against
         the reference must outscore every candidate with a lower one (a logistic regression on
-        feature differences, as in RankNet / ranking SVMs), each pair weighted by its record's
-        entry in ``weights`` (default 1; an article with more candidates gives more pairs). Features are standardised for the fit and the
-        scaling folded into the stored weights.
+        feature differences, as in RankNet / ranking SVMs), each pair weighted by its article's
+        entry in ``weights`` (default 1; an article with more candidates gives more pairs).
+        Features are standardised for the fit and the scaling folded into the stored weights.
         """
         from sklearn.linear_model import LogisticRegression
 
-        records = list(records)
-        weights = [1.0] * len(records) if weights is None else list(weights)
-        if len(weights) != len(records):
-            raise ValueError(f"got {len(weights)} weights for {len(records)} records")
-        articles = [(f, r, w) for (f, r), w in zip(_labelled(records, max_words, keep_empty=True), weights) if len(r)]
-        if not articles:
+        weights = [1.0] * len(articles) if weights is None else list(weights)
+        if len(weights) != len(articles):
+            raise ValueError(f"got {len(weights)} weights for {len(articles)} records")
+        kept = [(f, r, w) for (f, r), w in zip(articles, weights) if len(r)]
+        if not kept:
             raise ValueError("no article with a sentence-like candidate to fit the sentence ranker on")
-        all_feats = np.vstack([f for f, _, _ in articles])
+        all_feats = np.vstack([f for f, _, _ in kept])
         mean, scale = all_feats.mean(axis=0), all_feats.std(axis=0)
         scale[scale == 0] = 1.0
         diffs, pair_weights = [], []
-        for feats, rouge, weight in articles:
+        for feats, rouge, weight in kept:
             z = (feats - mean) / scale
             best = int(np.argmax(rouge))
             worse = [j for j in range(len(rouge)) if rouge[j] < rouge[best] - 1e-9]
@@ -167,12 +169,11 @@ class SentenceRanker:
         x = np.vstack(diffs + [-d for d in diffs])
         y = np.r_[np.ones(len(diffs)), np.zeros(len(diffs))]
         lr = LogisticRegression(C=c, max_iter=5000, fit_intercept=False).fit(x, y, sample_weight=np.r_[pair_weights, pair_weights])
-        return cls(lr.coef_[0] / scale, 0.0, c)
+        return cls(lr.coef_[0] / scale, c)
 
     def save(self, folder: str | Path) -> None:
         """Write ``sentence_ranker.safetensors`` (the feature names go in its metadata)."""
-        save_arrays(Path(folder) / FILENAME, {"weight": self.weight, "bias": np.array([self.bias])},
-                    {"features": list(FEATURES), "C": self.c})
+        save_arrays(Path(folder) / FILENAME, {"weight": self.weight}, {"features": list(FEATURES), "C": self.c})
 
     @classmethod
     def load(cls, folder: str | Path) -> SentenceRanker | None:
@@ -187,26 +188,25 @@ class SentenceRanker:
                 f"{path}: its features {meta.get('features')} are not this defsum's {list(FEATURES)}; "
                 "refit it with training/train_sentence_ranker.py"
             )
-        return cls(arrays["weight"], float(arrays["bias"][0]), meta.get("C"))
+        return cls(arrays["weight"], meta.get("C"))
 
 
-def _labelled(
-    records: Iterable[tuple[str, str | None, str]], max_words: int, keep_empty: bool = False
-) -> Iterable[tuple[np.ndarray, np.ndarray]]:
-    """Each article's candidate features and their ROUGE-L F1 against its reference (articles
-    without a candidate are skipped, or given empty arrays with ``keep_empty``)."""
+def label(records: Iterable[tuple[str, str | None, str]], max_words: int = 45) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Each article's candidate features and their ROUGE-L F1 against its reference, one entry
+    per record (empty arrays for an article without a candidate; needs rouge-score)."""
     from rouge_score import rouge_scorer
 
     scorer = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=True)
+    out = []
     for text, title, reference in records:
         sents, feats = candidates(text, title)
-        if sents or keep_empty:
-            rouge = np.array([scorer.score(reference, briefs.trim_to_sentences(s, max_words))["rougeL"].fmeasure for s in sents])
-            yield feats, rouge
+        rouge = np.array([scorer.score(reference, briefs.trim_to_sentences(s, max_words))["rougeL"].fmeasure for s in sents])
+        out.append((feats, rouge))
+    return out
 
 
-def mean_rouge(records: Sequence[tuple[str, str | None, str]], ranker: SentenceRanker | None = None, max_words: int = 45) -> float:
+def mean_rouge(articles: Sequence[tuple[np.ndarray, np.ndarray]], ranker: SentenceRanker | None = None) -> float:
     """Mean ROUGE-L F1 x 100 of the candidate ``ranker`` picks (the first candidate, the lead,
-    when ``ranker`` is None) over the articles that have a candidate."""
-    picked = [rouge[int(np.argmax(feats @ ranker.weight + ranker.bias)) if ranker else 0] for feats, rouge in _labelled(records, max_words)]
+    when ``ranker`` is None) over the :func:`label`-ed articles that have a candidate."""
+    picked = [rouge[int(np.argmax(feats @ ranker.weight)) if ranker else 0] for feats, rouge in articles if len(rouge)]
     return 100 * float(np.mean(picked)) if picked else 0.0

@@ -42,7 +42,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from defsum.data import parse_pair_spec, read_pair_spec  # noqa: E402
-from defsum.salience import C_GRID, FEATURES, SentenceRanker, mean_rouge  # noqa: E402
+from defsum.salience import C_GRID, FEATURES, SentenceRanker, label, mean_rouge  # noqa: E402
 
 logger = logging.getLogger("train_sentence_ranker")
 CORPUS = "text=text,reference=brief,title=title"
@@ -86,17 +86,18 @@ def main(argv: list[str] | None = None) -> int:
     if not Path(args.model).is_dir():
         raise SystemExit(f"--model {args.model}: no such folder")
     train_sets, dev_sets = load(args.train), load(args.dev)
-    train = [p for _, pairs in train_sets for p in pairs]
+    train = label([p for _, pairs in train_sets for p in pairs], args.max_words)  # features and ROUGE, once
     weights = [spec["weight"] for spec, pairs in train_sets for _ in pairs]
+    dev = [label(pairs, args.max_words) for _, pairs in dev_sets]
     names = [spec["name"] for spec, _ in dev_sets]
     if len(set(names)) != len(names):
         raise SystemExit(f"--dev sets need distinct names, got {names}; add name=... to the specs")
-    lead = {n: round(mean_rouge(pairs, max_words=args.max_words), 2) for n, (_, pairs) in zip(names, dev_sets)}
+    lead = {n: round(mean_rouge(d), 2) for n, d in zip(names, dev)}
     logger.info("lead sentence, validation ROUGE-L: %s", lead)
     rows = []
     for c in args.c:
-        ranker = SentenceRanker.fit(train, c, args.max_words, weights)
-        per_set = {n: round(mean_rouge(pairs, ranker, args.max_words), 2) for n, (_, pairs) in zip(names, dev_sets)}
+        ranker = SentenceRanker.fit_labelled(train, c, weights)
+        per_set = {n: round(mean_rouge(d, ranker), 2) for n, d in zip(names, dev)}
         rows.append({"C": c, "mean_rougeL": round(sum(per_set.values()) / len(per_set), 2), "rougeL": per_set, "ranker": ranker})
         logger.info("C=%g: validation ROUGE-L of the picked sentence, mean %.2f: %s", c, rows[-1]["mean_rougeL"], per_set)
     best = max(rows, key=lambda r: (r["mean_rougeL"], -r["C"]))  # ties go to the stronger regularisation
