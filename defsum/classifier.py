@@ -42,13 +42,14 @@ PRIMARY_RULES = ("max", "first_window", "head")
 AGGREGATIONS = ("max", "mean", "first")
 DEFAULT_PRECISION = "auto"
 """bf16 autocast where the CPU has native bf16 (or on a GPU), else fp32. int8 is opt-in: on the
-shipped model it is 1.25x faster than bf16, corpus test macro-F1 0.932 vs 0.929, but real-text
+shipped model it is 1.2x faster than bf16, corpus test macro-F1 0.932 vs 0.929, but real-text
 macro-F1 0.650 vs 0.655 (0.658 in fp32); `python eval/benchmark.py`, `python
 eval/evaluate_classifier.py --precision int8`."""
-WINDOW_BATCH = 8
-"""Windows per forward pass. On this project's 2-core CPU in bf16, batches of 4-8 windows ran
-5-20% faster than 16 (larger batches of 512-token windows fall out of the cache; `python
-eval/benchmark.py --window-batches 4 16`)."""
+WINDOW_BATCH = 4
+"""Windows per forward pass. On this project's 2-core CPU in bf16, 4 windows ran 0-9% faster than
+8 in four benchmark runs, with less memory, and 8 ran 10-20% faster than 16 (larger batches of
+512-token windows fall out of the cache; `python eval/benchmark.py --window-batches 8 16`). More
+cores may favour more."""
 
 
 @dataclass(frozen=True)

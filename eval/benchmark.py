@@ -7,6 +7,10 @@ the accuracy cost of each fast path (macro-F1 against the fp32 run on the same a
     python eval/benchmark.py                      # classify-only and classify+summarise, corpus test split
     python eval/benchmark.py --stream 1000 10000  # peak memory of `defsum score` on 1,000 vs 10,000 files
 
+With ``onnx`` and ``onnxruntime`` installed (``pip install -e '.[bench]'``), the classify table
+also times the classifier exported to ONNX and quantised to int8 by ONNX Runtime, scoring the same
+windows: the alternative backend, measured beside torch's.
+
 Numbers depend on the machine: compare ratios measured in the same run, not seconds across runs.
 """
 
@@ -21,7 +25,9 @@ import sys
 import tempfile
 import threading
 import time
+import warnings
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -73,6 +79,51 @@ def run_alternately(systems: dict[str, Callable[[], Any]], rounds: int) -> dict[
     return out
 
 
+class OnnxInt8Encoder:
+    """The classifier's encoder exported to ONNX and quantised by ONNX Runtime (int8 weights, per
+    channel), called like the torch model inside ``EventClassifier``: the candidate the issue
+    names beside torch int8 and bf16, measured here rather than shipped."""
+
+    def __init__(self, folder: str, workdir: str) -> None:
+        import onnx
+        import onnxruntime as ort
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+        from transformers import AutoModelForSequenceClassification
+
+        model = AutoModelForSequenceClassification.from_pretrained(folder, dtype=torch.float32, attn_implementation="eager").eval()
+
+        class Graph(torch.nn.Module):  # logits and the last layer's first-token vector (the primary head's input)
+            def __init__(self) -> None:
+                super().__init__()
+                self.model = model
+
+            def forward(self, input_ids, attention_mask, token_type_ids):  # type: ignore[no-untyped-def]
+                out = self.model(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids, output_hidden_states=True)
+                return out.logits, out.hidden_states[-1][:, 0]
+
+        names = ["input_ids", "attention_mask", "token_type_ids"]
+        dummy = torch.ones(2, 16, dtype=torch.long)
+        plain, quantised = str(Path(workdir) / "classifier.onnx"), str(Path(workdir) / "classifier.int8.onnx")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(Graph(), (dummy, dummy, torch.zeros_like(dummy)), plain, input_names=names, output_names=["logits", "cls"],
+                              dynamic_axes={**{n: {0: "batch", 1: "tokens"} for n in names}, "logits": {0: "batch"}, "cls": {0: "batch"}},
+                              opset_version=17, dynamo=False)
+            quantize_dynamic(plain, quantised, weight_type=QuantType.QInt8, per_channel=True,
+                             extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = torch.get_num_threads()
+        self.session = ort.InferenceSession(quantised, options, providers=["CPUExecutionProvider"])
+        self.device = torch.device("cpu")
+
+    def __call__(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor | None = None,
+                 output_hidden_states: bool = False) -> Any:
+        feed = {"input_ids": input_ids.numpy(), "attention_mask": attention_mask.numpy(),
+                "token_type_ids": (token_type_ids if token_type_ids is not None else torch.zeros_like(input_ids)).numpy()}
+        logits, cls = self.session.run(None, feed)
+        return SimpleNamespace(logits=torch.from_numpy(logits), hidden_states=(torch.from_numpy(cls)[:, None, :],))
+
+
 def classify_benchmark(model: str | None, rows: list[dict], batch_size: int, rounds: int, window_batches: Sequence[int] = ()) -> dict[str, Any]:
     from transformers import pipeline
 
@@ -88,6 +139,13 @@ def classify_benchmark(model: str | None, rows: list[dict], batch_size: int, rou
     }
     for p, clf in clfs.items():
         systems[f"defsum {p} (windows, length-sorted)"] = (lambda c: lambda: c.predict(texts, titles=titles))(clf)
+    try:
+        onnx_dir = tempfile.TemporaryDirectory()
+        ort_clf = EventClassifier(OnnxInt8Encoder(folder, onnx_dir.name), clfs["fp32"].tokenizer, clfs["fp32"].config, "fp32",
+                                  clfs["fp32"].primary_head)
+        systems["onnxruntime int8 (defsum windows, length-sorted)"] = lambda: ort_clf.predict(texts, titles=titles)
+    except ImportError as err:
+        print(f"skipping the ONNX Runtime row ({err}); pip install onnx onnxruntime to measure it", file=sys.stderr)
     for wb in window_batches:
         systems[f"defsum bf16, {wb} windows per pass"] = (lambda b: lambda: clfs["bf16"].predict(texts, titles=titles, batch_size=b))(wb)
     res = run_alternately(systems, rounds)
@@ -98,7 +156,7 @@ def classify_benchmark(model: str | None, rows: list[dict], batch_size: int, rou
     for name, r in res.items():
         sec = statistics.median(r["seconds"])
         entry = {"articles_per_s": round(len(rows) / sec, 2), "x_pipeline_batch1": round(base / sec, 2), "peak_mb": round(max(r["peak_mb"]))}
-        if name.startswith("defsum"):
+        if not name.startswith("transformers pipeline"):
             yhat = np.array([[int(l in p.labels) for l in labels] for p in r["result"]])
             entry["macro_f1"] = classification_metrics(y, yhat, labels)["macro_f1"]
         else:
