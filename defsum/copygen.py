@@ -275,7 +275,7 @@ class CopyGenForConditionalGeneration(PreTrainedModel):
         """
         from defsum.modelio import pretrained_kwargs
 
-        bert = BertModel.from_pretrained(bert_path, add_pooling_layer=False, **pretrained_kwargs())
+        bert = BertModel.from_pretrained(bert_path, add_pooling_layer=False, dtype=torch.float32, **pretrained_kwargs())
         bc = bert.config
         fields = {
             k: getattr(bc, k)

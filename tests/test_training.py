@@ -35,3 +35,22 @@ def test_train_classifier_few_steps(tmp_path):
     assert clf.config["aggregation"] in ("max", "mean", "first") and set(clf.config["thresholds"]) == set(clf.labels)
     assert (out / "README.md").read_text().startswith("---") and (out / "model.safetensors").exists()
     assert clf.predict("North Korea fired a missile.").primary in (*clf.labels, "none")
+
+
+def test_train_classifier_from_a_base_stored_in_fp16(tiny_classifier_dir, tmp_path):
+    """A defsum model folder (weights stored in fp16, as shipped) is a valid --base, with --bf16."""
+    base = tmp_path / "fp16_base"
+    clf = EventClassifier.from_pretrained(tiny_classifier_dir, precision="fp32")
+    clf.model.half()
+    clf.save_pretrained(base)
+    assert json.loads((base / "config.json").read_text())["dtype"] == "float16"
+    rows = [json.loads(line) for line in (ROOT / "data/corpus/train.jsonl").read_text().splitlines()]
+    (tmp_path / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows[:8]))
+    (tmp_path / "val.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows[8:14]))
+    out = tmp_path / "model"
+    done = subprocess.run([sys.executable, str(ROOT / "training/train_classifier.py"), "--base", str(base), "--bf16",
+                           "--train", str(tmp_path / "train.jsonl"), "--validation", str(tmp_path / "val.jsonl"), "--test", "",
+                           "--output", str(out), "--max-steps", "1", "--batch-size", "4", "--max-length", "64", "--overlap", "16"],
+                          capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert EventClassifier.from_pretrained(out).predict("North Korea fired a missile.").primary in (*clf.labels, "none")
