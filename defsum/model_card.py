@@ -14,6 +14,26 @@ def _table(per_label: dict[str, dict[str, float]]) -> str:
     return "\n".join(rows)
 
 
+def training_command(args: dict[str, Any], script: str = "training/train_classifier.py") -> str:
+    """The command line that ``args`` (a training script's ``vars(args)``) stand for.
+
+    >>> training_command({"train": ["a.jsonl"], "epochs": 5.0, "bf16": False, "no_class_weights": True, "base": None})
+    'python training/train_classifier.py --train a.jsonl --epochs 5.0 --no-class-weights'
+    """
+    parts = ["python", script]
+    for key, value in args.items():
+        if value is None or value is False:
+            continue
+        flag = "--" + key.replace("_", "-")
+        if value is True:
+            parts.append(flag)
+        elif isinstance(value, (list, tuple)):
+            parts += [flag, *map(str, value)]
+        else:
+            parts += [flag, str(value) if str(value) else "''"]
+    return " ".join(parts)
+
+
 def classifier_card(report: dict[str, Any], extra: str = "") -> str:
     """A Markdown model card for a classifier from ``train_classifier.py``'s report.
 
@@ -31,7 +51,14 @@ def classifier_card(report: dict[str, Any], extra: str = "") -> str:
         "## Training data", "",
         f"- Corpus records: {', '.join(report['train_files']) or '-'} ({report['n_train']} training records in all"
         + (f", weak labels from {', '.join(report['weak_files'])}" if report.get("weak_files") else "") + ").",
-        f"- Validation: {report['n_validation']} records; used for early stopping, aggregation, temperature and thresholds.", "",
+        f"- Validation: {report['n_validation']} records; used for early stopping, aggregation, temperature and thresholds.",
+    ]
+    if report.get("args"):
+        lines.append(f"- Trained with `{training_command(report['args'])}`"
+                     + (f", then calibrated again with `--calibrate-only {report['recalibrated_from']}`" if report.get("recalibrated_from") else "")
+                     + (f" ({report['train_seconds']} s of training)." if report.get("train_seconds") else "."))
+    lines += [
+        "",
         "## Inference settings (chosen on validation)", "",
         f"- Long articles: overlapping windows that keep the title; window probabilities aggregated by `{cal['aggregation']}` "
         f"(validation macro-F1 by aggregation: {cal.get('aggregation_macro_f1', {})}).",
