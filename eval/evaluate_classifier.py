@@ -191,13 +191,23 @@ def evaluate(model: str | None, sets: dict[str, list[dict[str, Any]]], out_dir: 
             md += [f"| {b} | {r[name]['macro_f1']:.3f} | {r[name]['micro_f1']:.3f} | {r[name]['primary_accuracy']:.3f} |" for b, r in baselines.items()]
             md.append("")
         if want_plots:
-            md += [f"![{f}]({f})" for f in plots(clf, out, rows, out_dir, name.split()[0].lower())] + [""]
+            md += [f"![{f}]({f})" for f in plots(clf, out, rows, out_dir, _slug(name))] + [""]
         md += ["Worst mistakes:", "", *worst_errors(clf, rows, out), ""]
     if baselines:
         results["baselines"] = baselines
     (out_dir / "metrics.json").write_text(json.dumps(results, indent=2) + "\n")
     (out_dir / "report.md").write_text("\n".join(md) + "\n")
     return results
+
+
+def _slug(name: str) -> str:
+    """A set's file-name prefix: "real-text validation set" -> "real-text-validation" (unique per set).
+
+    >>> _slug("corpus test"), _slug("real-text set")
+    ('corpus', 'real-text')
+    """
+    words = [w for w in name.lower().split() if w not in ("set", "test")]
+    return "-".join(words) or "set"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -207,6 +217,8 @@ def main(argv: list[str] | None = None) -> None:
                    help="inference arithmetic (EventClassifier.from_pretrained); --write-card needs the default")
     p.add_argument("--data", nargs="*", default=["data/corpus/test.jsonl"], help="labelled JSONL file(s), each reported separately")
     p.add_argument("--real", default="data/real_eval/labels.jsonl", help="hand-labelled real-text set ('' to skip)")
+    p.add_argument("--real-validation", default="data/real_eval/validation.jsonl",
+                   help="hand-labelled real-text validation set, for choosing between models ('' to skip)")
     p.add_argument("--shared", default="../shared/data", help="folder of the shared data sets (texts of the real-text set)")
     p.add_argument("--train", default="data/corpus/train.jsonl", help="training split for the baselines ('' to skip baselines)")
     p.add_argument("--validation", default="data/corpus/validation.jsonl", help="validation split for baseline thresholds")
@@ -223,10 +235,11 @@ def main(argv: list[str] | None = None) -> None:
         write_card(args.model, res, [k for k in res if isinstance(res[k], dict) and "macro_f1" in res[k]])
         return
     sets = {f"{Path(d).parent.name} {Path(d).stem}": read_records(d) for d in args.data}
-    if args.real and Path(args.real).exists() and Path(args.shared).exists():
-        from real_text import load_real_eval
+    from real_text import load_real_eval
 
-        sets["real-text set"] = load_real_eval(args.shared, args.real)
+    for name, path in (("real-text set", args.real), ("real-text validation set", args.real_validation)):
+        if path and Path(path).exists() and Path(args.shared).exists():
+            sets[name] = load_real_eval(args.shared, path)
     baselines = None
     if args.train:
         from baselines import run_baselines

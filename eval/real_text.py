@@ -3,6 +3,10 @@
 and BBC items come from the pool that training/weak_labels.py holds out; the XSum, Inshorts and
 FRANK items and the BBC politics stories are never used by the classifier's training; the user's
 seed article (../shared/examples/seed_article.txt) is never trained on.
+
+data/real_eval/validation.jsonl is a second hand-labelled set in the same format, for choosing
+between models on real text: its items come from outside the held-out pool, and
+training/weak_labels.py leaves them out of the weak labels. It is never a test score.
 """
 
 from __future__ import annotations
