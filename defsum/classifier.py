@@ -47,9 +47,9 @@ macro-F1 0.650 vs 0.655 (0.658 in fp32); `python eval/benchmark.py`, `python
 eval/evaluate_classifier.py --precision int8`."""
 WINDOW_BATCH = 4
 """Windows per forward pass. On this project's 2-core CPU in bf16, 4 windows ran 0-9% faster than
-8 in four benchmark runs, with less memory, and 8 ran 10-20% faster than 16 (larger batches of
-512-token windows fall out of the cache; `python eval/benchmark.py --window-batches 8 16`). More
-cores may favour more."""
+8 in four benchmark runs (even in eval/reports/benchmark.json), and 8 ran 10-20% faster than 16
+(larger batches of 512-token windows fall out of the cache; `python eval/benchmark.py
+--window-batches 8 16`). More cores may favour more."""
 
 
 @dataclass(frozen=True)

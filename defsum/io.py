@@ -190,6 +190,8 @@ def decode_bytes(data: bytes) -> tuple[str | None, str]:
         from charset_normalizer import from_bytes
 
         best = from_bytes(data).best()
+        if best is not None and best.encoding.startswith(("utf_16", "utf_32")) and b"\x00" not in data:
+            best = None  # UTF-16/32 text without a byte-order mark has NUL bytes; short cp1252 text can fool the detector
         if best is not None and "\x00" not in str(best):
             text, name = str(best), best.encoding
         elif b"\x00" not in data:

@@ -7,21 +7,28 @@ from typing import Callable, Sequence
 import numpy as np
 
 
-def classification_metrics(y: np.ndarray, yhat: np.ndarray, labels: Sequence[str]) -> dict:
+def classification_metrics(
+    y: np.ndarray, yhat: np.ndarray, labels: Sequence[str], macro_over: np.ndarray | None = None
+) -> dict:
     """Per-label precision/recall/F1 and macro/micro F1 of 0/1 matrices (rows = articles).
 
+    Macro-F1 averages the labels that occur in ``y`` (or those ``macro_over``, a boolean mask,
+    selects; a bootstrap passes the full set's so that every resample measures the same thing): a
+    label with no gold positive has no defined F1 (its false positives still count in micro-F1).
+
     >>> m = classification_metrics(np.array([[1, 0]]), np.array([[1, 1]]), ["a", "b"])
-    >>> m["per_label"]["a"]["f1"], m["micro_f1"]
-    (1.0, 0.6667)
+    >>> m["per_label"]["a"]["f1"], m["macro_f1"], m["micro_f1"]
+    (1.0, 1.0, 0.6667)
     """
     from sklearn.metrics import f1_score, precision_recall_fscore_support
 
     y, yhat = np.asarray(y), np.asarray(yhat)
     p, r, f, s = precision_recall_fscore_support(y, yhat, average=None, zero_division=0, labels=range(len(labels)))
+    keep = s > 0 if macro_over is None else np.asarray(macro_over, dtype=bool)
     return {
         "per_label": {l: {"precision": round(float(p[i]), 4), "recall": round(float(r[i]), 4), "f1": round(float(f[i]), 4), "support": int(s[i])}
                       for i, l in enumerate(labels)},
-        "macro_f1": round(float(f1_score(y, yhat, average="macro", zero_division=0)), 4),
+        "macro_f1": round(float(f[keep].mean()) if keep.any() else 0.0, 4),
         "micro_f1": round(float(f1_score(y, yhat, average="micro", zero_division=0)), 4),
     }
 
@@ -29,7 +36,7 @@ def classification_metrics(y: np.ndarray, yhat: np.ndarray, labels: Sequence[str
 def tune_thresholds(y: np.ndarray, probs: np.ndarray, grid: np.ndarray | None = None) -> np.ndarray:
     """For each label, the threshold on ``grid`` that maximises its F1 (ties: closest to 0.5).
 
-    >>> tune_thresholds(np.array([[1], [0]]), np.array([[0.3], [0.1]]))[0] > 0.1
+    >>> bool(tune_thresholds(np.array([[1], [0]]), np.array([[0.3], [0.1]]))[0] > 0.1)
     True
     """
     from sklearn.metrics import f1_score
@@ -51,7 +58,7 @@ def _logit(p: np.ndarray) -> np.ndarray:
 def fit_temperature(y: np.ndarray, probs: np.ndarray) -> float:
     """The temperature T minimising binary cross-entropy of ``sigmoid(logit(probs) / T)``.
 
-    >>> fit_temperature(np.array([[1], [0]]), np.array([[0.99], [0.98]])) > 1
+    >>> bool(fit_temperature(np.array([[1], [0]]), np.array([[0.99], [0.98]])) > 1)
     True
     """
     z = _logit(probs)

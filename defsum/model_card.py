@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import shlex
 from typing import Any
 
 from defsum.labels import LABELS
+
+_ON_BY_DEFAULT = frozenset({"primary_head"})  # argparse BooleanOptionalAction flags whose default is on
 
 
 def _table(per_label: dict[str, dict[str, float]]) -> str:
@@ -15,22 +18,24 @@ def _table(per_label: dict[str, dict[str, float]]) -> str:
 
 
 def training_command(args: dict[str, Any], script: str = "training/train_classifier.py") -> str:
-    """The command line that ``args`` (a training script's ``vars(args)``) stand for.
+    """A command line equivalent to ``args`` (a training script's ``vars(args)``), for reports that
+    predate the recorded ``command``. Flags that default to on (``primary_head``) print ``--no-...``.
 
-    >>> training_command({"train": ["a.jsonl"], "epochs": 5.0, "bf16": False, "no_class_weights": True, "base": None})
-    'python training/train_classifier.py --train a.jsonl --epochs 5.0 --no-class-weights'
+    >>> training_command({"train": ["my data.jsonl"], "weak": [], "epochs": 5.0, "bf16": False,
+    ...                   "no_class_weights": True, "base": None, "primary_head": False, "command": "x"})
+    "python training/train_classifier.py --train 'my data.jsonl' --epochs 5.0 --no-class-weights --no-primary-head"
     """
     parts = ["python", script]
     for key, value in args.items():
-        if value is None or value is False:
-            continue
         flag = "--" + key.replace("_", "-")
-        if value is True:
+        if key == "command" or value is None or (isinstance(value, (list, tuple)) and not value):
+            continue
+        if key in _ON_BY_DEFAULT:
+            parts += [] if value else ["--no-" + key.replace("_", "-")]
+        elif value is True:
             parts.append(flag)
-        elif isinstance(value, (list, tuple)):
-            parts += [flag, *map(str, value)]
-        else:
-            parts += [flag, str(value) if str(value) else "''"]
+        elif value is not False:
+            parts += [flag, *map(shlex.quote, map(str, value if isinstance(value, (list, tuple)) else [value]))]
     return " ".join(parts)
 
 
@@ -53,10 +58,12 @@ def classifier_card(report: dict[str, Any], extra: str = "") -> str:
         + (f", weak labels from {', '.join(report['weak_files'])}" if report.get("weak_files") else "") + ").",
         f"- Validation: {report['n_validation']} records; used for early stopping, aggregation, temperature and thresholds.",
     ]
-    if report.get("args"):
-        lines.append(f"- Trained with `{training_command(report['args'])}`"
-                     + (f", then calibrated again with `--calibrate-only {report['recalibrated_from']}`" if report.get("recalibrated_from") else "")
-                     + (f" ({report['train_seconds']} s of training)." if report.get("train_seconds") else "."))
+    if report.get("command") or report.get("args"):
+        again = report.get("recalibration_command") or (
+            f"--calibrate-only {report['recalibrated_from']} (its other options were not recorded)" if report.get("recalibrated_from") else "")
+        lines.append(f"- Trained with `{report.get('command') or training_command(report['args'])}`"
+                     + (f" ({report['train_seconds']} s of training)" if report.get("train_seconds") else "")
+                     + (f"; calibration and primary head refitted with `{again}`" if again else "") + ".")
     lines += [
         "",
         "## Inference settings (chosen on validation)", "",

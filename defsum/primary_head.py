@@ -5,7 +5,7 @@ It only ranks: the primary event is still one of the labels that passed their th
 "none" when none did), so tags and primary never disagree.
 
 >>> head = PrimaryHead(np.zeros((2, 3)), np.array([0.0, 1.0]), ["provocation", "none"])
->>> head.probabilities(np.ones((1, 3))).round(2).tolist()
+>>> head.probabilities(np.ones((1, 3))).astype(float).round(2).tolist()
 [[0.27, 0.73]]
 """
 

@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from defsum import EventClassifier, Summarizer  # noqa: E402
 from defsum.data import label_matrix, read_records  # noqa: E402
 from defsum.metrics import classification_metrics  # noqa: E402
-from defsum.modelio import resolve_model_path  # noqa: E402
+from defsum.modelio import pretrained_kwargs, resolve_model_path  # noqa: E402
 
 
 def rss_mb() -> float:
@@ -90,7 +90,8 @@ class OnnxInt8Encoder:
         from onnxruntime.quantization import QuantType, quantize_dynamic
         from transformers import AutoModelForSequenceClassification
 
-        model = AutoModelForSequenceClassification.from_pretrained(folder, dtype=torch.float32, attn_implementation="eager").eval()
+        model = AutoModelForSequenceClassification.from_pretrained(
+            folder, dtype=torch.float32, attn_implementation="eager", **pretrained_kwargs()).eval()
 
         class Graph(torch.nn.Module):  # logits and the last layer's first-token vector (the primary head's input)
             def __init__(self) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -55,7 +56,8 @@ def metrics_for(clf: EventClassifier, rows: list[dict[str, Any]], out: dict[str,
     m["primary_accuracy"] = round(float(correct.mean()), 4)
     m["ece_before_temperature"] = expected_calibration_error(y, out["raw"])
     m["ece"] = expected_calibration_error(y, out["probs"])
-    m["macro_f1_ci95"] = bootstrap_ci(lambda i: classification_metrics(y[i], yhat[i], clf.labels)["macro_f1"], len(rows), rounds)
+    present = y.sum(axis=0) > 0  # every resample averages the same labels
+    m["macro_f1_ci95"] = bootstrap_ci(lambda i: classification_metrics(y[i], yhat[i], clf.labels, present)["macro_f1"], len(rows), rounds)
     m["primary_accuracy_ci95"] = bootstrap_ci(lambda i: float(correct[i].mean()), len(rows), rounds)
     m["n"] = len(rows)
     return m
@@ -177,7 +179,7 @@ def evaluate(model: str | None, sets: dict[str, list[dict[str, Any]]], out_dir: 
         m = metrics_for(clf, rows, out, rounds)
         m["long_articles"] = long_article_comparison(clf, rows, out)
         results[name] = m
-        md += [f"## {name} ({m['n']} articles)", "",
+        md += [f"## {name} ({m['n']} articles{SELECTION_NOTE if 'validation' in name else ''})", "",
                f"macro-F1 **{m['macro_f1']:.3f}** (95% CI {m['macro_f1_ci95'][0]:.3f}-{m['macro_f1_ci95'][1]:.3f}), micro-F1 {m['micro_f1']:.3f}, "
                f"primary accuracy **{m['primary_accuracy']:.3f}** (95% CI {m['primary_accuracy_ci95'][0]:.3f}-{m['primary_accuracy_ci95'][1]:.3f}), "
                f"ECE {m['ece_before_temperature']} before temperature, {m['ece']} after.", "", *per_label_table(m), ""]
@@ -200,14 +202,16 @@ def evaluate(model: str | None, sets: dict[str, list[dict[str, Any]]], out_dir: 
     return results
 
 
-def _slug(name: str) -> str:
-    """A set's file-name prefix: "real-text validation set" -> "real-text-validation" (unique per set).
+SELECTION_NOTE = "; for choosing between models, not a test score"
 
-    >>> _slug("corpus test"), _slug("real-text set")
-    ('corpus', 'real-text')
+
+def _slug(name: str) -> str:
+    """A set's file-name prefix, one per set name.
+
+    >>> _slug("corpus test"), _slug("real-text validation set")
+    ('corpus-test', 'real-text-validation-set')
     """
-    words = [w for w in name.lower().split() if w not in ("set", "test")]
-    return "-".join(words) or "set"
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "set"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -264,7 +268,7 @@ def write_card(model: str | None, res: dict[str, Any], sets: Any) -> None:
     lines = ["### All evaluations (`python eval/evaluate_classifier.py --write-card`)", ""]
     for name in sets:
         m = res[name]
-        lines += [f"**{name}** ({m['n']} articles): macro-F1 {m['macro_f1']:.3f} (95% CI {m['macro_f1_ci95'][0]:.3f}-{m['macro_f1_ci95'][1]:.3f}), "
+        lines += [f"**{name}** ({m['n']} articles{SELECTION_NOTE if 'validation' in name else ''}): macro-F1 {m['macro_f1']:.3f} (95% CI {m['macro_f1_ci95'][0]:.3f}-{m['macro_f1_ci95'][1]:.3f}), "
                   f"micro-F1 {m['micro_f1']:.3f}, primary accuracy {m['primary_accuracy']:.3f}, ECE {m['ece_before_temperature']} -> {m['ece']} "
                   "(before -> after temperature).", "", *per_label_table(m), ""]
         if name in res.get("baselines", {}).get("TF-IDF + logistic regression", {}):

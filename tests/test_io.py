@@ -149,3 +149,10 @@ def test_writer_resume_drops_torn_line(tmp_path, fmt):
     assert text.endswith("\n") and text.count("b.txt") == 1
     if fmt == "jsonl":
         assert [json.loads(line)["id"] for line in text.splitlines()] == ["a", "b"]
+
+
+def test_short_cp1252_text_is_not_taken_for_utf16():
+    from defsum.io import decode_bytes
+
+    assert decode_bytes("café".encode("latin-1")) == ("café", "cp1252")
+    assert decode_bytes("Seoul said the talks resumed.".encode("utf-16"))[0] == "Seoul said the talks resumed."

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import logging
 import sys
 import time
@@ -114,6 +115,7 @@ def recalibrate(args: argparse.Namespace) -> dict[str, Any]:
     report = json.loads(old.read_text()) if old.is_file() else {"base": "unknown"}
     report["calibration"] = calib
     report["recalibrated_from"] = str(args.calibrate_only)
+    report["recalibration_command"] = args.command
     if args.test:
         report["test"] = evaluate(clf, load([args.test], args, 1.0))
         logger.info("test: %s", json.dumps({k: v for k, v in report["test"].items() if not isinstance(v, dict)}))
@@ -128,6 +130,7 @@ def recalibrate(args: argparse.Namespace) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
+    args.command = shlex.join(["python", "training/train_classifier.py", *(sys.argv[1:] if argv is None else argv)])
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -208,7 +211,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                       primary_rule=calib["primary_rule"])
     report: dict[str, Any] = {"base": str(args.base or "all-MiniLM-L6-v2"), "train_files": args.train, "weak_files": args.weak,
                               "n_train": len(train), "n_validation": len(val), "train_seconds": round(train_seconds),
-                              "calibration": calib, "args": vars(args)}
+                              "calibration": calib, "args": vars(args),
+                              "command": args.command}
     if args.test:
         test = load([args.test], args, 1.0)
         report["test"] = evaluate(clf, test)

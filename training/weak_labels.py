@@ -160,8 +160,9 @@ def build(shared: Path, limits: dict[str, int], seed: int = 0) -> list[dict[str,
     excluded = hand_labelled_ids()
     out = []
     for name, fn in SOURCES.items():
-        rows = [r for r in fn(shared) if not held_out(r["id"]) and r["id"] not in excluded and r["text"].strip()]
+        rows = [r for r in fn(shared) if not held_out(r["id"]) and r["text"].strip()]
         rng.shuffle(rows)
+        rows = [r for r in rows if r["id"] not in excluded]  # after the shuffle: the sample stays what it was
         out.extend(rows[: limits.get(name, len(rows))])
     return out
 
