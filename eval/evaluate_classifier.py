@@ -179,7 +179,7 @@ def evaluate(model: str | None, sets: dict[str, list[dict[str, Any]]], out_dir: 
         m = metrics_for(clf, rows, out, rounds)
         m["long_articles"] = long_article_comparison(clf, rows, out)
         results[name] = m
-        md += [f"## {name} ({m['n']} articles{SELECTION_NOTE if 'validation' in name else ''})", "",
+        md += [f"## {caption(name, m['n'])}", "",
                f"macro-F1 **{m['macro_f1']:.3f}** (95% CI {m['macro_f1_ci95'][0]:.3f}-{m['macro_f1_ci95'][1]:.3f}), micro-F1 {m['micro_f1']:.3f}, "
                f"primary accuracy **{m['primary_accuracy']:.3f}** (95% CI {m['primary_accuracy_ci95'][0]:.3f}-{m['primary_accuracy_ci95'][1]:.3f}), "
                f"ECE {m['ece_before_temperature']} before temperature, {m['ece']} after.", "", *per_label_table(m), ""]
@@ -202,7 +202,14 @@ def evaluate(model: str | None, sets: dict[str, list[dict[str, Any]]], out_dir: 
     return results
 
 
-SELECTION_NOTE = "; for choosing between models, not a test score"
+def caption(name: str, n: int, bold: bool = False) -> str:
+    """A set's heading; validation sets say they are for model selection.
+
+    >>> caption("real-text validation set", 94)
+    'real-text validation set (94 articles; for choosing between models, not a test score)'
+    """
+    note = "; for choosing between models, not a test score" if "validation" in name else ""
+    return f"{f'**{name}**' if bold else name} ({n} articles{note})"
 
 
 def _slug(name: str) -> str:
@@ -268,7 +275,7 @@ def write_card(model: str | None, res: dict[str, Any], sets: Any) -> None:
     lines = ["### All evaluations (`python eval/evaluate_classifier.py --write-card`)", ""]
     for name in sets:
         m = res[name]
-        lines += [f"**{name}** ({m['n']} articles{SELECTION_NOTE if 'validation' in name else ''}): macro-F1 {m['macro_f1']:.3f} (95% CI {m['macro_f1_ci95'][0]:.3f}-{m['macro_f1_ci95'][1]:.3f}), "
+        lines += [f"{caption(name, m['n'], bold=True)}: macro-F1 {m['macro_f1']:.3f} (95% CI {m['macro_f1_ci95'][0]:.3f}-{m['macro_f1_ci95'][1]:.3f}), "
                   f"micro-F1 {m['micro_f1']:.3f}, primary accuracy {m['primary_accuracy']:.3f}, ECE {m['ece_before_temperature']} -> {m['ece']} "
                   "(before -> after temperature).", "", *per_label_table(m), ""]
         if name in res.get("baselines", {}).get("TF-IDF + logistic regression", {}):
