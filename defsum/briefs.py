@@ -23,6 +23,9 @@ __all__ = [
     "clean_text",
     "split_sentences",
     "trim_to_sentences",
+    "fit_words",
+    "clause_cut",
+    "is_clipped",
     "restore_case",
     "detokenize",
     "repeated_ngrams",
@@ -63,12 +66,16 @@ _ABBREV = {
     "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "u.s", "u.n", "u.k", "e.g",
     "i.e",
 }
-# "reply.The", "(PWD).The", 'cause."The' in scraped text: a stop after two lower-case letters,
-# a closing bracket or a closing quote, then a capitalised word.
+# "reply.The", "(PWD).The", 'cause."The', "Tuesday.SoftBank", "November 1.Leonid", "delay.A photo"
+# in scraped text: a stop after two lower-case letters, a digit, a closing bracket or a closing
+# quote, then a capitalised word.
 _GLUED = re.compile(
-    r"(?:(?<=[a-z]{2}[.!?])|(?<=\w[)\]][.!?])|(?<=[a-z][.!?][\"'\u201d\u2019]))(?=[A-Z][a-z]+\b)"
+    r"(?:(?<=[a-z]{2}[.!?])|(?<=\d[.!?])|(?<=\w[)\]][.!?])|(?<=[a-z][.!?][\"'\u201d\u2019]))(?=[A-Z][a-z]+|[AI] )"
 )
 _SENT_END = re.compile(r"(?<=[.!?])([\"'\u201d\u2019)\]]*)\s+(?=[\"'\u201c\u2018(\[]*[A-Z0-9])")
+# In a block with no capital letter at all (some data sets are lower-cased), any word may open
+# a sentence.
+_SENT_END_UNCASED = re.compile(r"(?<=[.!?])([\"'\u201d\u2019)\]]*)\s+(?=[\"'\u201c\u2018(\[]*[a-z0-9])")
 
 
 def _is_abbrev(word: str) -> bool:
@@ -109,24 +116,28 @@ def clean_text(text: str) -> str:
 def split_sentences(text: str) -> list[str]:
     """Split text into sentences on ``.``, ``!``, ``?`` followed by a capital or digit.
 
-    Common abbreviations (Mr., U.S., Jan.) do not end a sentence. Newlines always do, and so
-    does a full stop glued to the next sentence's capital, as scraped pages often have it.
+    Common abbreviations (Mr., U.S., Jan., "No." before a number) do not end a sentence. Newlines
+    always do, and so does a full stop glued to the next sentence's capital, as scraped pages often
+    have it. A line without any capital letter (a lower-cased data set) splits before any word.
 
     >>> split_sentences("Mr. Kim left. He said no. U.S. officials agreed.")
     ['Mr. Kim left.', 'He said no.', 'U.S. officials agreed.']
     >>> split_sentences("Ahir said in a written reply.The survey is annual.")
     ['Ahir said in a written reply.', 'The survey is annual.']
+    >>> split_sentences("typhoon hinnamnor (no. 11) hit geoje. two died.")
+    ['typhoon hinnamnor (no. 11) hit geoje.', 'two died.']
     """
     out: list[str] = []
     for block in re.split(r"\n+", text):
         block = _GLUED.sub(" ", re.sub(r"\s+", " ", block).strip())
         if not block:
             continue
+        ends = _SENT_END if any(c.isupper() for c in block) else _SENT_END_UNCASED
         start = 0
-        for m in _SENT_END.finditer(block):
+        for m in ends.finditer(block):
             candidate = block[start : m.start(1) + len(m.group(1))].strip()  # closing quotes stay
-            raw_last = candidate.split()[-1].rstrip(".!?\"')") if candidate.split() else ""
-            if _is_abbrev(raw_last):
+            raw_last = candidate.split()[-1].lstrip("(\"'").rstrip(".!?\"')") if candidate.split() else ""
+            if _is_abbrev(raw_last) or (raw_last.lower() == "no" and block[m.end() : m.end() + 1].isdigit()):
                 continue
             out.append(candidate)
             start = m.end()
@@ -143,12 +154,45 @@ def _words(text: str) -> list[str]:
 def trim_to_sentences(text: str, max_words: int = 45) -> str:
     """Keep the leading complete sentences whose words fit within ``max_words``.
 
-    If even the first sentence is longer, it is cut at the last clause boundary (comma, "and",
-    "which") within the limit and closed with a full stop, so the result is never cut mid-phrase
-    without punctuation.
+    If even the first sentence is longer, it is cut as :func:`fit_words` cuts it; when no clause
+    boundary allows that, it is cut at the last "and", "which", "after" ... within the limit, or at
+    the limit, and closed with a full stop (a last resort: :func:`fit_words` returns None there).
 
     >>> trim_to_sentences("A b c d e, f g h i j k.", max_words=6)
     'A b c d e.'
+    """
+    if max_words < 1:
+        raise ValueError(f"max_words must be at least 1, got {max_words}")
+    fitted = fit_words(text, max_words)
+    if fitted is not None:
+        return fitted
+    sentences = split_sentences(text)
+    if not sentences:
+        return ""
+    words = _words(sentences[0])[:max_words]
+    cut = len(words)
+    for i in range(len(words) - 1, max(len(words) // 2, 2) - 1, -1):
+        w = words[i]
+        if w.endswith((",", ";", ":")):
+            cut = i + 1
+            break
+        if w.lower() in {"and", "which", "who", "while", "after", "as", "but"}:
+            cut = i
+            break
+    return _close(" ".join(words[:cut]))
+
+
+def fit_words(text: str, max_words: int = 45) -> str | None:
+    """The leading complete sentences of ``text`` within ``max_words`` words; if the first
+    sentence alone is longer, that sentence cut by :func:`clause_cut`; None when neither is
+    possible (so a caller can pick another sentence instead of printing a broken one).
+
+    >>> fit_words("Kim left on Monday. He said nothing.", max_words=5)
+    'Kim left on Monday.'
+    >>> fit_words("Troops fired shots across the border on Monday, the ministry said in a statement.", max_words=9)
+    'Troops fired shots across the border on Monday.'
+    >>> fit_words("The envoy of the Republic of Korea to the kingdom of Spain and his family.", max_words=8) is None
+    True
     """
     if max_words < 1:
         raise ValueError(f"max_words must be at least 1, got {max_words}")
@@ -163,19 +207,85 @@ def trim_to_sentences(text: str, max_words: int = 45) -> str:
         count += n
     if kept:
         return _close(" ".join(kept))
-    if not sentences:
-        return ""
-    words = _words(sentences[0])[:max_words]
-    cut = len(words)
-    for i in range(len(words) - 1, max(len(words) // 2, 2) - 1, -1):
-        w = words[i]
-        if w.endswith((",", ";", ":")):
-            cut = i + 1
-            break
-        if w.lower() in {"and", "which", "who", "while", "after", "as", "but"}:
-            cut = i
-            break
-    return _close(" ".join(words[:cut]))
+    return clause_cut(sentences[0], max_words) if sentences else None
+
+
+# Words that open a trailing phrase a sentence can lose after a comma ("..., the ministry said",
+# "..., which ...", "..., saying ...", "..., and ...").
+_CLAUSE_TAIL = frozenset(
+    """which who whose while whereas after as saying according amid before following prompting
+    leaving including in with where when despite a an the and but his her its their citing adding
+    calling declaring ending marking killing forcing raising sparking""".split()
+)
+# Finite verbs a kept clause can show: auxiliaries and common irregular past forms (regular past
+# forms end in -ed).
+_FINITE_VERBS = frozenset(
+    """is are was were has have had will would can could may might must shall should does did do
+    says said told met held made took left began ran went came gave sent won lost fell rose struck
+    shot fled sought brought built broke chose drew drove flew fought found got hit kept knew led
+    let put saw set sold spoke stood swore threw thought wrote became paid laid meant felt heard
+    lay spent lent bore tore wore sank rang hung dug""".split()
+)
+_NOT_VERBS = frozenset("hundred red need speed seed feed bed shed bred sacred naked wicked rugged ragged kindred".split())
+
+
+def _has_finite_verb(words: list[str]) -> bool:
+    for w in words:
+        x = w.strip("\"'(),;:.!?")
+        if x.islower() and (x in _FINITE_VERBS or (len(x) > 3 and x.endswith("ed") and x not in _NOT_VERBS)):
+            return True
+    return False
+
+
+def clause_cut(sentence: str, max_words: int = 45) -> str | None:
+    """``sentence`` cut at the last comma within ``max_words`` words that is followed by a trailing
+    phrase ("which", "the ministry said", "saying", ...) and leaves a clause with a verb, balanced
+    quotes and brackets; the sentence itself when it fits; None when no such cut exists.
+
+    A heuristic, not a parser: it never cuts inside a phrase ("near the Musko naval.") or after a
+    subject without its verb ("A diplomat, who entered the embassy.").
+
+    >>> clause_cut("Seoul recalled its envoy on Monday, a move that angered Beijing and Pyongyang.", 8)
+    'Seoul recalled its envoy on Monday.'
+    >>> clause_cut("A diplomat and his family, who entered the embassy in May, arrived in Seoul.", 9) is None
+    True
+    """
+    words = _words(sentence)
+    if len(words) <= max_words:
+        return sentence
+    for i in range(min(len(words) - 1, max_words), max(len(words) // 3, 6) - 1, -1):
+        if not (words[i - 1].endswith((",", ";")) and words[i].lower().strip("\"'") in _CLAUSE_TAIL):
+            continue
+        kept = words[:i]
+        joined = " ".join(kept)
+        if _has_finite_verb(kept) and joined.count('"') % 2 == 0 and joined.count("(") == joined.count(")"):
+            return _close(joined)
+    return None
+
+
+def is_clipped(brief: str, source: str) -> bool:
+    """True when ``brief`` ends where its source sentence goes on without a comma or stop: its
+    last sentence, without the closing punctuation, appears in ``source`` followed by more words
+    ("... near the Musko naval." from "... near the Musko naval base."). A measure for reports: it
+    counts cuts, and also model beams that stopped early at a point that reads as an end.
+
+    >>> is_clipped("Warships hunted near the naval.", "Warships hunted near the naval base. Then they left.")
+    True
+    >>> is_clipped("Warships hunted near the base.", "Warships hunted near the base, officials said.")
+    False
+    """
+    last = split_sentences_loose(clean_text(brief))[-1:] if brief.strip() else []
+    if not last:
+        return False
+    stem = last[0].rstrip(".!?\"'")
+    flat = clean_text(source)
+    start = flat.find(stem)
+    while start != -1:
+        after = flat[start + len(stem) : start + len(stem) + 2]
+        if after[:1] == " " and after[1:2].isalnum():
+            return True
+        start = flat.find(stem, start + 1)
+    return False
 
 
 def _close(text: str) -> str:

@@ -54,15 +54,26 @@ _DATE = re.compile(
 _ATTRIBUTION = re.compile(r"\b(said|says|told|announced|reported)\b")
 
 
-def candidates(text: str, title: str | None = None) -> tuple[list[str], np.ndarray]:
+def candidates(text: str, title: str | None = None, max_words: int = 45) -> tuple[list[str], np.ndarray]:
     """The candidate sentences of ``text`` and their feature matrix (``len(FEATURES)`` columns).
+
+    Candidates are the first :data:`MAX_CANDIDATES` sentence-like sentences (8 words or more) that
+    fit ``max_words`` whole or cut at a clause boundary (:func:`defsum.briefs.fit_words`; the cut
+    form is the candidate) and repeat no word trigram, so whichever one is picked is a complete
+    sentence within the limit.
 
     >>> sents, feats = candidates("Kim left Seoul on Monday after the talks ended. He said very little to the reporters waiting there.")
     >>> len(sents), feats.shape
     (2, (2, 15))
     """
     sentences = briefs.body_sentences(text, title)
-    chosen = [(i, s) for i, s in enumerate(sentences) if briefs.is_sentence(s, 8)][:MAX_CANDIDATES]
+    chosen = []
+    for i, s in enumerate(sentences):
+        fitted = briefs.fit_words(s, max_words) if briefs.is_sentence(s, 8) else None
+        if fitted and not briefs.has_repeated_ngrams(fitted, 3):
+            chosen.append((i, fitted))
+        if len(chosen) == MAX_CANDIDATES:
+            break
     keys = [briefs.content_stems(s) for s in sentences]
     title_keys = briefs.content_stems(title or "")
     df: dict[str, int] = {}
@@ -107,20 +118,20 @@ class SentenceRanker:
         self.weight = weight
         self.c = c
 
-    def scores(self, text: str, title: str | None = None) -> tuple[list[str], np.ndarray]:
-        """Candidate sentences and their scores (higher = more likely to state the news)."""
-        sents, feats = candidates(text, title)
+    def scores(self, text: str, title: str | None = None, max_words: int = 45) -> tuple[list[str], np.ndarray]:
+        """Candidate sentences (:func:`candidates`) and their scores (higher = more likely to state
+        the news)."""
+        sents, feats = candidates(text, title, max_words)
         return sents, feats @ self.weight
 
     def best(self, text: str, title: str | None = None, max_words: int = 45) -> str:
-        """The best-scoring sentence, sentence-cased and trimmed to ``max_words``; the first
-        sentence that is not the headline when the article has no sentence-like candidate ("" when
-        it has none at all)."""
-        sents, scores = self.scores(text, title)
-        if not sents:  # no sentence of 8 words or more: the first line that is not the headline
+        """The best-scoring candidate, sentence-cased; when the article has none, its first
+        sentence that is not the headline, trimmed to ``max_words`` ("" when it has none at all)."""
+        sents, scores = self.scores(text, title, max_words)
+        if not sents:
             body = briefs.body_sentences(text, title)
             return briefs.sentence_case(briefs.trim_to_sentences(body[0], max_words)) if body else ""
-        return briefs.sentence_case(briefs.trim_to_sentences(sents[int(np.argmax(scores))], max_words))
+        return briefs.sentence_case(sents[int(np.argmax(scores))])
 
     @classmethod
     def fit(
@@ -199,8 +210,8 @@ def label(records: Iterable[tuple[str, str | None, str]], max_words: int = 45) -
     scorer = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=True)
     out = []
     for text, title, reference in records:
-        sents, feats = candidates(text, title)
-        rouge = np.array([scorer.score(reference, briefs.trim_to_sentences(s, max_words))["rougeL"].fmeasure for s in sents])
+        sents, feats = candidates(text, title, max_words)
+        rouge = np.array([scorer.score(reference, s)["rougeL"].fmeasure for s in sents])
         out.append((feats, rouge))
     return out
 

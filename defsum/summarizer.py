@@ -347,7 +347,7 @@ class Summarizer:
             brief = briefs.restore_case(brief, source)
         else:
             brief = briefs.sentence_case(briefs.detokenize(brief))
-        brief = briefs.trim_to_sentences(brief, max_words) if brief else ""
+        brief = (briefs.fit_words(brief, max_words) or "") if brief else ""  # "" fails the checks
         return self._check(brief, rank, text, title, score)
 
     def _check(self, brief: str, rank: int, text: str, title: str | None, score: float | None = None) -> Candidate:

@@ -3,7 +3,8 @@
 For each set: ROUGE-1/2/L F1 (``rouge-score``, Porter stemming) of the model and of the Lead-1
 and Lead-2 baselines, entity precision (share of the brief's names and numbers found in the
 article; the references' own value is shown for calibration), brief length, share of
-all-lower-case briefs, share with a repeated trigram, and seconds per article. For articles over
+all-lower-case briefs, share with a repeated trigram, share clipped mid-phrase (``briefs.is_clipped``),
+and seconds per article. For articles over
 512 tokens it also compares the model's chosen input (title + lead/salient sentences) with plain
 truncation. Writes a metrics JSON and a Markdown report with sample briefs beside references.
 
@@ -88,6 +89,7 @@ def evaluate_set(summ: Summarizer, rows: list[dict[str, Any]], args: argparse.Na
         "max_brief_words": max(len(h.split()) for h in hyps),
         "all_lower_share": round(sum(briefs.is_all_lower(h) for h in hyps) / len(hyps), 4),
         "repeated_trigram_share": round(sum(briefs.has_repeated_ngrams(h, 3) for h in hyps) / len(hyps), 4),
+        "clipped_share": round(sum(briefs.is_clipped(h, s) for h, s in zip(hyps, sources)) / len(hyps), 4),
         "extracted_share": round(sum(h == x for h, x in zip(hyps, extracted)) / len(hyps), 4),
         "seconds_per_article": round(seconds, 3),
     }
@@ -131,8 +133,8 @@ def markdown(report: dict[str, Any]) -> str:
              f"machine: {report['machine']}.", "",
              "ROUGE F1 x 100 (`rouge-score`, stemmed). EP = entity precision (names and numbers of the brief found "
              "in the article); Ref EP = the same for the references.", "",
-             "| set | n | model R1 / R2 / RL | Lead-1 R1 / R2 / RL | Lead-2 R1 / R2 / RL | RL vs Lead-2 | EP (min) | Ref EP | words (ref) | all-lower | rep. 3-gram | extracted | s/article |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| set | n | model R1 / R2 / RL | Lead-1 R1 / R2 / RL | Lead-2 R1 / R2 / RL | RL vs Lead-2 | EP (min) | Ref EP | words (ref) | all-lower | rep. 3-gram | clipped | extracted | s/article |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for name, r in report["sets"].items():
         def f(m: dict[str, float]) -> str:
             return f"{m['rouge1']:.1f} / {m['rouge2']:.1f} / {m['rougeL']:.1f}"
@@ -141,7 +143,7 @@ def markdown(report: dict[str, Any]) -> str:
             f"| {name} | {r['n']} | {f(r['model'])} | {f(r['lead1'])} | {f(r['lead2'])} | {diff:+.1f} | "
             f"{r['entity_precision']:.3f} ({r['entity_precision_min']:.2f}) | {r['reference_entity_precision']:.3f} | "
             f"{r['brief_words']} ({r['reference_words']}) | {r['all_lower_share']:.0%} | {r['repeated_trigram_share']:.0%} | "
-            f"{r['extracted_share']:.0%} | {r['seconds_per_article']:.2f} |"
+            f"{r['clipped_share']:.0%} | {r['extracted_share']:.0%} | {r['seconds_per_article']:.2f} |"
         )
     own = {n: r["model_own_beams"] for n, r in report["sets"].items() if "model_own_beams" in r}
     if own:

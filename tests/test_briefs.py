@@ -151,3 +151,28 @@ def test_split_sentences_unglues_scraped_stops():
         'He said it was "committed to this cause."', "The plan starts today."]
     assert split_sentences("He met J.K.Rowling there. Visit example.com today.") == [
         "He met J.K.Rowling there.", "Visit example.com today."]
+
+
+def test_fit_words_cuts_only_at_a_clause_boundary_that_keeps_a_verb():
+    long = "Seoul recalled its ambassador from Beijing on Monday, a move that angered officials in both capitals."
+    assert briefs.fit_words(long, 9) == "Seoul recalled its ambassador from Beijing on Monday."
+    # the cut would leave a subject without its verb, or a phrase cut in half: no cut at all
+    subject_only = "A diplomat and his family, who entered the embassy in May, arrived in Seoul on Monday."
+    assert briefs.fit_words(subject_only, 10) is None
+    no_boundary = "Warships dropped depth charges in the hunt for a submarine near the Musko naval base."
+    assert briefs.fit_words(no_boundary, 12) is None
+    assert briefs.fit_words("Kim left. He said nothing at all.", 3) == "Kim left."
+    for text, n in [(long, 9), (subject_only, 10), (no_boundary, 12)]:  # the last resort still fits
+        assert len(briefs.trim_to_sentences(text, n).split()) <= n
+
+
+def test_split_sentences_lower_cased_text_and_numbered_names():
+    assert briefs.split_sentences("the bank held rates. analysts said growth was weak.") == [
+        "the bank held rates.",
+        "analysts said growth was weak.",
+    ]
+    assert briefs.split_sentences("Typhoon Hinnamnor (No. 11) made landfall. Two died.") == [
+        "Typhoon Hinnamnor (No. 11) made landfall.",
+        "Two died.",
+    ]
+    assert briefs.split_sentences("Kim said no. Putin agreed.") == ["Kim said no.", "Putin agreed."]

@@ -145,3 +145,18 @@ def test_summarizer_training_keeps_the_base_ranker(tmp_path: Path, tiny_summariz
     assert Summarizer.from_pretrained(tmp_path / "out").ranker is not None
     (folder / FILENAME).unlink()
     assert ts.build_model(args)[2]["fallback"] == "title"  # no ranker to carry: a fallback that needs none
+
+
+def test_candidates_are_complete_sentences_within_the_limit():
+    long_news = (
+        "Swedish warships dropped depth charges in the waters south of Stockholm for the eleventh day "
+        "running today in the hunt for at least one foreign submarine believed to be trapped near the base."
+    )
+    cut_news = "North Korea fired two missiles into the sea on Monday, a launch that Seoul condemned at once."
+    looping = "The talks ended on Monday and the talks ended on Tuesday without any agreement at all."
+    text = f"{long_news} {cut_news} {looping} {SCENES[0]}"
+    sents, _ = candidates(text, max_words=14)
+    assert sents == ["North Korea fired two missiles into the sea on Monday.", SCENES[0]]
+    # the ranker picks among them even when it scores the long opener highest
+    ranker = SentenceRanker(np.eye(len(FEATURES))[FEATURES.index("is_first")])
+    assert ranker.best(text, max_words=14) == "North Korea fired two missiles into the sea on Monday."
