@@ -132,12 +132,16 @@ def split_sentences(text: str) -> list[str]:
         block = _GLUED.sub(" ", re.sub(r"\s+", " ", block).strip())
         if not block:
             continue
-        ends = _SENT_END if any(c.isupper() for c in block) else _SENT_END_UNCASED
+        cased = any(c.isupper() for c in block)
+        ends = _SENT_END if cased else _SENT_END_UNCASED
         start = 0
         for m in ends.finditer(block):
             candidate = block[start : m.start(1) + len(m.group(1))].strip()  # closing quotes stay
-            raw_last = candidate.split()[-1].lstrip("(\"'").rstrip(".!?\"')") if candidate.split() else ""
-            if _is_abbrev(raw_last) or (raw_last.lower() == "no" and block[m.end() : m.end() + 1].isdigit()):
+            tokens = candidate.split()
+            raw_last = re.split(r"[^\w.]+", tokens[-1].rstrip(".!?\"')"))[-1] if tokens else ""  # 'said:"No.' -> No
+            numbered = raw_last == ("No" if cased else "no") and block[m.end() : m.end() + 1].isdigit()
+            initial = not cased and len(raw_last) == 1 and raw_last.isalpha()  # "george w. bush"
+            if _is_abbrev(raw_last) or numbered or initial:
                 continue
             out.append(candidate)
             start = m.end()
@@ -210,13 +214,26 @@ def fit_words(text: str, max_words: int = 45) -> str | None:
     return clause_cut(sentences[0], max_words) if sentences else None
 
 
-# Words that open a trailing phrase a sentence can lose after a comma ("..., the ministry said",
-# "..., which ...", "..., saying ...", "..., and ...").
+# Words that open a trailing phrase a sentence can lose after a comma ("..., which ...",
+# "..., saying ...", "..., a move that ..."). "and", "or" and determiners open one only after a
+# clause without a comma of its own (else they may continue a list: "the driver, the owner, and"),
+# or, for a determiner, when the tail describes what came before (:func:`_describes`).
 _CLAUSE_TAIL = frozenset(
     """which who whose while whereas after as saying according amid before following prompting
-    leaving including in with where when despite a an the and but his her its their citing adding
-    calling declaring ending marking killing forcing raising sparking""".split()
+    leaving including in with where when despite but citing adding calling declaring ending
+    marking killing forcing raising sparking""".split()
 )
+_LIST_TAIL = frozenset("and or a an the his her its their".split())
+# An attribution a sentence can lose: ", officials in Seoul said", ", Yonhap reported", ", the
+# Government of the DPRK solemnly declared to the world".
+_ATTRIBUTION_TAIL = re.compile(
+    r"^[^,;:]{0,100}\b(?:said|says|told|reported|added|announced|declared|stated|confirmed|claimed|noted|warned)\b"
+    r"[^,;:]{0,40}[.!?]?[\"']?$"
+)
+# A kept part must not open with these (it would be a subordinate clause: "When the storm hit.").
+_SUBORDINATORS = frozenset("when after although though because if while since as before until once unless whereas".split())
+# After these, a kept part needs a verb of its own ("... said on Tuesday that Kim Yo Jong.").
+_CLAUSE_OPENERS = frozenset("that who which whom whose where".split())
 # Finite verbs a kept clause can show: auxiliaries and common irregular past forms (regular past
 # forms end in -ed).
 _FINITE_VERBS = frozenset(
@@ -227,65 +244,118 @@ _FINITE_VERBS = frozenset(
     lay spent lent bore tore wore sank rang hung dug""".split()
 )
 _NOT_VERBS = frozenset("hundred red need speed seed feed bed shed bred sacred naked wicked rugged ragged kindred".split())
+_DETERMINERS = frozenset("a an the this that these those its his her their our".split())
 
 
 def _has_finite_verb(words: list[str]) -> bool:
+    """True when some word looks like a finite verb: an auxiliary or common irregular past form,
+    or an -ed word that is not hyphenated and does not follow a determiner ("the suspected")."""
+    prev = ""
     for w in words:
-        x = w.strip("\"'(),;:.!?")
-        if x.islower() and (x in _FINITE_VERBS or (len(x) > 3 and x.endswith("ed") and x not in _NOT_VERBS)):
-            return True
+        x = w.strip("\"'(),;:.!?\u201c\u201d\u2018\u2019")
+        if x.islower() and "-" not in x:
+            if x in _FINITE_VERBS or (len(x) > 3 and x.endswith("ed") and x not in _NOT_VERBS and prev not in _DETERMINERS):
+                return True
+        prev = x.lower()
     return False
+
+
+def _is_main_clause(words: list[str]) -> bool:
+    """The heuristic test for a kept part: it does not open with a subordinator, it has a verb,
+    and a "that"/"who"/"which" clause in it has a verb of its own."""
+    lower = [w.strip("\"'(),;:.!?\u201c\u201d\u2018\u2019").lower() for w in words]
+    if not lower or lower[0] in _SUBORDINATORS or not _has_finite_verb(words):
+        return False
+    last_opener = max((i for i, w in enumerate(lower) if w in _CLAUSE_OPENERS), default=-1)
+    return last_opener < 0 or _has_finite_verb(words[last_opener + 1 :])
+
+
+def _describes(tail: list[str]) -> bool:
+    """True when a tail opening with a determiner reads as a description of what came before
+    ("a move that ...", "a step widely seen as ...", "the first ...ing"): a relative word or an
+    -ing word within its first four words. A list item ("the owner of the firm") has neither."""
+    head = [w.strip("\"',;:.").lower() for w in tail[1:4]]
+    return any(w in {"that", "which", "who", "whose", "first", "latest", "largest"} or (len(w) > 4 and w.endswith("ing")) for w in head)
+
+
+def _balanced(text: str) -> bool:
+    return (
+        text.count('"') % 2 == 0
+        and text.count("\u201c") == text.count("\u201d")
+        and text.count("(") == text.count(")")
+        and text.count("[") == text.count("]")
+    )
 
 
 def clause_cut(sentence: str, max_words: int = 45) -> str | None:
     """``sentence`` cut at the last comma within ``max_words`` words that is followed by a trailing
-    phrase ("which", "the ministry said", "saying", ...) and leaves a clause with a verb, balanced
-    quotes and brackets; the sentence itself when it fits; None when no such cut exists.
+    phrase ("which ...", "saying ...", "a move that ...", "the ministry said"), the sentence itself
+    when it fits, None when no such cut exists.
 
-    A heuristic, not a parser: it never cuts inside a phrase ("near the Musko naval.") or after a
-    subject without its verb ("A diplomat, who entered the embassy.").
+    The kept part must be at least 6 words and a third of the sentence, must not open with a
+    subordinator ("When ..."), must show a verb (also inside a trailing "that"/"who" clause),
+    and must leave quotes and brackets balanced. A heuristic, not a parser: it refuses a cut
+    inside a phrase ("near the Musko naval."), and most cuts that would leave a subject without
+    its verb, but it can be fooled.
 
     >>> clause_cut("Seoul recalled its envoy on Monday, a move that angered Beijing and Pyongyang.", 8)
     'Seoul recalled its envoy on Monday.'
-    >>> clause_cut("A diplomat and his family, who entered the embassy in May, arrived in Seoul.", 9) is None
+    >>> clause_cut("Troops fired warning shots near the line on Monday, officials in Seoul said.", 10)
+    'Troops fired warning shots near the line on Monday.'
+    >>> clause_cut("When the storm made landfall on Tuesday, the storm knocked out power to the city.", 8) is None
     True
     """
     words = _words(sentence)
     if len(words) <= max_words:
         return sentence
     for i in range(min(len(words) - 1, max_words), max(len(words) // 3, 6) - 1, -1):
-        if not (words[i - 1].endswith((",", ";")) and words[i].lower().strip("\"'") in _CLAUSE_TAIL):
+        if not words[i - 1].endswith((",", ";")):
             continue
-        kept = words[:i]
+        kept, tail = words[:i], words[i:]
+        opener = tail[0].lower().strip("\"'\u201c\u2018")
+        ok = (
+            opener in _CLAUSE_TAIL
+            or (opener in _LIST_TAIL and (not any(w.endswith((",", ";")) for w in kept[:-1]) or _describes(tail)))
+            or bool(_ATTRIBUTION_TAIL.match(" ".join(tail)))
+        )
         joined = " ".join(kept)
-        if _has_finite_verb(kept) and joined.count('"') % 2 == 0 and joined.count("(") == joined.count(")"):
+        if ok and _is_main_clause(kept) and _balanced(joined):
             return _close(joined)
     return None
 
 
 def is_clipped(brief: str, source: str) -> bool:
-    """True when ``brief`` ends where its source sentence goes on without a comma or stop: its
-    last sentence, without the closing punctuation, appears in ``source`` followed by more words
-    ("... near the Musko naval." from "... near the Musko naval base."). A measure for reports: it
-    counts cuts, and also model beams that stopped early at a point that reads as an end.
+    r"""True when ``brief`` ends where its source sentence goes on without a comma or stop: its
+    last sentence, without the closing punctuation, appears in a line of ``source`` (ignoring
+    case) followed by more words, and nowhere followed by an end ("... near the Musko naval."
+    from "... near the Musko naval base."). A measure for reports: it counts mid-phrase cuts and
+    model beams that stopped early; it does not see a cut at a comma, good or bad.
 
     >>> is_clipped("Warships hunted near the naval.", "Warships hunted near the naval base. Then they left.")
     True
-    >>> is_clipped("Warships hunted near the base.", "Warships hunted near the base, officials said.")
+    >>> is_clipped("Warships hunted near the base.", "warships hunted near the base, officials said.")
+    False
+    >>> is_clipped("Two missiles were fired.", "Two missiles were fired\nSEOUL - Two missiles were fired on Monday.")
     False
     """
     last = split_sentences_loose(clean_text(brief))[-1:] if brief.strip() else []
     if not last:
         return False
-    stem = last[0].rstrip(".!?\"'")
-    flat = clean_text(source)
-    start = flat.find(stem)
-    while start != -1:
-        after = flat[start + len(stem) : start + len(stem) + 2]
-        if after[:1] == " " and after[1:2].isalnum():
-            return True
-        start = flat.find(stem, start + 1)
-    return False
+    stem = last[0].rstrip(".!?\"'").lower()
+    if not stem:
+        return False
+    continued = False
+    for line in source.splitlines():
+        flat = clean_text(line).lower()
+        start = flat.find(stem)
+        while start != -1:
+            after = flat[start + len(stem) : start + len(stem) + 2]
+            if after[:1] == " " and after[1:2].isalnum():
+                continued = True
+            else:
+                return False  # the same words end a sentence, a clause or a line somewhere
+            start = flat.find(stem, start + 1)
+    return continued
 
 
 def _close(text: str) -> str:

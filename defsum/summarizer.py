@@ -347,7 +347,12 @@ class Summarizer:
             brief = briefs.restore_case(brief, source)
         else:
             brief = briefs.sentence_case(briefs.detokenize(brief))
-        brief = (briefs.fit_words(brief, max_words) or "") if brief else ""  # "" fails the checks
+        if not brief:
+            brief = ""
+        elif self.config["faithfulness_check"]:
+            brief = briefs.fit_words(brief, max_words) or ""  # "" fails the checks: another beam or the fallback
+        else:
+            brief = briefs.trim_to_sentences(brief, max_words)  # unchecked: the best beam, trimmed
         return self._check(brief, rank, text, title, score)
 
     def _check(self, brief: str, rank: int, text: str, title: str | None, score: float | None = None) -> Candidate:

@@ -156,14 +156,27 @@ def test_split_sentences_unglues_scraped_stops():
 def test_fit_words_cuts_only_at_a_clause_boundary_that_keeps_a_verb():
     long = "Seoul recalled its ambassador from Beijing on Monday, a move that angered officials in both capitals."
     assert briefs.fit_words(long, 9) == "Seoul recalled its ambassador from Beijing on Monday."
-    # the cut would leave a subject without its verb, or a phrase cut in half: no cut at all
-    subject_only = "A diplomat and his family, who entered the embassy in May, arrived in Seoul on Monday."
-    assert briefs.fit_words(subject_only, 10) is None
-    no_boundary = "Warships dropped depth charges in the hunt for a submarine near the Musko naval base."
-    assert briefs.fit_words(no_boundary, 12) is None
+    said = "Troops fired warning shots across the line on Monday, officials in Seoul said on Tuesday."
+    assert briefs.fit_words(said, 12) == "Troops fired warning shots across the line on Monday."
+    # each of these cuts would leave no main clause, or a phrase or a quotation cut in half: no cut
+    refused = {
+        "The foreign ministers of the two Koreas and their deputies, who met at Panmunjom for three days, signed a pact.": 14,
+        "When the storm made landfall on the island early on Tuesday, it knocked out power to the city.": 14,
+        "The spy agency told lawmakers in Seoul on Tuesday that Kim Yo Jong, the leader's sister, was ill.": 14,
+        "The suspected hacking group and its affiliated units in China, the main target of sanctions, stole coins.": 12,
+        'The minister said Seoul would "respond firmly, which it always does" to any provocation at sea.': 12,
+        "Warships dropped depth charges in the hunt for a submarine near the Musko naval base.": 12,
+    }
+    for text, n in refused.items():
+        assert briefs.fit_words(text, n) is None, text
+        assert len(briefs.trim_to_sentences(text, n).split()) <= n  # the last resort still fits
     assert briefs.fit_words("Kim left. He said nothing at all.", 3) == "Kim left."
-    for text, n in [(long, 9), (subject_only, 10), (no_boundary, 12)]:  # the last resort still fits
-        assert len(briefs.trim_to_sentences(text, n).split()) <= n
+    # a list is cut before its first comma, never after an item ("the driver, the owner.")
+    listing = "Police questioned the driver of the truck, the owner of the haulage firm, and three passengers."
+    assert briefs.fit_words(listing, 13) == "Police questioned the driver of the truck."
+    # after an appositive, a describing tail is still a cut point
+    envoy = "Kim Song, the North's envoy to the UN, walked out of the meeting, a move that surprised diplomats there."
+    assert briefs.fit_words(envoy, 14) == "Kim Song, the North's envoy to the UN, walked out of the meeting."
 
 
 def test_split_sentences_lower_cased_text_and_numbered_names():
@@ -176,3 +189,17 @@ def test_split_sentences_lower_cased_text_and_numbered_names():
         "Two died.",
     ]
     assert briefs.split_sentences("Kim said no. Putin agreed.") == ["Kim said no.", "Putin agreed."]
+    assert briefs.split_sentences("He voted no. 10 others abstained.") == ["He voted no.", "10 others abstained."]
+    assert briefs.split_sentences("former president george w. bush spoke. he left.") == [
+        "former president george w. bush spoke.",
+        "he left.",
+    ]
+
+
+def test_is_clipped_counts_mid_phrase_ends_only():
+    source = "Ministry of Defence\nWarships hunted a submarine near the naval base, officials said. It fled."
+    assert briefs.is_clipped("Warships hunted a submarine near the naval.", source)
+    assert briefs.is_clipped("warships hunted a submarine near the naval.", source.upper())  # case is ignored
+    assert not briefs.is_clipped("Warships hunted a submarine near the naval base.", source)
+    assert not briefs.is_clipped("Ministry of Defence.", source)  # a whole line
+    assert not briefs.is_clipped("Submarines are hard to find.", source)

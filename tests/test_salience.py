@@ -153,7 +153,7 @@ def test_candidates_are_complete_sentences_within_the_limit():
         "running today in the hunt for at least one foreign submarine believed to be trapped near the base."
     )
     cut_news = "North Korea fired two missiles into the sea on Monday, a launch that Seoul condemned at once."
-    looping = "The talks ended on Monday and the talks ended on Tuesday without any agreement at all."
+    looping = "The talks ended on Monday and the talks ended without a deal."  # fits, but loops
     text = f"{long_news} {cut_news} {looping} {SCENES[0]}"
     sents, _ = candidates(text, max_words=14)
     assert sents == ["North Korea fired two missiles into the sea on Monday.", SCENES[0]]

@@ -313,3 +313,16 @@ def test_title_fallback(summ: Summarizer):
     text = "The night was cold. " + ARTICLE
     strict = Summarizer(summ.model, summ.tokenizer, dict(summ.config, min_score=0.0, fallback="title"))
     assert strict.summarize(text, titles="North Korea fires two ballistic missiles", num_beams=2).startswith("North Korea fired two")
+
+
+def test_a_beam_too_long_for_the_limit(summ: Summarizer):
+    beam = "north korea fired missiles over the sea near the coast of the peninsula in the early morning hours today"
+    checked = summ._candidate(beam, 0, ARTICLE, None, max_words=8)
+    assert checked.text == "" and not checked.ok  # no clause boundary: never a cut phrase, another beam or the fallback wins
+    saved = summ.config["faithfulness_check"]
+    summ.config["faithfulness_check"] = False
+    try:  # unchecked decoding returns the best beam trimmed, never an empty brief
+        trimmed = summ._candidate(beam, 0, ARTICLE, None, max_words=8).text
+    finally:
+        summ.config["faithfulness_check"] = saved
+    assert trimmed and len(trimmed.split()) <= 8
