@@ -167,10 +167,10 @@ def trim_to_sentences(text: str, max_words: int = 45) -> str:
     """
     if max_words < 1:
         raise ValueError(f"max_words must be at least 1, got {max_words}")
-    fitted = fit_words(text, max_words)
+    sentences = split_sentences(text)
+    fitted = _fit_sentences(sentences, max_words)
     if fitted is not None:
         return fitted
-    sentences = split_sentences(text)
     if not sentences:
         return ""
     words = _words(sentences[0])[:max_words]
@@ -200,7 +200,10 @@ def fit_words(text: str, max_words: int = 45) -> str | None:
     """
     if max_words < 1:
         raise ValueError(f"max_words must be at least 1, got {max_words}")
-    sentences = split_sentences(text)
+    return _fit_sentences(split_sentences(text), max_words)
+
+
+def _fit_sentences(sentences: list[str], max_words: int) -> str | None:
     kept: list[str] = []
     count = 0
     for s in sentences:
@@ -245,6 +248,11 @@ _FINITE_VERBS = frozenset(
 )
 _NOT_VERBS = frozenset("hundred red need speed seed feed bed shed bred sacred naked wicked rugged ragged kindred".split())
 _DETERMINERS = frozenset("a an the this that these those its his her their our".split())
+_EDGE = "\"'(),;:.!?\u201c\u201d\u2018\u2019"  # punctuation stripped from a word's edges
+
+
+def _bare(word: str) -> str:
+    return word.strip(_EDGE).lower()
 
 
 def _has_finite_verb(words: list[str]) -> bool:
@@ -252,7 +260,7 @@ def _has_finite_verb(words: list[str]) -> bool:
     or an -ed word that is not hyphenated and does not follow a determiner ("the suspected")."""
     prev = ""
     for w in words:
-        x = w.strip("\"'(),;:.!?\u201c\u201d\u2018\u2019")
+        x = w.strip(_EDGE)
         if x.islower() and "-" not in x:
             if x in _FINITE_VERBS or (len(x) > 3 and x.endswith("ed") and x not in _NOT_VERBS and prev not in _DETERMINERS):
                 return True
@@ -263,7 +271,7 @@ def _has_finite_verb(words: list[str]) -> bool:
 def _is_main_clause(words: list[str]) -> bool:
     """The heuristic test for a kept part: it does not open with a subordinator, it has a verb,
     and a "that"/"who"/"which" clause in it has a verb of its own."""
-    lower = [w.strip("\"'(),;:.!?\u201c\u201d\u2018\u2019").lower() for w in words]
+    lower = [_bare(w) for w in words]
     if not lower or lower[0] in _SUBORDINATORS or not _has_finite_verb(words):
         return False
     last_opener = max((i for i, w in enumerate(lower) if w in _CLAUSE_OPENERS), default=-1)
@@ -274,7 +282,7 @@ def _describes(tail: list[str]) -> bool:
     """True when a tail opening with a determiner reads as a description of what came before
     ("a move that ...", "a step widely seen as ...", "the first ...ing"): a relative word or an
     -ing word within its first four words. A list item ("the owner of the firm") has neither."""
-    head = [w.strip("\"',;:.").lower() for w in tail[1:4]]
+    head = [_bare(w) for w in tail[1:4]]
     return any(w in {"that", "which", "who", "whose", "first", "latest", "largest"} or (len(w) > 4 and w.endswith("ing")) for w in head)
 
 
@@ -312,7 +320,7 @@ def clause_cut(sentence: str, max_words: int = 45) -> str | None:
         if not words[i - 1].endswith((",", ";")):
             continue
         kept, tail = words[:i], words[i:]
-        opener = tail[0].lower().strip("\"'\u201c\u2018")
+        opener = _bare(tail[0])
         ok = (
             opener in _CLAUSE_TAIL
             or (opener in _LIST_TAIL and (not any(w.endswith((",", ";")) for w in kept[:-1]) or _describes(tail)))

@@ -84,7 +84,7 @@ def candidates(text: str, title: str | None = None, max_words: int = 45) -> tupl
     n = max(len(sentences), 1)
     rows = []
     for rank, (i, s) in enumerate(chosen):
-        k, words = (keys[i] if s == sentences[i] else briefs.content_stems(s)), s.split()  # a cut candidate: its kept words
+        k, words = briefs.content_stems(s), s.split()  # of the candidate as shown (a cut one: its kept words)
         shared = title_keys & k
         nw = min(len(words), 60) / 40
         first = briefs._lower_words(s)[:1]
