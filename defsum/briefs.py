@@ -41,6 +41,7 @@ __all__ = [
     "lead_sentence",
     "title_sentence",
     "novel_content_words",
+    "novel_ngrams",
     "body_sentences",
     "content_stems",
 ]
@@ -633,6 +634,31 @@ def entity_precision(brief: str, source: str) -> float:
     return sum(e in vocab for e in ents) / len(ents)
 
 
+def novel_ngrams(brief: str, source: str, n: int = 3) -> list[str]:
+    """Word ``n``-grams of ``brief`` that ``source`` never has (case and punctuation ignored).
+
+    Each marks a seam where a generated brief leaves the article's wording: a paraphrase, a
+    fusion, or a deletion that broke the grammar ("soldiers armed axes"), joined two names ("North
+    Korean Command") or jumped across a shared word to another fact ("to face Ireland in 1998",
+    from "... face Ireland in the Six Nations ..." and "... on tour in 1998"). A sentence copied
+    from the article has none.
+
+    >>> novel_ngrams("Soldiers armed axes attacked.", "Soldiers armed with axes attacked the post.")
+    ['soldiers armed axes', 'armed axes attacked']
+    >>> novel_ngrams("Bell will face Ireland in 1998.", "Bell will face Ireland in Dublin. He toured in 1998.")
+    ['ireland in 1998']
+    """
+    grams = _source_ngrams(source, n)
+    words = [w for w in _basic_tokens(brief) if w.isalnum()]
+    return [" ".join(g) for g in zip(*(words[k:] for k in range(n))) if g not in grams]
+
+
+@lru_cache(maxsize=64)
+def _source_ngrams(source: str, n: int) -> frozenset[tuple[str, ...]]:
+    words = [w for w in _basic_tokens(source) if w.isalnum()]
+    return frozenset(zip(*(words[k:] for k in range(n))))
+
+
 def novel_words(brief: str, source: str, known: Iterable[str] = ()) -> list[str]:
     """Words of ``brief`` absent from ``source`` and from the ``known`` vocabulary.
 
@@ -711,15 +737,18 @@ def content_stems(text: str) -> set[str]:
 
 def is_sentence(text: str, min_words: int = 6) -> bool:
     """True when ``text`` reads as a sentence rather than a bare header or name list: at least
-    ``min_words`` words, one of them a lower-case content word.
+    ``min_words`` words, one of them a lower-case content word, and not ending in a lone letter
+    and a stop (a clipped "a.m." or "U.S.").
 
     >>> is_sentence("Central Disaster and Safety Countermeasures Headquarters.")
     False
     >>> is_sentence("North Korea fired two missiles on Monday.")
     True
+    >>> is_sentence("North Korea launched a missile at about 3:17 a.")
+    False
     """
     words = re.findall(r"[A-Za-z][\w'-]*", text)
-    if len(words) < min_words:
+    if len(words) < min_words or re.search(r"(?:^|\s)[A-Za-z]\.$", text.strip()):
         return False
     return any(w.islower() and w not in STOPWORDS and len(w) > 2 for w in words)
 

@@ -52,6 +52,7 @@ DEFAULTS: dict[str, Any] = {
     "fallback": "lead",
     "min_score": None,  # beams whose mean token log-probability is lower count as failed (chosen on validation)
     "max_novel_words": None,  # beams with more content words absent from the article count as failed
+    "max_novel_trigrams": None,  # beams with more word trigrams absent from the article count as failed
 }
 INPUT_STRATEGIES = ("select", "truncate")
 DEFAULT_PRECISION = "auto"  # bf16 autocast where the CPU has it: validation ROUGE-L 29.74 vs 29.95 in fp32
@@ -70,6 +71,7 @@ class Candidate:
     score: float | None = None  # the beam's mean token log-probability, when the model gives it
     sentence: bool = True  # at least 6 words and a content word in lower case (not a bare header)
     novel_content: tuple[str, ...] = ()  # content words whose stem is absent from the article
+    novel_trigrams: tuple[str, ...] = ()  # word trigrams absent from the article (seams in its wording)
 
     @property
     def ok(self) -> bool:
@@ -367,13 +369,21 @@ class Summarizer:
             score=score,
             sentence=briefs.is_sentence(brief),
             novel_content=tuple(briefs.novel_content_words(brief, source)),
+            novel_trigrams=tuple(briefs.novel_ngrams(brief, source, 3)),
         )
 
     def passes(self, c: Candidate) -> bool:
-        """True when ``c`` passes the checks and this model's gates (``min_score``, ``max_novel_words``)."""
-        min_score, max_novel = self.config.get("min_score"), self.config.get("max_novel_words")
+        """True when ``c`` passes the checks and this model's gates (``min_score``,
+        ``max_novel_words``, ``max_novel_trigrams``)."""
+        cfg = self.config
+        min_score, max_novel, max_new3 = cfg.get("min_score"), cfg.get("max_novel_words"), cfg.get("max_novel_trigrams")
         confident = c.score is None or min_score is None or c.score >= float(min_score)
-        return c.ok and confident and (max_novel is None or len(c.novel_content) <= int(max_novel))
+        return (
+            c.ok
+            and confident
+            and (max_novel is None or len(c.novel_content) <= int(max_novel))
+            and (max_new3 is None or len(c.novel_trigrams) <= int(max_new3))
+        )
 
     def _choose(self, beams: list[tuple[str, float | None]], text: str, title: str | None, max_words: int) -> str:
         cands = [self._candidate(b, r, text, title, max_words, score) for r, (b, score) in enumerate(beams)]

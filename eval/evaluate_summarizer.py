@@ -4,7 +4,8 @@ For each set: ROUGE-1/2/L F1 (``rouge-score``, Porter stemming) of the model and
 and Lead-2 baselines, entity precision (share of the brief's names and numbers found in the
 article; the references' own value is shown for calibration), brief length, share of
 all-lower-case briefs, share with a repeated trigram, share clipped mid-phrase (``briefs.is_clipped``),
-and seconds per article. For articles over
+new trigrams per brief (word trigrams absent from the article, ``briefs.novel_ngrams``: 0 for an
+extracted sentence, more for a rewording or a broken compression) and seconds per article. For articles over
 512 tokens it also compares the model's chosen input (title + lead/salient sentences) with plain
 truncation. Writes a metrics JSON and a Markdown report with sample briefs beside references.
 
@@ -91,6 +92,8 @@ def evaluate_set(summ: Summarizer, rows: list[dict[str, Any]], args: argparse.Na
         "repeated_trigram_share": round(sum(briefs.has_repeated_ngrams(h, 3) for h in hyps) / len(hyps), 4),
         "clipped_share": round(sum(briefs.is_clipped(h, s) for h, s in zip(hyps, sources)) / len(hyps), 4),
         "extracted_share": round(sum(h == x for h, x in zip(hyps, extracted)) / len(hyps), 4),
+        "novel_trigrams_per_brief": novel_trigrams(hyps, sources),
+        "reference_novel_trigrams_per_brief": novel_trigrams(refs, sources),
         "seconds_per_article": round(seconds, 3),
     }
     result["samples"] = [
@@ -108,6 +111,7 @@ def evaluate_set(summ: Summarizer, rows: list[dict[str, Any]], args: argparse.Na
         result["model_own_beams"] = rouge(scorer, refs, own)
         result["model_own_beams"]["entity_precision"] = round(
             statistics.mean(briefs.entity_precision(h, s) for h, s in zip(own, sources)), 4)
+        result["model_own_beams"]["novel_trigrams_per_brief"] = novel_trigrams(own, sources)
     tok = summ.tokenizer
     long_idx = [i for i, t in enumerate(texts) if len(tok(t, add_special_tokens=False)["input_ids"]) > 512]
     if long_idx and args.long_compare:
@@ -125,6 +129,11 @@ def evaluate_set(summ: Summarizer, rows: list[dict[str, Any]], args: argparse.Na
     return result
 
 
+def novel_trigrams(texts: list[str], sources: list[str]) -> float:
+    """Mean number of word trigrams per text that its article never has."""
+    return round(statistics.mean(len(briefs.novel_ngrams(t, s, 3)) for t, s in zip(texts, sources)), 2)
+
+
 def markdown(report: dict[str, Any]) -> str:
     lines = [f"# Summariser evaluation: `{report['model']}`", "",
              f"Command: `{report['command']}`", "",
@@ -133,8 +142,8 @@ def markdown(report: dict[str, Any]) -> str:
              f"machine: {report['machine']}.", "",
              "ROUGE F1 x 100 (`rouge-score`, stemmed). EP = entity precision (names and numbers of the brief found "
              "in the article); Ref EP = the same for the references.", "",
-             "| set | n | model R1 / R2 / RL | Lead-1 R1 / R2 / RL | Lead-2 R1 / R2 / RL | RL vs Lead-2 | EP (min) | Ref EP | words (ref) | all-lower | rep. 3-gram | clipped | extracted | s/article |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| set | n | model R1 / R2 / RL | Lead-1 R1 / R2 / RL | Lead-2 R1 / R2 / RL | RL vs Lead-2 | EP (min) | Ref EP | words (ref) | all-lower | rep. 3-gram | clipped | new 3-grams (ref) | extracted | s/article |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for name, r in report["sets"].items():
         def f(m: dict[str, float]) -> str:
             return f"{m['rouge1']:.1f} / {m['rouge2']:.1f} / {m['rougeL']:.1f}"
@@ -143,7 +152,8 @@ def markdown(report: dict[str, Any]) -> str:
             f"| {name} | {r['n']} | {f(r['model'])} | {f(r['lead1'])} | {f(r['lead2'])} | {diff:+.1f} | "
             f"{r['entity_precision']:.3f} ({r['entity_precision_min']:.2f}) | {r['reference_entity_precision']:.3f} | "
             f"{r['brief_words']} ({r['reference_words']}) | {r['all_lower_share']:.0%} | {r['repeated_trigram_share']:.0%} | "
-            f"{r['clipped_share']:.0%} | {r['extracted_share']:.0%} | {r['seconds_per_article']:.2f} |"
+            f"{r['clipped_share']:.0%} | {r.get('novel_trigrams_per_brief', float('nan')):.2f} ({r.get('reference_novel_trigrams_per_brief', float('nan')):.1f}) | "
+            f"{r['extracted_share']:.0%} | {r['seconds_per_article']:.2f} |"
         )
     own = {n: r["model_own_beams"] for n, r in report["sets"].items() if "model_own_beams" in r}
     if own:
@@ -151,10 +161,11 @@ def markdown(report: dict[str, Any]) -> str:
                   "When no beam passes the checks and gates, the shipped setting returns an extracted sentence "
                   f"(fallback: {report['gates']['fallback']}). Own beams = that fallback off (the least unfaithful "
                   "beam is returned instead); extracted = the fallback sentence for every article:", "",
-                  "| set | own beams R1 / R2 / RL | own beams EP | extracted R1 / R2 / RL |", "|---|---|---|---|"]
+                  "| set | own beams R1 / R2 / RL | own beams EP | own beams new 3-grams | extracted R1 / R2 / RL |", "|---|---|---|---|---|"]
         for name, m in own.items():
             x = report["sets"][name]["extracted"]
             lines.append(f"| {name} | {m['rouge1']:.1f} / {m['rouge2']:.1f} / {m['rougeL']:.1f} | {m['entity_precision']:.3f} | "
+                         f"{m.get('novel_trigrams_per_brief', float('nan')):.2f} | "
                          f"{x['rouge1']:.1f} / {x['rouge2']:.1f} / {x['rougeL']:.1f} |")
     longs = {n: r["long_articles"] for n, r in report["sets"].items() if "long_articles" in r}
     if longs:

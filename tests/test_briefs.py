@@ -119,6 +119,15 @@ def test_lead_sentence_skips_headers_and_datelines():
     assert briefs.lead_sentence("   ") == ""
 
 
+def test_novel_ngrams_finds_seams_not_punctuation_or_case():
+    source = "Hyundai Motor and its affiliate Kia Motors said on Thursday they would recall 1.9 million vehicles."
+    assert briefs.novel_ngrams("Hyundai Motor said on Thursday they would recall 1.9 million vehicles.", source) == [
+        "hyundai motor said", "motor said on"]
+    assert briefs.novel_ngrams("HYUNDAI MOTOR AND ITS AFFILIATE, Kia Motors, said on Thursday.", source) == []
+    assert briefs.novel_ngrams("Kia Motors recalled cars.", source, 2) == ["motors recalled", "recalled cars"]
+    assert briefs.novel_ngrams("Kia Motors.", source) == []  # shorter than a trigram
+
+
 def test_novel_content_words_lets_inflections_pass():
     source = "The diplomat's defection was confirmed by officials in Seoul."
     assert briefs.novel_content_words("Officials confirmed the diplomat defected.", source) == []

@@ -106,3 +106,12 @@ def test_evaluate_summarizer_against_hand_values(tiny_summarizer_path):
     # Lead-2 adds 5 words to the 6 of the reference: precision 6/11, recall 1 -> F1 = 12/17
     assert res["lead2"]["rouge1"] == pytest.approx(100 * 12 / 17, abs=0.01)
     assert res["reference_words"] == 6 and res["n"] == 1
+    assert res["reference_novel_trigrams_per_brief"] == 0  # the reference is copied from the article
+
+
+def test_novel_trigrams_per_brief():
+    from evaluate_summarizer import novel_trigrams
+
+    source = "North Korea fired two missiles on Monday. Japan protested."
+    # "japan fired missiles", "fired missiles on" are new; "missiles on monday" is not
+    assert novel_trigrams(["North Korea fired two missiles.", "Japan fired missiles on Monday."], [source, source]) == 1.0

@@ -262,6 +262,22 @@ def test_passes_applies_novel_word_gate(summ: Summarizer):
     assert not Summarizer(summ.model, summ.tokenizer, dict(summ.config, max_novel_words=1)).passes(c)
 
 
+def test_passes_applies_novel_trigram_gate(summ: Summarizer):
+    source = "Duncan Bell has been added to the England squad to face Ireland in Dublin. He toured with England in 1998."
+    jumped = summ._check("Duncan Bell has been added to the England squad to face Ireland in 1998.", 0, source, None)
+    assert jumped.ok and jumped.novel_trigrams == ("ireland in 1998",)  # every name and word pair is in the article
+    copied = summ._check("Duncan Bell has been added to the England squad to face Ireland.", 0, source, None)
+    assert copied.novel_trigrams == ()
+    strict = Summarizer(summ.model, summ.tokenizer, dict(summ.config, max_novel_trigrams=0))
+    assert not strict.passes(jumped) and strict.passes(copied)
+    assert Summarizer(summ.model, summ.tokenizer, dict(summ.config, max_novel_trigrams=1)).passes(jumped)
+
+
+def test_clipped_abbreviation_is_not_a_brief(summ: Summarizer):
+    c = summ._check("North Korea launched a missile at about 3:17 a.", 0, "North Korea launched a missile at about 3:17 a.m.", None)
+    assert not c.sentence and not c.ok
+
+
 def test_header_is_not_a_brief(summ: Summarizer):
     header = summ._check("Central Disaster and Safety Countermeasures Headquarters.", 0, "x", None)
     assert not header.sentence and not header.ok
@@ -300,11 +316,14 @@ def test_calibration_script_writes_gates(tiny_summarizer_dir: Path, tmp_path: Pa
     dev.write_text("".join(json.dumps({"title": "Missiles", "text": ARTICLE, "brief": "North Korea fired two missiles."}) + "\n"
                            for _ in range(3)), encoding="utf-8")
     cmd = [sys.executable, str(ROOT / "training" / "calibrate_summarizer.py"), "--model", str(model), "--dev", str(dev),
-           "--num-beams", "2", "--threads", "1", "--out", str(tmp_path / "table.json"), "--write"]
+           "--num-beams", "2", "--threads", "1", "--max-novel-trigrams", "1", "--out", str(tmp_path / "table.json"), "--write"]
     subprocess.run(cmd, check=True, cwd=ROOT, timeout=600)
     cfg = json.loads((model / "defsum_config.json").read_text())
     table = json.loads((tmp_path / "table.json").read_text())
     assert "min_score" in cfg and "max_novel_words" in cfg
+    assert cfg["max_novel_trigrams"] == table["max_novel_trigrams"] == 1
+    bad = subprocess.run(cmd[:-5] + ["--max-novel-trigrams", "few"], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert bad.returncode != 0 and "--max-novel-trigrams 'few'" in bad.stderr
     assert (cfg["min_score"], cfg["max_novel_words"]) == (table["chosen"]["min_score"], table["chosen"]["max_novel_words"])
     assert len(table["table"]) > 10
 

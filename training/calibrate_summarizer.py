@@ -7,6 +7,12 @@ by ROUGE-L on a validation set (never the test split):
   the model's least confident ones);
 - ``max_novel_words``: how many content words absent from the article a beam may use.
 
+A third gate, ``max_novel_trigrams`` (how many word trigrams absent from the article a beam may
+have: each marks a seam where the beam leaves the article's wording), is set with
+``--max-novel-trigrams`` rather than tuned: ROUGE rewards a compression whose seam broke the
+grammar ("soldiers armed axes") or joined two facts ("to face Ireland in 1998") as much as a sound
+one, so the limit comes from reading beams (the summariser's model card says what was read).
+
 A beam that fails falls back to the first sentence of a passing beam, then to an extracted
 sentence; which one (``fallback``: the lead, the title-echoing sentence, or the trained sentence
 ranker's pick when the model folder has ``sentence_ranker.safetensors``) is chosen here too. Beams are decoded once; every gate pair is scored on the same beams. The chosen
@@ -58,6 +64,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--batch-size", type=int, default=8, help="articles per batch")
     p.add_argument("--max-words", type=int, default=45, help="brief length limit in words")
     p.add_argument("--threads", type=int, default=2, help="torch CPU threads")
+    p.add_argument("--max-novel-trigrams", default="0",
+                   help="word trigrams absent from the article a beam may have ('none': no limit); set, not tuned")
     p.add_argument("--out", default=None, help="write the table of every gate pair here (JSON)")
     p.add_argument("--write", action="store_true", help="store the chosen gates in MODEL/defsum_config.json")
     return p.parse_args(argv)
@@ -98,6 +106,11 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     summ = Summarizer.from_pretrained(args.model)
     try:
+        max_new3 = None if args.max_novel_trigrams.lower() == "none" else int(args.max_novel_trigrams)
+    except ValueError:
+        raise SystemExit(f"--max-novel-trigrams {args.max_novel_trigrams!r}: give a whole number or 'none'") from None
+    summ.config = dict(summ.config, max_novel_trigrams=max_new3)
+    try:
         pairs = read_pairs(args.dev, text=args.text_field, title=args.title_field, reference=args.reference_field)
     except (OSError, ValueError) as err:
         raise SystemExit(str(err)) from err
@@ -124,13 +137,14 @@ def main(argv: list[str] | None = None) -> int:
                 ref_novel, ungated["rougeL"], ungated["novel_per_brief"], best["min_score"], best["max_novel_words"], best["fallback"],
                 best["rougeL"], best["novel_per_brief"], 100 * best["not_beam_share"], len(rows), args.dev)
     if args.out:
-        Path(args.out).write_text(json.dumps({"dev": args.dev, "n": len(rows), "reference_novel_per_brief": round(ref_novel, 3),
+        Path(args.out).write_text(json.dumps({"dev": args.dev, "n": len(rows), "max_novel_trigrams": max_new3, "reference_novel_per_brief": round(ref_novel, 3),
                                               "chosen": best, "ungated": ungated,
                                               "table": table}, indent=1) + "\n", encoding="utf-8")
     if args.write:
         path = Path(args.model, "defsum_config.json")
         cfg = json.loads(path.read_text(encoding="utf-8"))
-        cfg.update(min_score=best["min_score"], max_novel_words=best["max_novel_words"], fallback=best["fallback"])
+        cfg.update(min_score=best["min_score"], max_novel_words=best["max_novel_words"], max_novel_trigrams=max_new3,
+                   fallback=best["fallback"])
         path.write_text(json.dumps(cfg, indent=2) + "\n", encoding="utf-8")
         logger.info("wrote the gates to %s", path)
     return 0
