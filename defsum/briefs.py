@@ -648,6 +648,8 @@ def novel_ngrams(brief: str, source: str, n: int = 3) -> list[str]:
     >>> novel_ngrams("Bell will face Ireland in 1998.", "Bell will face Ireland in Dublin. He toured in 1998.")
     ['ireland in 1998']
     """
+    if n < 1:
+        raise ValueError(f"n={n}: an n-gram needs at least one word")
     grams = _source_ngrams(source, n)
     words = [w for w in _basic_tokens(brief) if w.isalnum()]
     return [" ".join(g) for g in zip(*(words[k:] for k in range(n))) if g not in grams]
@@ -735,10 +737,13 @@ def content_stems(text: str) -> set[str]:
     return {w[:5] for w in _lower_words(text) if w not in STOPWORDS and len(w) > 2}
 
 
+_CLIPPED_TIME = re.compile(r"\d\s*[ap]\.[\"'\u201d\u2019]?$", re.IGNORECASE)
+
+
 def is_sentence(text: str, min_words: int = 6) -> bool:
     """True when ``text`` reads as a sentence rather than a bare header or name list: at least
-    ``min_words`` words, one of them a lower-case content word, and not ending in a lone letter
-    and a stop (a clipped "a.m." or "U.S.").
+    ``min_words`` words, one of them a lower-case content word, and not ending in a clipped
+    "a.m." or "p.m." after a number ("at about 3:17 a.").
 
     >>> is_sentence("Central Disaster and Safety Countermeasures Headquarters.")
     False
@@ -746,9 +751,11 @@ def is_sentence(text: str, min_words: int = 6) -> bool:
     True
     >>> is_sentence("North Korea launched a missile at about 3:17 a.")
     False
+    >>> is_sentence("The ministry said it had no budget for a Plan B.")
+    True
     """
     words = re.findall(r"[A-Za-z][\w'-]*", text)
-    if len(words) < min_words or re.search(r"(?:^|\s)[A-Za-z]\.$", text.strip()):
+    if len(words) < min_words or _CLIPPED_TIME.search(text.strip()):
         return False
     return any(w.islower() and w not in STOPWORDS and len(w) > 2 for w in words)
 

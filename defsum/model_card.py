@@ -87,9 +87,12 @@ def classifier_card(report: dict[str, Any], extra: str = "") -> str:
         ]
     if extra:
         lines += [extra, ""]
+    if report.get("notes"):  # hand-written findings kept in training_report.json, so regenerating keeps them
+        lines += ["## Notes", "", *(f"- {x}" for x in report["notes"]), ""]
     lines += [
         "## Limits", "",
         "- The corpus is team-written; scores on real news are lower (see the real-text numbers where given).",
+        *(f"- {x}" for x in report.get("limits", [])),
         "- English only; other languages are scored but flagged `non_english` by the CLI.",
         "- Trained mostly on security news: text far from that domain may get spurious low-confidence tags.",
         "",

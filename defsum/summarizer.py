@@ -72,12 +72,14 @@ class Candidate:
     sentence: bool = True  # at least 6 words and a content word in lower case (not a bare header)
     novel_content: tuple[str, ...] = ()  # content words whose stem is absent from the article
     novel_trigrams: tuple[str, ...] = ()  # word trigrams absent from the article (seams in its wording)
+    clipped: bool = False  # ends where its source sentence goes on without a comma or stop
 
     @property
     def ok(self) -> bool:
-        """True when the beam names nothing absent from the source, does not loop and reads as a
-        sentence (the model's own gates, ``min_score`` and ``max_novel_words``, come on top)."""
-        return not self.unsupported and not self.novel and not self.repeated and self.sentence
+        """True when the beam names nothing absent from the source, does not loop, reads as a
+        sentence and does not stop mid-phrase where its source sentence goes on (the model's own
+        gates, ``min_score``, ``max_novel_words`` and ``max_novel_trigrams``, come on top)."""
+        return not self.unsupported and not self.novel and not self.repeated and self.sentence and not self.clipped
 
 
 def build_source(
@@ -370,6 +372,7 @@ class Summarizer:
             sentence=briefs.is_sentence(brief),
             novel_content=tuple(briefs.novel_content_words(brief, source)),
             novel_trigrams=tuple(briefs.novel_ngrams(brief, source, 3)),
+            clipped=briefs.is_clipped(brief, source),
         )
 
     def passes(self, c: Candidate) -> bool:
@@ -406,7 +409,7 @@ class Summarizer:
         if extracted:
             logger.debug("no faithful beam; falling back to an extracted sentence")
             return extracted
-        return min(cands, key=lambda c: (len(c.unsupported) + len(c.novel), c.repeated, c.rank)).text
+        return min(cands, key=lambda c: (len(c.unsupported) + len(c.novel), c.repeated, len(c.novel_trigrams), c.rank)).text
 
 
 def _summary_precision(precision: str, device: str) -> str:
@@ -421,5 +424,9 @@ def _check_config(config: dict[str, Any], where: str) -> None:
         raise ModelLoadError(f"{where}: input_strategy={config['input_strategy']!r}; use one of {INPUT_STRATEGIES}")
     if config["fallback"] not in FALLBACKS:
         raise ModelLoadError(f"{where}: fallback={config['fallback']!r}; use one of {FALLBACKS}")
+    for key in ("max_novel_words", "max_novel_trigrams"):
+        value = config.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+            raise ModelLoadError(f"{where}: {key}={value!r}; use null (no limit) or a whole number >= 0")
     if int(config["max_source_tokens"]) < 16:
         raise ModelLoadError(f"{where}: max_source_tokens={config['max_source_tokens']} is too small")

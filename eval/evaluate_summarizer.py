@@ -210,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
         "model": args.model or "defsum/models/summarizer (default)",
         "command": "python " + " ".join(sys.argv) if argv is None else "evaluate_summarizer " + " ".join(argv),
         "num_beams": args.num_beams, "batch_size": args.batch_size, "max_words": args.max_words,
-        "precision": summ.precision, "gates": {k: summ.config.get(k) for k in ("min_score", "max_novel_words", "fallback")},
+        "precision": summ.precision, "gates": {k: summ.config.get(k) for k in ("min_score", "max_novel_words", "max_novel_trigrams", "fallback")},
         "machine": f"{platform.processor() or platform.machine()}, torch threads={args.threads}",
         "sets": {},
     }

@@ -126,6 +126,20 @@ def test_novel_ngrams_finds_seams_not_punctuation_or_case():
     assert briefs.novel_ngrams("HYUNDAI MOTOR AND ITS AFFILIATE, Kia Motors, said on Thursday.", source) == []
     assert briefs.novel_ngrams("Kia Motors recalled cars.", source, 2) == ["motors recalled", "recalled cars"]
     assert briefs.novel_ngrams("Kia Motors.", source) == []  # shorter than a trigram
+    other = "Kim Jong-un's envoy met officials in Malmö on 2.5 days' notice."
+    assert briefs.novel_ngrams("KIM JONG-UN'S ENVOY met officials in Malmo on 2.5 days", other) == []
+    assert briefs.novel_ngrams("Kim Jong-un's envoy met officials on 2.5 days' notice", other) == [
+        "met officials on", "officials on 2"]
+    with pytest.raises(ValueError, match="n=0"):
+        briefs.novel_ngrams("a b c", "a b c", 0)
+
+
+def test_is_sentence_refuses_only_a_clipped_time():
+    assert not briefs.is_sentence("North Korea launched a missile at about 3:17 a.")
+    assert not briefs.is_sentence('The envoy said the talks would resume at 10 p."')
+    for ok in ("The ministry said it had no budget for a Plan B.", "The summit ended with a statement from the U.S.",
+               "North Korea launched a missile at about 3:17 a.m."):
+        assert briefs.is_sentence(ok), ok
 
 
 def test_novel_content_words_lets_inflections_pass():

@@ -168,3 +168,16 @@ def test_int8_quantizes_linear_weights_per_channel(tiny_classifier_dir):
     fp32 = EventClassifier.from_pretrained(tiny_classifier_dir, precision="fp32")
     text = ["Pyongyang fired two missiles into the sea on Monday."]
     np.testing.assert_allclose(clf.predict_proba(text), fp32.predict_proba(text), atol=0.05)
+
+
+def test_model_card_keeps_notes_and_limits_from_the_report():
+    from defsum.model_card import classifier_card
+
+    report = {"base": "b", "train_files": [], "weak_files": [], "n_train": 1, "n_validation": 1,
+              "calibration": {"aggregation": "max", "temperature": 1.0, "thresholds": {},
+                              "ece_validation_before": 0.1, "ece_validation_after": 0.05},
+              "notes": ["A retrain with hard negatives was not shipped."], "limits": ["Asylum stories fool it."]}
+    card = classifier_card(report, extra="### All evaluations")
+    assert "## Notes\n\n- A retrain with hard negatives was not shipped." in card
+    limits = card.split("## Limits", 1)[1]
+    assert "- Asylum stories fool it." in limits and "All evaluations" not in limits

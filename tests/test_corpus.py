@@ -122,3 +122,16 @@ def test_read_pairs_specs(tmp_path):
     no_ids.write_text("".join(json.dumps({"text": "A.", "brief": "B."}) + "\n" for _ in range(3)), encoding="utf-8")
     with pytest.raises(ValueError, match="no_ids.jsonl:1: no 'id' field"):
         read_pairs(no_ids, buckets="0")
+
+
+def test_hard_negatives_are_valid_training_records(splits):
+    rows = read_records(CORPUS.parent / "hard_negatives" / "train.jsonl")
+    corpus_ids = {r["id"] for rows_ in splits.values() for r in rows_}
+    corpus_texts = {" ".join(r["text"].split()).lower() for rows_ in splits.values() for r in rows_}
+    assert len(rows) == len({r["id"] for r in rows}) and not corpus_ids & {r["id"] for r in rows}
+    for r in rows:
+        assert set(r) == {"id", "title", "text", "date", "labels", "primary", "brief"}, r["id"]
+        assert set(r["labels"]) <= set(LABELS) and "elite_defection" not in r["labels"], r["id"]
+        assert r["primary"] in (r["labels"] or ["none"]), r["id"]
+        assert 120 <= len(r["text"].split()) <= 700 and 5 <= len(r["brief"].split()) <= 45, r["id"]
+        assert " ".join(r["text"].split()).lower() not in corpus_texts, r["id"]

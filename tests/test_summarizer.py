@@ -266,11 +266,36 @@ def test_passes_applies_novel_trigram_gate(summ: Summarizer):
     source = "Duncan Bell has been added to the England squad to face Ireland in Dublin. He toured with England in 1998."
     jumped = summ._check("Duncan Bell has been added to the England squad to face Ireland in 1998.", 0, source, None)
     assert jumped.ok and jumped.novel_trigrams == ("ireland in 1998",)  # every name and word pair is in the article
-    copied = summ._check("Duncan Bell has been added to the England squad to face Ireland.", 0, source, None)
+    copied = summ._check("Duncan Bell has been added to the England squad to face Ireland in Dublin.", 0, source, None)
     assert copied.novel_trigrams == ()
     strict = Summarizer(summ.model, summ.tokenizer, dict(summ.config, max_novel_trigrams=0))
     assert not strict.passes(jumped) and strict.passes(copied)
     assert Summarizer(summ.model, summ.tokenizer, dict(summ.config, max_novel_trigrams=1)).passes(jumped)
+
+
+def test_beam_cut_mid_phrase_fails_the_checks(summ: Summarizer):
+    source = "Two fighter jets flew close to a destroyer in the southern Caribbean on Thursday, the Pentagon said."
+    cut = summ._check("Two fighter jets flew close to a destroyer in the southern.", 0, source, None)
+    assert cut.novel_trigrams == () and cut.clipped and not cut.ok
+    whole = summ._check("Two fighter jets flew close to a destroyer in the southern Caribbean on Thursday.", 0, source, None)
+    assert not whole.clipped and whole.ok
+
+
+def test_gate_limits_are_checked_at_load(tiny_summarizer_dir: Path, tmp_path: Path):
+    import shutil
+
+    from defsum.modelio import ModelLoadError
+
+    model = tmp_path / "model"
+    shutil.copytree(tiny_summarizer_dir, model)
+    cfg_path = model / "defsum_config.json"
+    cfg = json.loads(cfg_path.read_text())
+    for bad in ("none", -1, 1.5):
+        cfg_path.write_text(json.dumps(dict(cfg, max_novel_trigrams=bad)))
+        with pytest.raises(ModelLoadError, match="max_novel_trigrams"):
+            Summarizer.from_pretrained(model)
+    cfg_path.write_text(json.dumps(dict(cfg, max_novel_trigrams=0)))
+    assert Summarizer.from_pretrained(model).config["max_novel_trigrams"] == 0
 
 
 def test_clipped_abbreviation_is_not_a_brief(summ: Summarizer):
@@ -323,7 +348,7 @@ def test_calibration_script_writes_gates(tiny_summarizer_dir: Path, tmp_path: Pa
     assert "min_score" in cfg and "max_novel_words" in cfg
     assert cfg["max_novel_trigrams"] == table["max_novel_trigrams"] == 1
     bad = subprocess.run(cmd[:-5] + ["--max-novel-trigrams", "few"], cwd=ROOT, capture_output=True, text=True, timeout=600)
-    assert bad.returncode != 0 and "--max-novel-trigrams 'few'" in bad.stderr
+    assert bad.returncode != 0 and "'few': give a whole number" in bad.stderr
     assert (cfg["min_score"], cfg["max_novel_words"]) == (table["chosen"]["min_score"], table["chosen"]["max_novel_words"])
     assert len(table["table"]) > 10
 

@@ -53,6 +53,15 @@ NOVEL_GRID = (None, 0, 1, 2, 3)
 FALLBACK_GRID = ("lead", "title")
 
 
+def limit(value: str) -> int | None:
+    """A gate limit from the command line: a whole number >= 0, or 'none'."""
+    if value.lower() == "none":
+        return None
+    if not value.isdigit():
+        raise argparse.ArgumentTypeError(f"{value!r}: give a whole number >= 0 or 'none'")
+    return int(value)
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--model", required=True, help="summariser folder")
@@ -64,17 +73,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--batch-size", type=int, default=8, help="articles per batch")
     p.add_argument("--max-words", type=int, default=45, help="brief length limit in words")
     p.add_argument("--threads", type=int, default=2, help="torch CPU threads")
-    p.add_argument("--max-novel-trigrams", default="0",
-                   help="word trigrams absent from the article a beam may have ('none': no limit); set, not tuned")
+    p.add_argument("--max-novel-trigrams", type=limit, default=None,
+                   help="word trigrams absent from the article a beam may have (default: no limit; the shipped "
+                        "model uses 0); set, not tuned")
     p.add_argument("--out", default=None, help="write the table of every gate pair here (JSON)")
     p.add_argument("--write", action="store_true", help="store the chosen gates in MODEL/defsum_config.json")
     return p.parse_args(argv)
 
 
 def sweep(summ: Summarizer, rows: list[dict[str, Any]], beams: list[list[tuple[str, float | None]]],
-          refs: list[str]) -> list[dict[str, Any]]:
+          refs: list[str], grid: list[tuple[float | None, int | None, str]] | None = None) -> list[dict[str, Any]]:
     """ROUGE-L (x100), novel content words per brief and the share of articles whose first
-    passing beam was not used, for every (min_score, max_novel_words) pair."""
+    passing beam was not used, for every (min_score, max_novel_words, fallback) setting in
+    ``grid`` (default: the whole grid), under the rest of ``summ.config``."""
     from rouge_score import rouge_scorer
 
     scorer = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=True)
@@ -83,7 +94,7 @@ def sweep(summ: Summarizer, rows: list[dict[str, Any]], beams: list[list[tuple[s
     cands = [[summ._candidate(b, r, row["text"], row["title"], row["max_words"], s) for r, (b, s) in enumerate(scored)]
              for row, scored in zip(rows, beams)]
     fallbacks = FALLBACK_GRID + (("salient",) if summ.ranker is not None else ())
-    grid = [(s, n, f) for f in fallbacks for s in SCORE_GRID for n in NOVEL_GRID]
+    grid = grid or [(s, n, f) for f in fallbacks for s in SCORE_GRID for n in NOVEL_GRID]
     for min_score, max_novel, fallback_kind in grid:
         summ.config = dict(base, min_score=min_score, max_novel_words=max_novel, fallback=fallback_kind)
         chosen, fallback, novel = [], 0, 0
@@ -105,10 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     torch.set_num_threads(args.threads)
     summ = Summarizer.from_pretrained(args.model)
-    try:
-        max_new3 = None if args.max_novel_trigrams.lower() == "none" else int(args.max_novel_trigrams)
-    except ValueError:
-        raise SystemExit(f"--max-novel-trigrams {args.max_novel_trigrams!r}: give a whole number or 'none'") from None
+    max_new3 = args.max_novel_trigrams
     summ.config = dict(summ.config, max_novel_trigrams=max_new3)
     try:
         pairs = read_pairs(args.dev, text=args.text_field, title=args.title_field, reference=args.reference_field)
@@ -131,7 +139,10 @@ def main(argv: list[str] | None = None) -> int:
         best = max(allowed, key=lambda t: (t["rougeL"], -t["not_beam_share"]))
     else:
         best = min(table, key=lambda t: (t["novel_per_brief"], -t["rougeL"]))
-    ungated = next(t for t in table if t["min_score"] is None and t["max_novel_words"] is None and t["fallback"] == "lead")
+    gated = summ.config
+    summ.config = dict(gated, max_novel_trigrams=None)  # the reference row has no gate at all
+    ungated = sweep(summ, rows, beams, refs, grid=[(None, None, "lead")])[0]
+    summ.config = gated
     logger.info("references: %.2f novel content words per brief; no gates: ROUGE-L %.2f, %.2f novel; "
                 "chosen: min_score=%s max_novel_words=%s fallback=%s ROUGE-L %.2f, %.2f novel, %.0f%% not a beam (%d articles of %s)",
                 ref_novel, ungated["rougeL"], ungated["novel_per_brief"], best["min_score"], best["max_novel_words"], best["fallback"],
