@@ -531,9 +531,14 @@ def repeated_ngrams(text: str, n: int = 3) -> list[tuple[str, ...]]:
     >>> repeated_ngrams("the army said the army said no", n=3)
     [('the', 'army', 'said')]
     """
-    words = [w for w in _basic_tokens(text) if any(c.isalnum() for c in w)]
-    counts = Counter(tuple(words[i : i + n]) for i in range(len(words) - n + 1))
+    counts = Counter(_word_ngrams(text, n))
     return [g for g, c in counts.items() if c > 1]
+
+
+def _word_ngrams(text: str, n: int) -> list[tuple[str, ...]]:
+    """The word n-grams of ``text`` in order: basic tokens, lower-cased, punctuation dropped."""
+    words = [w for w in _basic_tokens(text) if any(c.isalnum() for c in w)]
+    return [tuple(words[i : i + n]) for i in range(len(words) - n + 1)]
 
 
 def has_repeated_ngrams(text: str, n: int = 3) -> bool:
@@ -651,14 +656,12 @@ def novel_ngrams(brief: str, source: str, n: int = 3) -> list[str]:
     if n < 1:
         raise ValueError(f"n={n}: an n-gram needs at least one word")
     grams = _source_ngrams(source, n)
-    words = [w for w in _basic_tokens(brief) if w.isalnum()]
-    return [" ".join(g) for g in zip(*(words[k:] for k in range(n))) if g not in grams]
+    return [" ".join(g) for g in _word_ngrams(brief, n) if g not in grams]
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=64)  # every beam of an article is checked against the same source
 def _source_ngrams(source: str, n: int) -> frozenset[tuple[str, ...]]:
-    words = [w for w in _basic_tokens(source) if w.isalnum()]
-    return frozenset(zip(*(words[k:] for k in range(n))))
+    return frozenset(_word_ngrams(source, n))
 
 
 def novel_words(brief: str, source: str, known: Iterable[str] = ()) -> list[str]:

@@ -351,11 +351,9 @@ class Summarizer:
             brief = briefs.restore_case(brief, source)
         else:
             brief = briefs.sentence_case(briefs.detokenize(brief))
-        if not brief:
-            brief = ""
-        elif self.config["faithfulness_check"]:
+        if brief and self.config["faithfulness_check"]:
             brief = briefs.fit_words(brief, max_words) or ""  # "" fails the checks: another beam or the fallback
-        else:
+        elif brief:
             brief = briefs.trim_to_sentences(brief, max_words)  # unchecked: the best beam, trimmed
         return self._check(brief, rank, text, title, score)
 

@@ -152,7 +152,7 @@ def markdown(report: dict[str, Any]) -> str:
             f"| {name} | {r['n']} | {f(r['model'])} | {f(r['lead1'])} | {f(r['lead2'])} | {diff:+.1f} | "
             f"{r['entity_precision']:.3f} ({r['entity_precision_min']:.2f}) | {r['reference_entity_precision']:.3f} | "
             f"{r['brief_words']} ({r['reference_words']}) | {r['all_lower_share']:.0%} | {r['repeated_trigram_share']:.0%} | "
-            f"{r['clipped_share']:.0%} | {r.get('novel_trigrams_per_brief', float('nan')):.2f} ({r.get('reference_novel_trigrams_per_brief', float('nan')):.1f}) | "
+            f"{r['clipped_share']:.0%} | {r['novel_trigrams_per_brief']:.2f} ({r['reference_novel_trigrams_per_brief']:.1f}) | "
             f"{r['extracted_share']:.0%} | {r['seconds_per_article']:.2f} |"
         )
     own = {n: r["model_own_beams"] for n, r in report["sets"].items() if "model_own_beams" in r}
@@ -165,7 +165,7 @@ def markdown(report: dict[str, Any]) -> str:
         for name, m in own.items():
             x = report["sets"][name]["extracted"]
             lines.append(f"| {name} | {m['rouge1']:.1f} / {m['rouge2']:.1f} / {m['rougeL']:.1f} | {m['entity_precision']:.3f} | "
-                         f"{m.get('novel_trigrams_per_brief', float('nan')):.2f} | "
+                         f"{m['novel_trigrams_per_brief']:.2f} | "
                          f"{x['rouge1']:.1f} / {x['rouge2']:.1f} / {x['rougeL']:.1f} |")
     longs = {n: r["long_articles"] for n, r in report["sets"].items() if "long_articles" in r}
     if longs:

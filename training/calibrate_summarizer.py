@@ -82,21 +82,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def sweep(summ: Summarizer, rows: list[dict[str, Any]], beams: list[list[tuple[str, float | None]]],
-          refs: list[str], grid: list[tuple[float | None, int | None, str]] | None = None) -> list[dict[str, Any]]:
+          refs: list[str], max_novel_trigrams: int | None = None) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """ROUGE-L (x100), novel content words per brief and the share of articles whose first
-    passing beam was not used, for every (min_score, max_novel_words, fallback) setting in
-    ``grid`` (default: the whole grid), under the rest of ``summ.config``."""
+    passing beam was not used, for every (min_score, max_novel_words, fallback) setting with the
+    given ``max_novel_trigrams``; and the same for the ungated reference (no gate at all, lead
+    fallback). Each beam's checks are computed once and shared by every setting."""
     from rouge_score import rouge_scorer
 
     scorer = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=True)
-    table = []
     base = dict(summ.config)
     cands = [[summ._candidate(b, r, row["text"], row["title"], row["max_words"], s) for r, (b, s) in enumerate(scored)]
              for row, scored in zip(rows, beams)]
-    fallbacks = FALLBACK_GRID + (("salient",) if summ.ranker is not None else ())
-    grid = grid or [(s, n, f) for f in fallbacks for s in SCORE_GRID for n in NOVEL_GRID]
-    for min_score, max_novel, fallback_kind in grid:
-        summ.config = dict(base, min_score=min_score, max_novel_words=max_novel, fallback=fallback_kind)
+
+    def score(min_score: float | None, max_novel: int | None, fallback_kind: str, max_new3: int | None) -> dict[str, Any]:
+        summ.config = dict(base, min_score=min_score, max_novel_words=max_novel, max_novel_trigrams=max_new3,
+                           fallback=fallback_kind)
         chosen, fallback, novel = [], 0, 0
         for row, cs in zip(rows, cands):
             brief = summ._pick(cs, row["text"], row["title"], row["max_words"])
@@ -104,11 +104,16 @@ def sweep(summ: Summarizer, rows: list[dict[str, Any]], beams: list[list[tuple[s
             novel += len(briefs.novel_content_words(brief, f"{row['title'] or ''}\n{row['text']}"))
             chosen.append(brief)
         rl = statistics.mean(scorer.score(r, b)["rougeL"].fmeasure for r, b in zip(refs, chosen))
-        table.append({"min_score": min_score, "max_novel_words": max_novel, "fallback": fallback_kind, "rougeL": round(100 * rl, 2),
-                      "novel_per_brief": round(novel / len(rows), 3),
-                      "not_beam_share": round(fallback / len(rows), 3)})
-    summ.config = base
-    return table
+        return {"min_score": min_score, "max_novel_words": max_novel, "fallback": fallback_kind, "rougeL": round(100 * rl, 2),
+                "novel_per_brief": round(novel / len(rows), 3), "not_beam_share": round(fallback / len(rows), 3)}
+
+    fallbacks = FALLBACK_GRID + (("salient",) if summ.ranker is not None else ())
+    try:
+        table = [score(s, n, f, max_novel_trigrams) for f in fallbacks for s in SCORE_GRID for n in NOVEL_GRID]
+        ungated = score(None, None, "lead", None)
+    finally:
+        summ.config = base
+    return table, ungated
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -117,7 +122,6 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     summ = Summarizer.from_pretrained(args.model)
     max_new3 = args.max_novel_trigrams
-    summ.config = dict(summ.config, max_novel_trigrams=max_new3)
     try:
         pairs = read_pairs(args.dev, text=args.text_field, title=args.title_field, reference=args.reference_field)
     except (OSError, ValueError) as err:
@@ -131,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
         logger.info("decoded %d/%d", min(i + args.batch_size, len(sources)), len(sources))
     if all(s is None for bs in beams for _, s in bs):
         logger.warning("this model gives no beam scores; only max_novel_words can be chosen")
-    table = sweep(summ, rows, beams, refs)
+    table, ungated = sweep(summ, rows, beams, refs, max_new3)
     ref_novel = statistics.mean(len(briefs.novel_content_words(ref, f"{row['title'] or ''}\n{row['text']}"))
                                 for ref, row in zip(refs, rows))
     allowed = [t for t in table if t["novel_per_brief"] <= ref_novel]
@@ -139,10 +143,6 @@ def main(argv: list[str] | None = None) -> int:
         best = max(allowed, key=lambda t: (t["rougeL"], -t["not_beam_share"]))
     else:
         best = min(table, key=lambda t: (t["novel_per_brief"], -t["rougeL"]))
-    gated = summ.config
-    summ.config = dict(gated, max_novel_trigrams=None)  # the reference row has no gate at all
-    ungated = sweep(summ, rows, beams, refs, grid=[(None, None, "lead")])[0]
-    summ.config = gated
     logger.info("references: %.2f novel content words per brief; no gates: ROUGE-L %.2f, %.2f novel; "
                 "chosen: min_score=%s max_novel_words=%s fallback=%s ROUGE-L %.2f, %.2f novel, %.0f%% not a beam (%d articles of %s)",
                 ref_novel, ungated["rougeL"], ungated["novel_per_brief"], best["min_score"], best["max_novel_words"], best["fallback"],
