@@ -42,12 +42,13 @@ PRIMARY_RULES = ("max", "first_window", "head")
 AGGREGATIONS = ("max", "mean", "first")
 DEFAULT_PRECISION = "auto"
 """bf16 autocast where the CPU has native bf16 (or on a GPU), else fp32. int8 is opt-in: on the
-shipped model it is 1.2x faster than bf16, corpus test macro-F1 0.932 vs 0.929, but real-text
-macro-F1 0.650 vs 0.655 (0.658 in fp32); `python eval/benchmark.py`, `python
-eval/evaluate_classifier.py --precision int8`."""
+shipped model it is 1.2x faster than bf16, corpus test macro-F1 0.932 vs 0.929, but primary
+accuracy 0.917 vs 0.926 and real-text macro-F1 0.601 vs 0.605 (0.607 in fp32; 169 items);
+`python eval/benchmark.py`, `python eval/evaluate_classifier.py --precision int8`."""
 WINDOW_BATCH = 4
 """Windows per forward pass. On this project's 2-core CPU in bf16, 4 windows ran 0-9% faster than
-8 in four benchmark runs (even in eval/reports/benchmark.json), and 8 ran 10-20% faster than 16
+8 in five of six benchmark runs (even in eval/reports/benchmark.json; 15% slower in one), and 8
+ran 10-20% faster than 16
 (larger batches of 512-token windows fall out of the cache; `python eval/benchmark.py
 --window-batches 8 16`). More cores may favour more."""
 

@@ -14,7 +14,7 @@ from defsum import EventClassifier
 pytest.importorskip("onnxruntime", reason="onnxruntime is an optional benchmark dependency (pip install -e '.[bench]')")
 pytest.importorskip("onnx", reason="onnx is an optional benchmark dependency (pip install -e '.[bench]')")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "eval"))
-from benchmark import OnnxInt8Encoder  # noqa: E402
+from benchmark import OnnxInt8Encoder, token_counts  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -50,3 +50,14 @@ def test_onnx_int8_encoder_matches_torch(spread_classifier_dir: Path, tmp_path: 
     want_p, got_p = clf.predict_proba(articles, batch_size=3), onnx_clf.predict_proba(articles, batch_size=3)
     assert float(np.abs(want_p[0] - want_p[1]).max()) > 0.05
     np.testing.assert_allclose(got_p, want_p, atol=0.2 * float(np.abs(want_p[0] - want_p[1]).max()))
+
+
+def test_token_counts_show_the_extra_work_of_reading_whole_articles(tiny_classifier_dir: Path) -> None:
+    clf = EventClassifier.from_pretrained(tiny_classifier_dir, precision="fp32")  # 64-token windows, 16 overlap
+    texts, titles = ["Talks resumed.", "Talks resumed in Geneva on Monday after a year. " * 20], ["Geneva", "Geneva"]
+    joined = [f"{h}\n\n{t}" for h, t in zip(titles, texts)]
+    got = token_counts(clf, joined, texts, titles)
+    short = len(clf.tokenizer(joined[0])["input_ids"])
+    assert got["pipeline"] == short + 64  # the long article cut at max_length
+    assert got["first_window"] == short + 1 + 64  # title and text as a pair: one more [SEP]
+    assert got["windows"] > 3 * 64  # every window of the long article, overlaps included

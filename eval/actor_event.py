@@ -1,0 +1,121 @@
+"""Does a brief name the article's main actor and event? Scored against hand labels, not ROUGE.
+
+Issue #5 asks that briefs "name the right actor and event". ROUGE cannot tell: on the corpus, the
+sentence with the highest ROUGE-L against the reference is often a long detail sentence ("the
+missile was fired at 3:17 a.m. from Pyongsong ...") that never says who fired it. So each candidate
+sentence the summariser can extract (``defsum.salience.candidates``) of the corpus validation and
+test articles carries a label, 1 when the sentence on its own names the main actor and the main
+event of the article's reference brief (``data/brief_labels/``, rubric in ``data/README.md``).
+
+For each system this reports the share of articles whose brief is a sentence labelled 1, and
+how many briefs match no labelled sentence (a model rewording, or candidates that changed since
+the labels were made: those count as misses and are listed). "Best extracted sentence" is the
+ceiling of any extractive brief: the share of articles with at least one sentence labelled 1.
+
+    python eval/actor_event.py --split test --out eval/reports/actor_event_test.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from defsum import briefs, salience  # noqa: E402
+from defsum.data import read_records  # noqa: E402
+
+SAMPLES = 20
+"""The evaluator prints the first 20 briefs of the test split (eval/reports/summarizer.md)."""
+
+
+def normalise(sentence: str) -> str:
+    """The key a brief and a labelled sentence are matched on: lower case, single spaces."""
+    return " ".join(sentence.lower().split())
+
+
+def load_labels(path: str | Path) -> dict[str, dict[str, int]]:
+    """``{article id: {normalised sentence: 0 or 1}}`` from a ``data/brief_labels`` file."""
+    out: dict[str, dict[str, int]] = {}
+    with open(path, encoding="utf-8") as fh:
+        for i, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+                out[rec["id"]] = {normalise(s["text"]): int(s["actor_event"]) for s in rec["sentences"]}
+            except (json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
+                raise ValueError(f"{path}:{i}: needs 'id' and 'sentences' [{{'text', 'actor_event': 0|1}}] ({err})") from err
+    return out
+
+
+def score(ids: Sequence[str], chosen: Sequence[str], labels: dict[str, dict[str, int]]) -> dict[str, Any]:
+    """Share of ``ids`` whose ``chosen`` brief is a sentence labelled 1; briefs that match no
+    labelled sentence of their article count as misses and are listed as ``unlabelled``.
+
+    >>> score(["a", "b"], ["Kim fled.", "Rain fell."], {"a": {"kim fled.": 1}, "b": {"rain fell.": 0}})["rate"]
+    0.5
+    """
+    hits, unlabelled = 0, []
+    for i, brief in zip(ids, chosen):
+        label = labels.get(i, {}).get(normalise(brief))
+        if label is None:
+            unlabelled.append(i)
+        else:
+            hits += label
+    return {"n": len(ids), "hits": hits, "rate": round(hits / len(ids), 4) if ids else 0.0, "unlabelled": unlabelled}
+
+
+def ceiling(ids: Sequence[str], labels: dict[str, dict[str, int]]) -> dict[str, Any]:
+    """The best any extracted sentence can do: articles with at least one sentence labelled 1."""
+    hits = sum(any(labels.get(i, {}).values()) for i in ids)
+    return {"n": len(ids), "hits": hits, "rate": round(hits / len(ids), 4) if ids else 0.0, "unlabelled": []}
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--split", default="test", choices=["validation", "test"], help="corpus split (data/corpus/SPLIT.jsonl)")
+    p.add_argument("--labels", default=None, help="label file (default: data/brief_labels/SPLIT.jsonl)")
+    p.add_argument("--model", default=None, help="summariser folder (default: the shipped model)")
+    p.add_argument("--max-words", type=int, default=45)
+    p.add_argument("--out", default=None, help="write the result here (JSON)")
+    args = p.parse_args(argv)
+    rows = read_records(ROOT / "data" / "corpus" / f"{args.split}.jsonl")
+    labels = load_labels(args.labels or ROOT / "data" / "brief_labels" / f"{args.split}.jsonl")
+    missing = [r["id"] for r in rows if r["id"] not in labels]
+    if missing:
+        raise SystemExit(f"no labels for {len(missing)} {args.split} articles (first: {missing[:3]}); label them or pass --labels")
+    from defsum.summarizer import Summarizer
+
+    summ = Summarizer.from_pretrained(args.model)
+    texts, titles, ids = [r["text"] for r in rows], [r["title"] for r in rows], [r["id"] for r in rows]
+
+    def lead(text: str, title: str) -> str:
+        sents = salience.candidates(text, title, args.max_words)[0]
+        return briefs.sentence_case(sents[0]) if sents else ""
+
+    systems: dict[str, Callable[[], list[str]]] = {
+        "defsum summariser": lambda: summ.summarize(texts, titles=titles, max_words=args.max_words),
+        "first candidate sentence (lead)": lambda: [lead(t, h) for t, h in zip(texts, titles)],
+    }
+    result: dict[str, Any] = {"split": args.split, "model": args.model or "default"}
+    for name, run in systems.items():
+        chosen = run()
+        result[name] = {"all": score(ids, chosen, labels), f"first {SAMPLES}": score(ids[:SAMPLES], chosen[:SAMPLES], labels)}
+    result["best extracted sentence"] = {"all": ceiling(ids, labels), f"first {SAMPLES}": ceiling(ids[:SAMPLES], labels)}
+    for name in [k for k in result if isinstance(result[k], dict)]:
+        parts = [f"{part}: {v['hits']}/{v['n']} ({100 * v['rate']:.0f}%)" + (f", {len(v['unlabelled'])} unlabelled" if v["unlabelled"] else "")
+                 for part, v in result[name].items()]
+        print(f"{name}: " + "; ".join(parts))
+    if args.out:
+        Path(args.out).write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
