@@ -13,6 +13,9 @@ the labels were made: those count as misses and are listed). "Best extracted sen
 ceiling of any extractive brief: the share of articles with at least one sentence labelled 1.
 
     python eval/actor_event.py --split test --out eval/reports/actor_event_test.json
+
+The labels fit the sentences ``salience.candidates`` extracts today; if that changes, the script
+refuses to score until the changed articles are relabelled.
 """
 
 from __future__ import annotations
@@ -30,8 +33,10 @@ if str(ROOT) not in sys.path:
 from defsum import briefs, salience  # noqa: E402
 from defsum.data import read_records  # noqa: E402
 
+MAX_WORDS = 45
+"""The brief length the labelled sentences were extracted with (the summariser's default)."""
 SAMPLES = 20
-"""The evaluator prints the first 20 briefs of the test split (eval/reports/summarizer.md)."""
+"""eval/reports/summarizer.md prints the first 20 briefs of the test split."""
 
 
 def normalise(sentence: str) -> str:
@@ -40,18 +45,45 @@ def normalise(sentence: str) -> str:
 
 
 def load_labels(path: str | Path) -> dict[str, dict[str, int]]:
-    """``{article id: {normalised sentence: 0 or 1}}`` from a ``data/brief_labels`` file."""
+    """``{article id: {normalised sentence: 0 or 1}}`` from a ``data/brief_labels`` file.
+
+    Raises ``ValueError`` naming the file and line for a malformed record, a label other than
+    0 or 1, or an id or sentence given twice.
+    """
     out: dict[str, dict[str, int]] = {}
     with open(path, encoding="utf-8") as fh:
         for i, line in enumerate(fh, 1):
             if not line.strip():
                 continue
+            where = f"{path}:{i}"
             try:
                 rec = json.loads(line)
-                out[rec["id"]] = {normalise(s["text"]): int(s["actor_event"]) for s in rec["sentences"]}
-            except (json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
-                raise ValueError(f"{path}:{i}: needs 'id' and 'sentences' [{{'text', 'actor_event': 0|1}}] ({err})") from err
+                pairs = [(normalise(s["text"]), s["actor_event"]) for s in rec["sentences"]]
+                key = rec["id"]
+            except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as err:
+                raise ValueError(f"{where}: needs 'id' and 'sentences' [{{'text', 'actor_event': 0|1}}] ({err!r})") from err
+            if key in out:
+                raise ValueError(f"{where}: id {key!r} is labelled twice")
+            bad = [v for _, v in pairs if v not in (0, 1) or isinstance(v, bool)]
+            if bad:
+                raise ValueError(f"{where}: 'actor_event' must be 0 or 1, got {bad[0]!r}")
+            if len({t for t, _ in pairs}) != len(pairs):
+                raise ValueError(f"{where}: a sentence of {key!r} is listed twice")
+            out[key] = dict(pairs)
     return out
+
+
+def stale(rows: Sequence[dict[str, Any]], labels: dict[str, dict[str, int]]) -> list[str]:
+    """Ids whose labelled sentences are no longer exactly the sentences the summariser can extract
+    (``salience.candidates``): the labels must be redone for them before scoring."""
+    return [r["id"] for r in rows
+            if [normalise(x) for x in salience.candidates(r["text"], r["title"], MAX_WORDS)[0]] != list(labels.get(r["id"], {}))]
+
+
+def lead(text: str, title: str | None) -> str:
+    """The first candidate sentence, as the summariser would write it ("" when there is none)."""
+    sents = salience.candidates(text, title, MAX_WORDS)[0]
+    return briefs.sentence_case(sents[0]) if sents else ""
 
 
 def score(ids: Sequence[str], chosen: Sequence[str], labels: dict[str, dict[str, int]]) -> dict[str, Any]:
@@ -62,7 +94,7 @@ def score(ids: Sequence[str], chosen: Sequence[str], labels: dict[str, dict[str,
     0.5
     """
     hits, unlabelled = 0, []
-    for i, brief in zip(ids, chosen):
+    for i, brief in zip(ids, chosen, strict=True):
         label = labels.get(i, {}).get(normalise(brief))
         if label is None:
             unlabelled.append(i)
@@ -81,37 +113,33 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--split", default="test", choices=["validation", "test"], help="corpus split (data/corpus/SPLIT.jsonl)")
     p.add_argument("--labels", default=None, help="label file (default: data/brief_labels/SPLIT.jsonl)")
-    p.add_argument("--model", default=None, help="summariser folder (default: the shipped model)")
-    p.add_argument("--max-words", type=int, default=45)
+    p.add_argument("--model", default=None, help="summariser folder (default: the shipped model); briefs of 45 words at most")
     p.add_argument("--out", default=None, help="write the result here (JSON)")
     args = p.parse_args(argv)
     rows = read_records(ROOT / "data" / "corpus" / f"{args.split}.jsonl")
     labels = load_labels(args.labels or ROOT / "data" / "brief_labels" / f"{args.split}.jsonl")
-    missing = [r["id"] for r in rows if r["id"] not in labels]
-    if missing:
-        raise SystemExit(f"no labels for {len(missing)} {args.split} articles (first: {missing[:3]}); label them or pass --labels")
+    changed = stale(rows, labels)
+    if changed:
+        raise SystemExit(f"{len(changed)} {args.split} articles (first: {changed[:3]}) have no labels, or labels for other sentences "
+                         "than the summariser now extracts (defsum.salience.candidates changed?); relabel them before scoring")
     from defsum.summarizer import Summarizer
 
     summ = Summarizer.from_pretrained(args.model)
     texts, titles, ids = [r["text"] for r in rows], [r["title"] for r in rows], [r["id"] for r in rows]
-
-    def lead(text: str, title: str) -> str:
-        sents = salience.candidates(text, title, args.max_words)[0]
-        return briefs.sentence_case(sents[0]) if sents else ""
-
     systems: dict[str, Callable[[], list[str]]] = {
-        "defsum summariser": lambda: summ.summarize(texts, titles=titles, max_words=args.max_words),
+        "defsum summariser": lambda: summ.summarize(texts, titles=titles, max_words=MAX_WORDS),
         "first candidate sentence (lead)": lambda: [lead(t, h) for t, h in zip(texts, titles)],
     }
+    parts = {"all": slice(None)} | ({f"first {SAMPLES} (the printed samples)": slice(SAMPLES)} if args.split == "test" else {})
     result: dict[str, Any] = {"split": args.split, "model": args.model or "default"}
     for name, run in systems.items():
         chosen = run()
-        result[name] = {"all": score(ids, chosen, labels), f"first {SAMPLES}": score(ids[:SAMPLES], chosen[:SAMPLES], labels)}
-    result["best extracted sentence"] = {"all": ceiling(ids, labels), f"first {SAMPLES}": ceiling(ids[:SAMPLES], labels)}
+        result[name] = {part: score(ids[sl], chosen[sl], labels) for part, sl in parts.items()}
+    result["best extracted sentence"] = {part: ceiling(ids[sl], labels) for part, sl in parts.items()}
     for name in [k for k in result if isinstance(result[k], dict)]:
-        parts = [f"{part}: {v['hits']}/{v['n']} ({100 * v['rate']:.0f}%)" + (f", {len(v['unlabelled'])} unlabelled" if v["unlabelled"] else "")
-                 for part, v in result[name].items()]
-        print(f"{name}: " + "; ".join(parts))
+        line = [f"{part}: {v['hits']}/{v['n']} ({100 * v['rate']:.0f}%)" + (f", {len(v['unlabelled'])} unlabelled" if v["unlabelled"] else "")
+                for part, v in result[name].items()]
+        print(f"{name}: " + "; ".join(line))
     if args.out:
         Path(args.out).write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
     return 0

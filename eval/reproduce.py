@@ -3,7 +3,7 @@
     python eval/reproduce.py            # classifier + summariser on the corpus test split (+ real-text / held-out sets)
     python eval/reproduce.py --quick    # corpus test split only
 
-Writes eval/reports/classifier/ (report.md, metrics.json, PNGs) and eval/reports/summarizer.{md,json}
+Writes eval/reports/classifier/ (report.md, metrics.json, PNGs), eval/reports/summarizer.{md,json}
 with its plots, and eval/reports/actor_event_{test,validation}.json. Needs ../shared/data for the real-text and held-out sets.
 """
 

@@ -10,7 +10,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "eval"))
-from actor_event import ceiling, load_labels, normalise, score  # noqa: E402
+from actor_event import ceiling, lead, load_labels, normalise, score, stale  # noqa: E402
 
 SPLITS = [p.stem for p in sorted((ROOT / "data" / "brief_labels").glob("*.jsonl"))]
 
@@ -32,16 +32,42 @@ def test_labels_cover_the_split_and_quote_its_articles(split: str) -> None:
             assert normalise(s["text"]).rstrip(".!?,;:\"'") in source, f"{rec['id']}: {s['text'][:60]!r} is not in the article"
 
 
+@pytest.mark.parametrize("split", SPLITS)
+def test_labels_are_for_the_sentences_the_summariser_extracts_today(split: str) -> None:
+    """If defsum.salience.candidates changes, the labels no longer describe what a brief can be."""
+    rows = [json.loads(line) for line in (ROOT / "data" / "corpus" / f"{split}.jsonl").open(encoding="utf-8")]
+    labels = load_labels(ROOT / "data" / "brief_labels" / f"{split}.jsonl")
+    assert stale(rows, labels) == []
+    assert all(normalise(lead(r["text"], r["title"])) in labels[r["id"]] for r in rows)
+
+
+def test_stale_finds_articles_whose_sentences_changed() -> None:
+    row = {"id": "a", "title": "Talks", "text": "Envoys from both countries met in Geneva on Monday for talks. They agreed to meet again in March next year."}
+    sentences = {normalise(s): 0 for s in ("Envoys from both countries met in Geneva on Monday for talks.",
+                                           "They agreed to meet again in March next year.")}
+    assert stale([row], {"a": sentences}) == []
+    assert stale([row], {"a": dict(list(sentences.items())[:1])}) == ["a"]
+    assert stale([row], {}) == ["a"]
+
+
 def test_score_counts_hits_misses_and_unmatched_briefs() -> None:
     labels = {"a": {"kim fled south.": 1, "it rained.": 0}, "b": {"talks ended.": 1}, "c": {"x happened.": 0}}
     got = score(["a", "b", "c"], ["Kim  fled South.", "A reworded brief.", "X happened."], labels)
     assert (got["hits"], got["n"], got["unlabelled"]) == (1, 3, ["b"])
     assert got["rate"] == pytest.approx(1 / 3, abs=1e-4)
     assert ceiling(["a", "b", "c"], labels)["hits"] == 2
+    with pytest.raises(ValueError):  # a system that returned too few briefs
+        score(["a", "b"], ["Kim fled south."], labels)
 
 
-def test_a_malformed_label_line_names_the_file_and_line(tmp_path: Path) -> None:
+@pytest.mark.parametrize("second, message", [
+    ('{"id": "b"}', "needs 'id' and 'sentences'"),
+    ('{"id": "b", "sentences": [{"text": "Rain fell.", "actor_event": 2}]}', "must be 0 or 1"),
+    ('{"id": "a", "sentences": [{"text": "Rain fell.", "actor_event": 0}]}', "labelled twice"),
+    ('{"id": "b", "sentences": [{"text": "Rain fell.", "actor_event": 0}, {"text": "rain  fell.", "actor_event": 1}]}', "listed twice"),
+])
+def test_a_bad_label_line_names_the_file_line_and_fault(tmp_path: Path, second: str, message: str) -> None:
     bad = tmp_path / "labels.jsonl"
-    bad.write_text('{"id": "a", "sentences": [{"text": "Kim fled.", "actor_event": 1}]}\n{"id": "b"}\n', encoding="utf-8")
-    with pytest.raises(ValueError, match=r"labels.jsonl:2"):
+    bad.write_text('{"id": "a", "sentences": [{"text": "Kim fled.", "actor_event": 1}]}\n' + second + "\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=rf"labels.jsonl:2: .*{message}"):
         load_labels(bad)

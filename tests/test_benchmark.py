@@ -1,4 +1,4 @@
-"""The benchmark's ONNX Runtime row scores what the torch model scores."""
+"""The benchmark's ONNX Runtime row scores what the torch model scores; its token counts and per-token ratios."""
 
 from __future__ import annotations
 
@@ -11,10 +11,8 @@ import torch
 
 from defsum import EventClassifier
 
-pytest.importorskip("onnxruntime", reason="onnxruntime is an optional benchmark dependency (pip install -e '.[bench]')")
-pytest.importorskip("onnx", reason="onnx is an optional benchmark dependency (pip install -e '.[bench]')")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "eval"))
-from benchmark import OnnxInt8Encoder, token_counts  # noqa: E402
+from benchmark import OnnxInt8Encoder, per_token_ratio, token_counts  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -32,6 +30,8 @@ def spread_classifier_dir(tiny_classifier_dir: Path, tmp_path_factory: pytest.Te
 
 
 def test_onnx_int8_encoder_matches_torch(spread_classifier_dir: Path, tmp_path: Path) -> None:
+    pytest.importorskip("onnxruntime", reason="onnxruntime is an optional benchmark dependency (pip install -e '.[bench]')")
+    pytest.importorskip("onnx", reason="onnx is an optional benchmark dependency (pip install -e '.[bench]')")
     clf = EventClassifier.from_pretrained(spread_classifier_dir, precision="fp32")
     encoder = OnnxInt8Encoder(str(spread_classifier_dir), str(tmp_path))
     texts = ["Seoul said a North Korean diplomat had defected to the South last year.", "Talks resumed."]
@@ -54,10 +54,19 @@ def test_onnx_int8_encoder_matches_torch(spread_classifier_dir: Path, tmp_path: 
 
 def test_token_counts_show_the_extra_work_of_reading_whole_articles(tiny_classifier_dir: Path) -> None:
     clf = EventClassifier.from_pretrained(tiny_classifier_dir, precision="fp32")  # 64-token windows, 16 overlap
+    clf.tokenizer.model_max_length = 100  # the pipeline's cut, independent of defsum's window size
     texts, titles = ["Talks resumed.", "Talks resumed in Geneva on Monday after a year. " * 20], ["Geneva", "Geneva"]
     joined = [f"{h}\n\n{t}" for h, t in zip(titles, texts)]
     got = token_counts(clf, joined, texts, titles)
-    short = len(clf.tokenizer(joined[0])["input_ids"])
-    assert got["pipeline"] == short + 64  # the long article cut at max_length
+    short, full = (len(clf.tokenizer(j)["input_ids"]) for j in joined)
+    assert full > 200
+    assert got["pipeline"] == short + 100  # the long article cut where the pipeline cuts it
     assert got["first_window"] == short + 1 + 64  # title and text as a pair: one more [SEP]
-    assert got["windows"] > 3 * 64  # every window of the long article, overlaps included
+    # every window of the long article: all of its tokens, plus a title and 16 overlapping tokens per extra window
+    assert got["windows"] - (short + 1) > full + 16
+
+
+def test_per_token_ratio_credits_the_extra_tokens() -> None:
+    assert per_token_ratio(10.0, 10.0, 100, 100) == 1.0
+    assert per_token_ratio(10.0, 5.0, 100, 100) == 2.0
+    assert per_token_ratio(10.0, 10.0, 124, 100) == 1.24  # as fast per article on 24% more tokens
