@@ -265,12 +265,7 @@ class EventClassifier:
                 raise TypeError(f"text[{i}] is {type(body).__name__}, expected str")
             if not body.strip():
                 raise ValueError(f"text[{i}] is empty or whitespace only; nothing to classify")
-            windows.append(
-                make_windows(
-                    self.tokenizer, body, head, max_length=cfg["max_length"], overlap=cfg["overlap"],
-                    title_tokens=cfg["title_tokens"], max_windows=cfg["max_windows"],
-                )
-            )
+            windows.append(self.windows(body, head))
         flat = [(a, j) for a, w in enumerate(windows) for j in range(len(w.input_ids))]
         want = self.primary_head is not None if features is None else features
         logits, cls_vectors = self._score_windows(windows, flat, batch_size, show_progress_bar, want)
@@ -286,6 +281,17 @@ class EventClassifier:
         if cls_vectors is not None:
             first = cls_vectors[[k for k, (_, j) in enumerate(flat) if j == 0]]
         return per_window, [_aggregate(p, how) for p in per_window], windows, first
+
+    def windows(self, text: str, title: str | None = None) -> Windows:
+        """The token windows this classifier scores for one article (its config's window size,
+        overlap, title tokens and window cap).
+
+        >>> len(clf.windows("A long article ...", "Title").input_ids)  # doctest: +SKIP
+        3
+        """
+        cfg = self.config
+        return make_windows(self.tokenizer, text, title, max_length=cfg["max_length"], overlap=cfg["overlap"],
+                            title_tokens=cfg["title_tokens"], max_windows=cfg["max_windows"])
 
     def _score_windows(
         self, windows: list[Windows], flat: list[tuple[int, int]], batch_size: int, show: bool | None, features: bool = False

@@ -73,17 +73,20 @@ def load_labels(path: str | Path) -> dict[str, dict[str, int]]:
     return out
 
 
-def stale(rows: Sequence[dict[str, Any]], labels: dict[str, dict[str, int]]) -> list[str]:
-    """Ids whose labelled sentences are no longer exactly the sentences the summariser can extract
-    (``salience.candidates``): the labels must be redone for them before scoring."""
-    return [r["id"] for r in rows
-            if [normalise(x) for x in salience.candidates(r["text"], r["title"], MAX_WORDS)[0]] != list(labels.get(r["id"], {}))]
+def extractable(rows: Sequence[dict[str, Any]]) -> dict[str, list[str]]:
+    """Each article's sentences the summariser can extract today (``salience.candidates``)."""
+    return {r["id"]: salience.candidates(r["text"], r["title"], MAX_WORDS)[0] for r in rows}
 
 
-def lead(text: str, title: str | None) -> str:
-    """The first candidate sentence, as the summariser would write it ("" when there is none)."""
-    sents = salience.candidates(text, title, MAX_WORDS)[0]
-    return briefs.sentence_case(sents[0]) if sents else ""
+def stale(sentences: dict[str, list[str]], labels: dict[str, dict[str, int]]) -> list[str]:
+    """Ids whose labelled sentences are no longer exactly their :func:`extractable` sentences:
+    the labels must be redone for them before scoring."""
+    return [i for i, sents in sentences.items() if [normalise(x) for x in sents] != list(labels.get(i, {}))]
+
+
+def lead(sentences: Sequence[str]) -> str:
+    """The first extractable sentence, as the summariser would write it ("" when there is none)."""
+    return briefs.sentence_case(sentences[0]) if sentences else ""
 
 
 def score(ids: Sequence[str], chosen: Sequence[str], labels: dict[str, dict[str, int]]) -> dict[str, Any]:
@@ -118,7 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     rows = read_records(ROOT / "data" / "corpus" / f"{args.split}.jsonl")
     labels = load_labels(args.labels or ROOT / "data" / "brief_labels" / f"{args.split}.jsonl")
-    changed = stale(rows, labels)
+    sentences = extractable(rows)
+    changed = stale(sentences, labels)
     if changed:
         raise SystemExit(f"{len(changed)} {args.split} articles (first: {changed[:3]}) have no labels, or labels for other sentences "
                          "than the summariser now extracts (defsum.salience.candidates changed?); relabel them before scoring")
@@ -128,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     texts, titles, ids = [r["text"] for r in rows], [r["title"] for r in rows], [r["id"] for r in rows]
     systems: dict[str, Callable[[], list[str]]] = {
         "defsum summariser": lambda: summ.summarize(texts, titles=titles, max_words=MAX_WORDS),
-        "first candidate sentence (lead)": lambda: [lead(t, h) for t, h in zip(texts, titles)],
+        "first candidate sentence (lead)": lambda: [lead(sentences[i]) for i in ids],
     }
     parts = {"all": slice(None)} | ({f"first {SAMPLES} (the printed samples)": slice(SAMPLES)} if args.split == "test" else {})
     result: dict[str, Any] = {"split": args.split, "model": args.model or "default"}

@@ -40,7 +40,6 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from defsum import EventClassifier, Summarizer  # noqa: E402
-from defsum.chunking import make_windows  # noqa: E402
 from defsum.data import label_matrix, read_records  # noqa: E402
 from defsum.metrics import classification_metrics  # noqa: E402
 from defsum.modelio import pretrained_kwargs, resolve_model_path  # noqa: E402
@@ -134,10 +133,8 @@ def token_counts(clf: EventClassifier, joined: list[str], texts: list[str], titl
     """Non-padding tokens each system feeds the encoder: the pipeline's (``joined`` = title + text,
     cut at the tokenizer's limit as the pipeline cuts it), defsum's windows over whole articles,
     and defsum's first windows only."""
-    cfg = clf.config
     pipeline = sum(len(ids) for ids in clf.tokenizer(joined, truncation=True)["input_ids"])
-    wins = [make_windows(clf.tokenizer, t, h, max_length=cfg["max_length"], overlap=cfg["overlap"],
-                         title_tokens=cfg["title_tokens"], max_windows=cfg["max_windows"]).input_ids for t, h in zip(texts, titles)]
+    wins = [clf.windows(t, h).input_ids for t, h in zip(texts, titles)]
     return {"pipeline": pipeline, "windows": sum(len(ids) for w in wins for ids in w), "first_window": sum(len(w[0]) for w in wins)}
 
 

@@ -24,7 +24,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from defsum import EventClassifier  # noqa: E402
-from defsum.chunking import make_windows  # noqa: E402
 from defsum.classifier import WINDOW_BATCH  # noqa: E402
 from defsum.data import label_matrix, read_records  # noqa: E402
 from defsum.labels import NONE  # noqa: E402
@@ -77,9 +76,7 @@ def long_article_comparison(clf: EventClassifier, rows: list[dict[str, Any]], ou
 
 
 def evidence(clf: EventClassifier, row: dict[str, Any], label: str, pred: Any) -> str:
-    cfg = clf.config
-    w = make_windows(clf.tokenizer, row["text"], row.get("title") or None, max_length=cfg["max_length"],
-                     overlap=cfg["overlap"], title_tokens=cfg["title_tokens"], max_windows=cfg["max_windows"])
+    w = clf.windows(row["text"], row.get("title") or None)
     k = pred.evidence_window.get(label, 0)
     text = clf.tokenizer.decode(w.input_ids[k], skip_special_tokens=True)
     return f"window {k + 1}/{len(w.input_ids)}: " + (text[:400] + " ..." if len(text) > 400 else text)

@@ -10,7 +10,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "eval"))
-from actor_event import ceiling, lead, load_labels, normalise, score, stale  # noqa: E402
+from actor_event import ceiling, extractable, lead, load_labels, normalise, score, stale  # noqa: E402
 
 SPLITS = [p.stem for p in sorted((ROOT / "data" / "brief_labels").glob("*.jsonl"))]
 
@@ -37,17 +37,18 @@ def test_labels_are_for_the_sentences_the_summariser_extracts_today(split: str) 
     """If defsum.salience.candidates changes, the labels no longer describe what a brief can be."""
     rows = [json.loads(line) for line in (ROOT / "data" / "corpus" / f"{split}.jsonl").open(encoding="utf-8")]
     labels = load_labels(ROOT / "data" / "brief_labels" / f"{split}.jsonl")
-    assert stale(rows, labels) == []
-    assert all(normalise(lead(r["text"], r["title"])) in labels[r["id"]] for r in rows)
+    sentences = extractable(rows)
+    assert stale(sentences, labels) == []
+    assert all(normalise(lead(sentences[r["id"]])) in labels[r["id"]] for r in rows)
 
 
 def test_stale_finds_articles_whose_sentences_changed() -> None:
     row = {"id": "a", "title": "Talks", "text": "Envoys from both countries met in Geneva on Monday for talks. They agreed to meet again in March next year."}
     sentences = {normalise(s): 0 for s in ("Envoys from both countries met in Geneva on Monday for talks.",
                                            "They agreed to meet again in March next year.")}
-    assert stale([row], {"a": sentences}) == []
-    assert stale([row], {"a": dict(list(sentences.items())[:1])}) == ["a"]
-    assert stale([row], {}) == ["a"]
+    assert stale(extractable([row]), {"a": sentences}) == []
+    assert stale(extractable([row]), {"a": dict(list(sentences.items())[:1])}) == ["a"]
+    assert stale(extractable([row]), {}) == ["a"]
 
 
 def test_score_counts_hits_misses_and_unmatched_briefs() -> None:
