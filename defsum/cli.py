@@ -38,7 +38,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("paths", nargs="+", metavar="PATH", help="files or folders of articles")
     s.add_argument("-o", "--output", default="briefs.jsonl", help="output file; .csv writes CSV, anything else JSONL (default: briefs.jsonl)")
     s.add_argument("--batch-size", type=int, default=16, help="articles per summariser batch (default: 16)")
-    s.add_argument("--no-summary", action="store_true", help="tag only; do not write briefs")
+    brief = s.add_mutually_exclusive_group()
+    brief.add_argument("--no-summary", action="store_true", help="tag only; do not write briefs")
+    brief.add_argument("--extractive", action="store_true",
+                       help="briefs are the sentence the summariser's ranker picks, without running its seq2seq model: "
+                            "about 200x faster, and the same brief for 345 of 348 evaluation articles (README)")
     s.add_argument("--classifier", default=None, help="classifier model folder or hub id (default: the shipped model)")
     s.add_argument("--summarizer", default=None, help="summariser model folder or hub id (default: the shipped model)")
     s.add_argument("--text-field", default="text", help="JSON field holding the article text (default: text)")
@@ -82,7 +86,8 @@ def score(args: argparse.Namespace) -> int:
     options = ReadOptions(args.text_field, args.title_field, args.id_field, args.max_bytes, args.oversize, args.follow_symlinks)
     analyzer = None
     if args.engine == "local":  # the Ray engine loads the models once per actor instead
-        analyzer = Analyzer.from_pretrained(args.classifier, args.summarizer, summarize=not args.no_summary, device=args.device)
+        analyzer = Analyzer.from_pretrained(args.classifier, args.summarizer, summarize=not args.no_summary,
+                                            extractive=args.extractive, device=args.device)
     counts = {"scored": 0, "failed": 0, "skipped": 0, "already done": 0}
     show_table = not args.quiet
     articles = read_articles(args.paths, options)
@@ -93,7 +98,7 @@ def score(args: argparse.Namespace) -> int:
 
             chunks = score_with_ray(
                 args.paths, options, writer.done, classifier=args.classifier, summarizer=args.summarizer,
-                summarize=not args.no_summary, batch_size=args.batch_size, address=args.ray_address,
+                summarize=not args.no_summary, extractive=args.extractive, batch_size=args.batch_size, address=args.ray_address,
                 actors=args.ray_actors, object_store_mb=args.ray_object_store_mb,
             )
         else:

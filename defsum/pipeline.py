@@ -40,9 +40,10 @@ class Analyzer:
     ('elite_defection', 'South Korea confirmed ...')
     """
 
-    def __init__(self, classifier: EventClassifier, summarizer: Summarizer | None) -> None:
+    def __init__(self, classifier: EventClassifier, summarizer: Summarizer | None, *, extractive: bool = False) -> None:
         self.classifier = classifier
         self.summarizer = summarizer
+        self.extractive = extractive  # briefs from Summarizer.summarize(extractive=True): no seq2seq decoding
 
     @classmethod
     def from_pretrained(
@@ -51,9 +52,11 @@ class Analyzer:
         summarizer: str | Path | None = None,
         *,
         summarize: bool = True,
+        extractive: bool = False,
         device: str = "cpu",
     ) -> Analyzer:
-        """Load both models (``None`` = the shipped defaults; ``summarize=False`` skips the summariser).
+        """Load both models (``None`` = the shipped defaults; ``summarize=False`` skips the summariser;
+        ``extractive=True`` writes briefs from the summariser's extracted sentence, never its seq2seq model).
 
         >>> Analyzer.from_pretrained(summarize=False)  # doctest: +SKIP
         """
@@ -63,7 +66,7 @@ class Analyzer:
             from defsum.summarizer import Summarizer
 
             summ = Summarizer.from_pretrained(summarizer, device=device)
-        return cls(clf, summ)
+        return cls(clf, summ, extractive=extractive)
 
     @overload
     def analyze(self, text: str, **kwargs: Any) -> Brief: ...
@@ -103,7 +106,7 @@ class Analyzer:
             summaries = list(
                 self.summarizer.summarize(
                     texts, titles=heads, batch_size=batch_size,
-                    show_progress_bar=show_progress_bar,
+                    show_progress_bar=show_progress_bar, extractive=self.extractive,
                 )
             )
         briefs = [

@@ -212,11 +212,17 @@ class Summarizer:
         num_beams: int = 4,
         batch_size: int = 16,
         show_progress_bar: bool | None = None,
+        extractive: bool = False,
     ) -> str | list[str]:
         """Write a brief of each article: one string in, one string out; a list in, a list out.
 
         Long articles are not cut blindly: the input is the title plus the lead and the most
         salient sentences that fit the encoder (``input_strategy="select"``).
+
+        ``extractive=True`` skips the seq2seq model and returns the sentence the model would fall
+        back to (:meth:`extract`) for every article, about 200 times faster. With the shipped model
+        that is the same brief wherever none of its beams passes the faithfulness gates: 345 of 348
+        articles of the corpus test split and held-out Inshorts, CNN/DM, BBC and XSum (README).
 
         >>> summ.summarize("Seoul said on Monday that ...", titles="Diplomat defects")  # doctest: +SKIP
         'Seoul said on Monday that a North Korean diplomat in Cuba had defected.'
@@ -244,6 +250,12 @@ class Summarizer:
             raise ValueError(f"max_words={max_words} is too small for a sentence; use at least 5")
         if num_beams < 1 or batch_size < 1:
             raise ValueError(f"num_beams ({num_beams}) and batch_size ({batch_size}) must be at least 1")
+        if extractive:
+            if self.config["fallback"] == "best":
+                raise ValueError("extractive briefs need a sentence to fall back to, but this model's fallback is 'best'; "
+                                 "set summ.config['fallback'] to 'lead', 'title' or 'salient' (with a ranker)")
+            out = [self.extract(t, h, max_words) for t, h in zip(texts, title_list)]
+            return out[0] if single else out
 
         sources = [self.prepare_input(t, h) for t, h in zip(texts, title_list)]
         order = sorted(range(len(texts)), key=lambda i: -len(sources[i]))

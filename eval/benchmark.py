@@ -206,7 +206,9 @@ def classify_benchmark(model: str | None, rows: list[dict], batch_size: int, rou
 
 def summary_benchmark(classifier: str | None, summarizer: str | None, rows: list[dict], batch_size: int, rounds: int, beams: int) -> dict[str, Any]:
     """Classify + summarise: the plain way vs defsum in fp32 and at its default precision, with
-    the ROUGE-L of defsum's briefs at each precision (the fast path's accuracy cost)."""
+    the ROUGE-L of defsum's briefs at each precision (the fast path's accuracy cost), and defsum
+    with extractive briefs (``--extractive``: the seq2seq model is not run), with how many of its
+    briefs are the default's."""
     from rouge_score import rouge_scorer
     from transformers import pipeline
 
@@ -233,12 +235,13 @@ def summary_benchmark(classifier: str | None, summarizer: str | None, rows: list
                 briefs.append(summ.tokenizer.decode(ids[0], skip_special_tokens=True))
         return tags, briefs
 
-    def fast(s: Summarizer) -> Callable[[], Any]:
+    def fast(s: Summarizer, extractive: bool = False) -> Callable[[], Any]:
         return lambda: (clf.predict(texts, titles=titles),
-                        s.summarize(texts, titles=titles, batch_size=batch_size, num_beams=beams))
+                        s.summarize(texts, titles=titles, batch_size=batch_size, num_beams=beams, extractive=extractive))
 
-    plain_name = "pipeline (classify, batch 1) + model.generate per article"
-    names = {plain_name: plain, "defsum fp32": fast(summ32), f"defsum {summ.precision} (default)": fast(summ)}
+    plain_name, default_name = "pipeline (classify, batch 1) + model.generate per article", f"defsum {summ.precision} (default)"
+    extractive_name = "defsum, extractive briefs (--extractive, no seq2seq decoding)"
+    names = {plain_name: plain, "defsum fp32": fast(summ32), default_name: fast(summ), extractive_name: fast(summ, extractive=True)}
     res = run_alternately(names, rounds)
     base = statistics.median(res[plain_name]["seconds"])
     scorer = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=True)
@@ -251,6 +254,7 @@ def summary_benchmark(classifier: str | None, summarizer: str | None, rows: list
         if name != plain_name and all(refs):
             briefs = r["result"][1]
             out[name]["rougeL"] = round(100 * statistics.mean(scorer.score(ref, b)["rougeL"].fmeasure for ref, b in zip(refs, briefs)), 2)
+    out[extractive_name]["same_brief_as_default"] = sum(a == b for a, b in zip(res[extractive_name]["result"][1], res[default_name]["result"][1]))
     out["settings"] = {"articles": len(rows), "beams": beams, "summary_batch": batch_size}
     return out
 

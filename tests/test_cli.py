@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from defsum.cli import EXIT_FAILED_RECORDS, EXIT_FATAL, EXIT_OK, main
 from tests.test_io import ARTICLE, make_bad_folder
 
@@ -87,3 +89,25 @@ def test_sigkill_then_resume_gives_exactly_one_record_each(tmp_path, tiny_classi
     records = read_jsonl(out)  # every line parses
     ids = [r["id"] for r in records]
     assert sorted(ids) == [f"art{i:03d}" for i in range(n)]
+
+
+def test_extractive_briefs_from_the_command_line(tmp_path, tiny_classifier_dir, tiny_summarizer_path, capsys, monkeypatch):
+    from defsum import briefs
+    from defsum.summarizer import Summarizer
+
+    monkeypatch.setattr(Summarizer, "_generate", lambda *a, **k: pytest.fail("--extractive must not run the seq2seq model"))
+
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.txt").write_text(f"Launch\n\n{ARTICLE}")
+    out = tmp_path / "out.jsonl"
+    args = ["score", str(tmp_path / "in"), "-o", str(out), "--classifier", str(tiny_classifier_dir), "-q"]
+    assert main([*args, "--summarizer", str(tiny_summarizer_path), "--extractive"]) == EXIT_OK
+    [record] = read_jsonl(out)
+    assert record["summary"] == briefs.lead_sentence(ARTICLE)  # the tiny model's fallback is the lead
+    try:
+        main([*args, "--no-summary", "--extractive"])
+    except SystemExit as stop:  # argparse: the two options exclude each other
+        assert stop.code == 2
+    else:
+        raise AssertionError("--no-summary with --extractive was accepted")
+    assert "not allowed with argument" in capsys.readouterr().err

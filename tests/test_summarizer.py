@@ -370,3 +370,15 @@ def test_a_beam_too_long_for_the_limit(summ: Summarizer):
     finally:
         summ.config["faithfulness_check"] = saved
     assert trimmed and len(trimmed.split()) <= 8
+
+
+def test_extractive_briefs_never_decode(summ: Summarizer, monkeypatch):
+    texts = [ARTICLE, "Japan protested on Monday after the launch over its waters. Tokyo summoned the envoy of the North."]
+    expect = [summ.extract(t) for t in texts]
+    assert all(expect)
+    monkeypatch.setattr(summ, "_generate", lambda *a, **k: pytest.fail("extractive briefs must not run the model"))
+    assert summ.summarize(texts, extractive=True) == expect
+    assert summ.summarize(texts[1], extractive=True, max_words=8) == summ.extract(texts[1], max_words=8)
+    best = Summarizer(summ.model, summ.tokenizer, dict(summ.config, fallback="best"))
+    with pytest.raises(ValueError, match="fallback is 'best'"):
+        best.summarize(ARTICLE, extractive=True)
