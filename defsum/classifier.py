@@ -41,6 +41,7 @@ DEFAULTS: dict[str, Any] = {
 PRIMARY_RULES = ("max", "first_window", "head")
 AGGREGATIONS = ("max", "mean", "first")
 DEFAULT_PRECISION = "auto"
+BACKENDS = ("torch", "onnxruntime")
 """bf16 autocast where the CPU has native bf16 (or on a GPU), else fp32. int8 is opt-in: on the
 shipped model it is 1.2x faster than bf16 and differs from fp32 by noise only (corpus test
 macro-F1 0.932 vs 0.929, primary 0.917 vs 0.926; real-text 0.601 vs 0.607, primary 0.811 vs
@@ -91,28 +92,41 @@ class EventClassifier:
         self.tokenizer = tokenizer
         self.config = config
         self.precision = precision
+        self.backend = "torch"  # or "onnxruntime" (from_pretrained(backend=...))
         self.primary_head = primary_head  # the trained 4-way primary ranking (primary_rule="head")
 
     # ------------------------------------------------------------------ loading and saving
     @classmethod
     def from_pretrained(
-        cls, path: str | Path | None = None, *, device: str = "cpu", precision: str = DEFAULT_PRECISION
+        cls, path: str | Path | None = None, *, device: str = "cpu", precision: str = DEFAULT_PRECISION,
+        backend: str = "torch",
     ) -> EventClassifier:
         """Load a classifier folder (``None`` = the default model shipped with defsum).
 
         ``precision`` picks the inference arithmetic: ``"auto"`` (bf16 where the hardware has it,
         else fp32), ``"fp32"`` (plain torch), ``"bf16"`` (autocast) or ``"int8"`` (dynamic int8
         weights for linear layers, CPU only; faster but less accurate); see ``eval/benchmark.py``.
+        ``backend="onnxruntime"`` (CPU, ``pip install 'defsum[onnx]'``) exports the model to ONNX
+        at load (about 5 s) and runs it with ONNX Runtime, in ``"int8"`` (``"auto"``) or ``"fp32"``
+        (:mod:`defsum.onnx_backend`): the fastest classifier measured here (README, "Speed").
 
         Any Hugging Face sequence-classification checkpoint loads; its ``id2label`` gives the
         labels unless a ``defsum_config.json`` beside the weights says otherwise.
 
         >>> EventClassifier.from_pretrained("models/my-classifier")  # doctest: +SKIP
         """
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+        if backend == "onnxruntime":
+            precision = "int8" if precision == "auto" else precision
+            if precision not in ("int8", "fp32") or not str(device).startswith("cpu"):
+                raise ValueError(f"backend='onnxruntime' runs on the CPU in precision 'int8' or 'fp32', got precision={precision!r}, "
+                                 f"device={device!r}; use backend='torch' for bf16 or a GPU")
         where = resolve_model_path(path, "classifier")
         try:
             model = AutoModelForSequenceClassification.from_pretrained(
-                where, dtype=torch.float32, **pretrained_kwargs()
+                where, dtype=torch.float32, **pretrained_kwargs(),
+                **({"attn_implementation": "eager"} if backend == "onnxruntime" else {}),  # the exporter traces eager attention
             )
             tokenizer = AutoTokenizer.from_pretrained(where, **pretrained_kwargs())
         except Exception as err:  # transformers and safetensors raise many kinds here
@@ -131,7 +145,14 @@ class EventClassifier:
         cls._check_config(config, model, where, head)
         float_model = model.to(device).eval()
         precision = resolve_precision(precision, device)
-        clf = cls(prepare_for_inference(float_model, precision, device), tokenizer, config, precision, head)
+        if backend == "onnxruntime":
+            from defsum.onnx_backend import OnnxEncoder
+
+            runner: Any = OnnxEncoder(float_model, tokenizer.model_input_names, quantize=precision == "int8")
+            clf = cls(runner, tokenizer, config, precision, head)
+            clf.backend = "onnxruntime"
+        else:
+            clf = cls(prepare_for_inference(float_model, precision, device), tokenizer, config, precision, head)
         clf._float_model = float_model  # what save_pretrained writes (int8 weights are not saved)
         return clf
 

@@ -58,6 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--ray-actors", type=int, default=1, help="model-holding actors in the Ray pool (default: 1)")
     s.add_argument("--ray-object-store-mb", type=int, default=512, help="object store size for a local Ray instance (default: 512)")
     s.add_argument("--device", default="cpu", help="torch device (default: cpu)")
+    s.add_argument("--backend", choices=("torch", "onnxruntime"), default="torch",
+                   help="classifier engine: torch (bf16 where the CPU has it) or onnxruntime (int8; CPU; about 5 s to export "
+                        "at start, then the fastest measured; pip install 'defsum[onnx]')")
     s.add_argument("-q", "--quiet", action="store_true", help="no table and no progress bar")
     return parser
 
@@ -87,7 +90,7 @@ def score(args: argparse.Namespace) -> int:
     analyzer = None
     if args.engine == "local":  # the Ray engine loads the models once per actor instead
         analyzer = Analyzer.from_pretrained(args.classifier, args.summarizer, summarize=not args.no_summary,
-                                            extractive=args.extractive, device=args.device)
+                                            extractive=args.extractive, device=args.device, backend=args.backend)
     counts = {"scored": 0, "failed": 0, "skipped": 0, "already done": 0}
     show_table = not args.quiet
     articles = read_articles(args.paths, options)
@@ -98,7 +101,8 @@ def score(args: argparse.Namespace) -> int:
 
             chunks = score_with_ray(
                 args.paths, options, writer.done, classifier=args.classifier, summarizer=args.summarizer,
-                summarize=not args.no_summary, extractive=args.extractive, batch_size=args.batch_size, address=args.ray_address,
+                summarize=not args.no_summary, extractive=args.extractive, backend=args.backend, batch_size=args.batch_size,
+                address=args.ray_address,
                 actors=args.ray_actors, object_store_mb=args.ray_object_store_mb,
             )
         else:

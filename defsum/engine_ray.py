@@ -28,10 +28,11 @@ logger = logging.getLogger(__name__)
 class _Scorer:
     """A Ray actor: loads the models once, then scores batches of article rows."""
 
-    def __init__(self, classifier: str | None, summarizer: str | None, summarize: bool, extractive: bool, batch_size: int) -> None:
+    def __init__(self, classifier: str | None, summarizer: str | None, summarize: bool, extractive: bool, backend: str,
+                 batch_size: int) -> None:
         from defsum.pipeline import Analyzer
 
-        self.analyzer = Analyzer.from_pretrained(classifier, summarizer, summarize=summarize, extractive=extractive)
+        self.analyzer = Analyzer.from_pretrained(classifier, summarizer, summarize=summarize, extractive=extractive, backend=backend)
         self.batch_size = batch_size
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, list[Any]]:
@@ -59,6 +60,7 @@ def score_with_ray(
     summarize: bool,
     batch_size: int,
     extractive: bool = False,
+    backend: str = "torch",
     address: str | None = None,
     actors: int = 1,
     object_store_mb: int = 512,
@@ -83,7 +85,7 @@ def score_with_ray(
     rows = ray.data.from_items(files).flat_map(_reader(options, done))
     todo = rows.filter(lambda r: not r["done"]).map_batches(
         _Scorer, fn_constructor_kwargs={"classifier": classifier, "summarizer": summarizer, "summarize": summarize,
-                                        "extractive": extractive, "batch_size": batch_size},
+                                        "extractive": extractive, "backend": backend, "batch_size": batch_size},
         batch_size=batch_size, concurrency=actors, batch_format="numpy",
     )
     already = rows.filter(lambda r: r["done"]).count() if done else 0

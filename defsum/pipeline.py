@@ -54,13 +54,15 @@ class Analyzer:
         summarize: bool = True,
         extractive: bool = False,
         device: str = "cpu",
+        backend: str = "torch",
     ) -> Analyzer:
         """Load both models (``None`` = the shipped defaults; ``summarize=False`` skips the summariser;
-        ``extractive=True`` writes briefs from the summariser's extracted sentence, never its seq2seq model).
+        ``extractive=True`` writes briefs from the summariser's extracted sentence, never its seq2seq model;
+        ``backend`` is the classifier's: ``"torch"`` or ``"onnxruntime"``, see ``EventClassifier.from_pretrained``).
 
         >>> Analyzer.from_pretrained(summarize=False)  # doctest: +SKIP
         """
-        clf = EventClassifier.from_pretrained(classifier, device=device)
+        clf = EventClassifier.from_pretrained(classifier, device=device, backend=backend)
         summ = None
         if summarize:
             from defsum.summarizer import Summarizer

@@ -12,8 +12,8 @@ window only" rows read what the pipeline reads, to separate the two.
     python eval/benchmark.py --stream 1000 10000  # peak memory of `defsum score` on 1,000 vs 10,000 files
 
 With ``onnx`` and ``onnxruntime`` installed (``pip install -e '.[bench]'``), the classify table
-also times the classifier exported to ONNX and quantised to int8 by ONNX Runtime, scoring the same
-windows: the alternative backend, measured beside torch's.
+also times ``EventClassifier.from_pretrained(backend="onnxruntime")``: the classifier exported to
+ONNX and quantised to int8 by ONNX Runtime, scoring the same windows.
 
 Numbers depend on the machine: compare ratios measured in the same run, not seconds across runs.
 """
@@ -29,9 +29,7 @@ import sys
 import tempfile
 import threading
 import time
-import warnings
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -42,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from defsum import EventClassifier, Summarizer  # noqa: E402
 from defsum.data import label_matrix, read_records  # noqa: E402
 from defsum.metrics import classification_metrics  # noqa: E402
-from defsum.modelio import pretrained_kwargs, resolve_model_path  # noqa: E402
+from defsum.modelio import resolve_model_path  # noqa: E402
 
 
 def rss_mb() -> float:
@@ -83,52 +81,6 @@ def run_alternately(systems: dict[str, Callable[[], Any]], rounds: int) -> dict[
     return out
 
 
-class OnnxInt8Encoder:
-    """The classifier's encoder exported to ONNX and quantised by ONNX Runtime (int8 weights, per
-    channel), called like the torch model inside ``EventClassifier``: the candidate the issue
-    names beside torch int8 and bf16, measured here rather than shipped."""
-
-    def __init__(self, folder: str, workdir: str) -> None:
-        import onnx
-        import onnxruntime as ort
-        from onnxruntime.quantization import QuantType, quantize_dynamic
-        from transformers import AutoModelForSequenceClassification
-
-        model = AutoModelForSequenceClassification.from_pretrained(
-            folder, dtype=torch.float32, attn_implementation="eager", **pretrained_kwargs()).eval()
-
-        class Graph(torch.nn.Module):  # logits and the last layer's first-token vector (the primary head's input)
-            def __init__(self) -> None:
-                super().__init__()
-                self.model = model
-
-            def forward(self, input_ids, attention_mask, token_type_ids):  # type: ignore[no-untyped-def]
-                out = self.model(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids, output_hidden_states=True)
-                return out.logits, out.hidden_states[-1][:, 0]
-
-        names = ["input_ids", "attention_mask", "token_type_ids"]
-        dummy = torch.ones(2, 16, dtype=torch.long)
-        plain, quantised = str(Path(workdir) / "classifier.onnx"), str(Path(workdir) / "classifier.int8.onnx")
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            torch.onnx.export(Graph(), (dummy, dummy, torch.zeros_like(dummy)), plain, input_names=names, output_names=["logits", "cls"],
-                              dynamic_axes={**{n: {0: "batch", 1: "tokens"} for n in names}, "logits": {0: "batch"}, "cls": {0: "batch"}},
-                              opset_version=17, dynamo=False)
-            quantize_dynamic(plain, quantised, weight_type=QuantType.QInt8, per_channel=True,
-                             extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = torch.get_num_threads()
-        self.session = ort.InferenceSession(quantised, options, providers=["CPUExecutionProvider"])
-        self.device = torch.device("cpu")
-
-    def __call__(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor | None = None,
-                 output_hidden_states: bool = False) -> Any:
-        feed = {"input_ids": input_ids.numpy(), "attention_mask": attention_mask.numpy(),
-                "token_type_ids": (token_type_ids if token_type_ids is not None else torch.zeros_like(input_ids)).numpy()}
-        logits, cls = self.session.run(None, feed)
-        return SimpleNamespace(logits=torch.from_numpy(logits), hidden_states=(torch.from_numpy(cls)[:, None, :],))
-
-
 def token_counts(clf: EventClassifier, joined: list[str], texts: list[str], titles: list[str]) -> dict[str, int]:
     """Non-padding tokens each system feeds the encoder: the pipeline's (``joined`` = title + text,
     cut at the tokenizer's limit as the pipeline cuts it), defsum's windows over whole articles,
@@ -163,12 +115,10 @@ def classify_benchmark(model: str | None, rows: list[dict], batch_size: int, rou
     for p, clf in clfs.items():
         systems[f"defsum {p} (windows, length-sorted)"] = (lambda c: lambda: c.predict(texts, titles=titles))(clf)
     try:
-        onnx_dir = tempfile.TemporaryDirectory()
-        ort_clf = EventClassifier(OnnxInt8Encoder(folder, onnx_dir.name), clfs["fp32"].tokenizer, clfs["fp32"].config, "fp32",
-                                  clfs["fp32"].primary_head)
+        ort_clf = EventClassifier.from_pretrained(model, backend="onnxruntime")
         systems["onnxruntime int8 (defsum windows, length-sorted)"] = lambda: ort_clf.predict(texts, titles=titles)
-    except ImportError as err:
-        print(f"skipping the ONNX Runtime row ({err}); pip install onnx onnxruntime to measure it", file=sys.stderr)
+    except ValueError as err:  # onnx or onnxruntime missing
+        print(f"skipping the ONNX Runtime row ({err})", file=sys.stderr)
     for wb in window_batches:
         systems[f"defsum bf16, {wb} windows per pass"] = (lambda b: lambda: clfs["bf16"].predict(texts, titles=titles, batch_size=b))(wb)
     # The same fast path reading only each article's first window, as the pipeline reads only its

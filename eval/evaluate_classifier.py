@@ -164,13 +164,13 @@ def per_label_table(m: dict[str, Any]) -> list[str]:
 
 
 def evaluate(model: str | None, sets: dict[str, list[dict[str, Any]]], out_dir: Path, baselines: dict[str, Any] | None = None,
-             rounds: int = 1000, want_plots: bool = True, precision: str = "auto") -> dict[str, Any]:
+             rounds: int = 1000, want_plots: bool = True, precision: str = "auto", backend: str = "torch") -> dict[str, Any]:
     """Evaluate one model folder on named data sets; writes metrics.json, report.md and plots."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    clf = EventClassifier.from_pretrained(model, precision=precision)
-    results: dict[str, Any] = {"model": model or "default", "precision": clf.precision, "config": {k: clf.config[k] for k in ("aggregation", "temperature", "thresholds", "max_length")}}
+    clf = EventClassifier.from_pretrained(model, precision=precision, backend=backend)
+    results: dict[str, Any] = {"model": model or "default", "precision": clf.precision, "backend": clf.backend, "config": {k: clf.config[k] for k in ("aggregation", "temperature", "thresholds", "max_length")}}
     md = [f"# Classifier evaluation: `{model or 'defsum default'}`", "",
-          f"Settings: aggregation `{clf.config['aggregation']}`, temperature {clf.config['temperature']}, thresholds {clf.config['thresholds']}.", ""]
+          f"Settings: {clf.backend} {clf.precision}, aggregation `{clf.config['aggregation']}`, temperature {clf.config['temperature']}, thresholds {clf.config['thresholds']}.", ""]
     for name, rows in sets.items():
         out = predict_all(clf, rows)
         m = metrics_for(clf, rows, out, rounds)
@@ -223,6 +223,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--model", default=None, help="classifier folder (default: the shipped model)")
     p.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "int8"],
                    help="inference arithmetic (EventClassifier.from_pretrained); --write-card needs the default")
+    p.add_argument("--backend", default="torch", choices=["torch", "onnxruntime"],
+                   help="inference engine (EventClassifier.from_pretrained); --write-card needs the default")
     p.add_argument("--data", nargs="*", default=["data/corpus/test.jsonl"], help="labelled JSONL file(s), each reported separately")
     p.add_argument("--real", default="data/real_eval/labels.jsonl", help="hand-labelled real-text set ('' to skip)")
     p.add_argument("--real-validation", default="data/real_eval/validation.jsonl",
@@ -236,8 +238,8 @@ def main(argv: list[str] | None = None) -> None:
                    help="rewrite the model folder's README.md model card from its training report and these results")
     p.add_argument("--card-only", action="store_true", help="with --write-card: use the metrics.json already in --out, evaluate nothing")
     args = p.parse_args(argv)
-    if args.write_card and args.precision != "auto":
-        p.error("--write-card describes the shipped setting; run it with the default --precision")
+    if args.write_card and (args.precision != "auto" or args.backend != "torch"):
+        p.error("--write-card describes the shipped setting; run it with the default --precision and --backend")
     if args.card_only:
         res = json.loads((Path(args.out) / "metrics.json").read_text())
         write_card(args.model, res, [k for k in res if isinstance(res[k], dict) and "macro_f1" in res[k]])
@@ -253,7 +255,7 @@ def main(argv: list[str] | None = None) -> None:
         from baselines import run_baselines
 
         baselines = run_baselines(read_records(args.train), read_records(args.validation), sets)
-    res = evaluate(args.model, sets, Path(args.out), baselines, args.bootstrap, precision=args.precision)
+    res = evaluate(args.model, sets, Path(args.out), baselines, args.bootstrap, precision=args.precision, backend=args.backend)
     for name in sets:
         m = res[name]
         print(f"{name}: macro-F1 {m['macro_f1']:.3f} {m['macro_f1_ci95']}, primary acc {m['primary_accuracy']:.3f}, ECE {m['ece']}")
