@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import shutil
 import sys
 import textwrap
@@ -86,7 +87,8 @@ def score(args: argparse.Namespace) -> int:
     """The ``score`` subcommand: stream articles through the models into the output file."""
     from defsum.pipeline import Analyzer
 
-    options = ReadOptions(args.text_field, args.title_field, args.id_field, args.max_bytes, args.oversize, args.follow_symlinks)
+    options = ReadOptions(args.text_field, args.title_field, args.id_field, args.max_bytes, args.oversize, args.follow_symlinks,
+                          exclude=frozenset({os.path.realpath(args.output)}))  # never read our own output as input
     analyzer = None
     if args.engine == "local":  # the Ray engine loads the models once per actor instead
         analyzer = Analyzer.from_pretrained(args.classifier, args.summarizer, summarize=not args.no_summary,

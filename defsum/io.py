@@ -25,6 +25,9 @@ _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
     (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"),
 )
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_GLUED_AFTER_LETTER_OK = frozenset("\u201d\u2019\u2026\u00bb\u2014\u2013\u203a\u2122\u00ae\u00a9\u00b0\u00b7\u20ac\u00a0\u00b2")  # ” ’ … » — – › ™ ® © ° · € nbsp ²
+_ICELANDIC_ONLY = frozenset("\u00fe\u00f0\u00de\u00d0")  # þ ð Þ Ð: in cp1252 text mostly Turkish ş ğ Ş Ğ (cp1254)
 _ENGLISH = frozenset(
     "the of and to in a is that for on was with by as at from it said has have be were are an "
     "will its his their after which had not this but who been or they".split()
@@ -42,6 +45,12 @@ class Article:
     error: str | None = None
     encoding: str | None = None
     flags: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        # A file name that is not valid UTF-8 comes back from the OS with lone surrogates
+        # (surrogateescape); they cannot be written as UTF-8, so escape them (b"caf\xe9" -> "caf\\xe9").
+        self.path = escape_surrogates(self.path)
+        self.id = escape_surrogates(self.id)
 
     @property
     def content_hash(self) -> str:
@@ -65,6 +74,7 @@ class ReadOptions:
     max_bytes: int = 1_000_000
     oversize: str = "truncate"  # "truncate": score the first max_bytes; "error": record an error
     follow_symlinks: bool = False
+    exclude: frozenset[str] = frozenset()  # resolved paths never read as input (the output file)
 
     def __post_init__(self) -> None:
         if self.max_bytes < 1:
@@ -106,7 +116,8 @@ def _walk(folder: Path, follow: bool, seen: set[Path]) -> Iterator[tuple[Path, s
             continue
         if entry.is_symlink():
             if not path.exists():
-                yield path, "broken or looping symbolic link"
+                if path.suffix.lower() in SUFFIXES:  # any other name is ignored, like a regular non-article file
+                    yield path, "broken or looping symbolic link"
                 continue
             if not follow:
                 if path.is_dir() or path.suffix.lower() in SUFFIXES:
@@ -132,6 +143,8 @@ def read_articles(paths: Iterable[str | Path], options: ReadOptions | None = Non
     """
     opts = options or ReadOptions()
     for path, problem in iter_files(paths, opts.follow_symlinks):
+        if opts.exclude and os.path.realpath(path) in opts.exclude:
+            continue  # e.g. the run's own output file inside the folder being scored
         if problem is not None:
             yield Article(str(path), path.stem, error=problem)
             continue
@@ -149,7 +162,7 @@ def _read_file(path: Path, opts: ReadOptions) -> Iterator[Article]:
         if opts.oversize == "error":
             yield Article(str(path), path.stem, error=f"file is larger than the limit of {opts.max_bytes} bytes (--max-bytes)")
             return
-        data = data[: opts.max_bytes]
+        data = cut_bytes(data, opts.max_bytes)
         flags.append("truncated_input")
     if not data.strip():
         yield Article(str(path), path.stem, error="empty file")
@@ -159,6 +172,9 @@ def _read_file(path: Path, opts: ReadOptions) -> Iterator[Article]:
         yield Article(str(path), path.stem, error=encoding)
         return
     suffix = path.suffix.lower()
+    text = text.replace("\r\n", "\n")  # before titles are split and lines read
+    if suffix in TEXT_SUFFIXES:
+        text = text.replace("\r", "\n")
     if suffix in HTML_SUFFIXES:
         yield _from_html(path, text, encoding, flags)
     elif suffix == ".json":
@@ -170,8 +186,50 @@ def _read_file(path: Path, opts: ReadOptions) -> Iterator[Article]:
         yield _article(str(path), path.stem, title, body, encoding, flags)
 
 
+def cut_bytes(data: bytes, limit: int) -> bytes:
+    """The first ``limit`` bytes of ``data``, less a character cut in half at the end.
+
+    UTF-16/32 text (with a byte-order mark) and UTF-8 text lose the bytes of an incomplete
+    last character, so that the rest still decodes as what it is.
+
+    >>> cut_bytes("café".encode("utf-8"), 4)
+    b'caf'
+    """
+    data = data[:limit]
+    encoding = next((name for bom, name in _BOMS if data.startswith(bom)), "utf-8")
+    decoder = codecs.getincrementaldecoder(encoding)()
+    try:
+        decoder.decode(data, final=False)
+    except UnicodeDecodeError:
+        return data  # not that encoding: nothing to mend
+    pending = decoder.getstate()[0]
+    return data[: len(data) - len(pending)] if pending else data
+
+
+def escape_surrogates(text: str) -> str:
+    r"""Replace lone surrogates (from undecodable file names or JSON ``\ud800`` escapes) by escapes.
+
+    >>> escape_surrogates("caf\udce9.txt")
+    'caf\\xe9.txt'
+    """
+    if not _SURROGATE.search(text):
+        return text
+
+    def one(m: re.Match[str]) -> str:
+        code = ord(m.group())
+        return f"\\x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"\\u{code:04x}"
+
+    return _SURROGATE.sub(one, text)
+
+
 def decode_bytes(data: bytes) -> tuple[str | None, str]:
     """Decode ``data`` to text and name its encoding, or return ``(None, reason)``.
+
+    After a byte-order mark and UTF-8, text without NUL bytes is read as cp1252 (latin-1 where
+    it has one of the 5 bytes cp1252 leaves undefined), unless that reading does not look like
+    Western European text (mostly non-ASCII letters, as Cyrillic, Greek or Asian text gives, or
+    symbols glued to letters, as Central European encodings give): then the charset detector
+    decides. The detector alone often takes short latin-1 text for cp1250, mac_latin2 or big5.
 
     >>> decode_bytes("café".encode("latin-1"))
     ('café', 'cp1252')
@@ -186,21 +244,81 @@ def decode_bytes(data: bytes) -> tuple[str | None, str]:
         text, name = data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         text, name = None, ""
+    if text is None and b"\x00" not in data:
+        text, name = _utf8_with_cp1252_bytes(data)
+    western: tuple[str, str] | None = None
+    if text is None and b"\x00" not in data:
+        try:
+            western = data.decode("cp1252"), "cp1252"
+        except UnicodeDecodeError:  # 0x81 0x8D 0x8F 0x90 0x9D are undefined in cp1252
+            western = data.decode("latin-1"), "latin-1"
+        if not _unlike_western(western[0]):
+            text, name = western
     if text is None:
         from charset_normalizer import from_bytes
 
         best = from_bytes(data).best()
         if best is not None and best.encoding.startswith(("utf_16", "utf_32")) and b"\x00" not in data:
             best = None  # UTF-16/32 text without a byte-order mark has NUL bytes; short cp1252 text can fool the detector
-        if best is not None and "\x00" not in str(best):
+        if best is not None and "\x00" not in str(best) and not _looks_binary(str(best)):
             text, name = str(best), best.encoding
-        elif b"\x00" not in data:
-            text, name = data.decode("cp1252", errors="replace"), "cp1252"
+        elif western is not None:
+            text, name = western
     if text is None or _looks_binary(text):
         return None, "binary file: not text in any known encoding"
     if name in ("windows_1252", "latin_1", "iso8859_1"):
         name = "cp1252" if name == "windows_1252" else "latin-1"
     return text, name
+
+
+def _cp1252_bytes(err: UnicodeError) -> tuple[str, int]:
+    assert isinstance(err, UnicodeDecodeError)
+    chunk = err.object[err.start : err.end]
+    return "".join(bytes([b]).decode("cp1252", errors="ignore") or chr(b) for b in chunk), err.end
+
+
+codecs.register_error("defsum-cp1252", _cp1252_bytes)
+
+
+def _utf8_with_cp1252_bytes(data: bytes) -> tuple[str | None, str]:
+    """UTF-8 text with a few stray cp1252/latin-1 bytes (pasted-together sources): decode each part as what it is.
+
+    Used only when valid multi-byte UTF-8 characters outnumber the invalid bytes.
+    """
+    rough = data.decode("utf-8", errors="replace")
+    bad = rough.count("\ufffd")
+    good = sum(1 for c in rough if ord(c) > 127) - bad
+    if bad == 0 or good < bad or "\ufffd" in data.decode("utf-8", errors="ignore"):
+        return None, ""
+    return data.decode("utf-8", errors="defsum-cp1252"), "utf-8+cp1252"
+
+
+def _unlike_western(text: str) -> bool:
+    """Does this cp1252/latin-1 reading look like some other encoding's text?
+
+    True when most letters are non-ASCII (Cyrillic, Greek, Hebrew, Arabic or CJK bytes read as
+    cp1252 give runs of accented letters), or when C1 controls or symbols glued after letters
+    (``powiedzia³``: cp1250's ł read as cp1252) or þ ð (Turkish ş ğ) are more than a stray one.
+    """
+    sample = text[:20000]
+    letters = high = odd = 0
+    prev_letter = False
+    for c in sample:
+        if c.isalpha():
+            letters += 1
+            if ord(c) > 127:
+                high += 1
+                odd += c in _ICELANDIC_ONLY
+            prev_letter = True
+            continue
+        if "\x80" <= c <= "\x9f":
+            odd += 1
+        elif prev_letter and ord(c) > 127 and not c.isspace() and c not in _GLUED_AFTER_LETTER_OK:
+            odd += 1
+        prev_letter = False
+    if high >= 4 and high * 2 > letters:
+        return True
+    return odd >= max(1, high // 50)
 
 
 def _looks_binary(text: str) -> bool:
@@ -215,10 +333,11 @@ def split_title(text: str, markdown: bool = False) -> tuple[str | None, str]:
     >>> split_title("Missile launch\\n\\nNorth Korea fired ...")
     ('Missile launch', 'North Korea fired ...')
     """
-    text = text.strip()
+    text = text.replace("\r\n", "\n").strip()
     first, _, rest = text.partition("\n")
     head = first.strip().lstrip("#").strip() if markdown else first.strip()
-    if head and len(head) <= 200 and rest.strip() and (rest.startswith("\n") or first.startswith("#")):
+    blank_next = not rest.partition("\n")[0].strip()
+    if head and len(head) <= 200 and rest.strip() and (blank_next or first.startswith("#")):
         return head, rest.strip()
     return None, text
 
@@ -240,7 +359,11 @@ def _from_json(path: Path, text: str, encoding: str, flags: list[str], opts: Rea
     try:
         data = json.loads(text)
     except json.JSONDecodeError as err:
-        yield Article(str(path), path.stem, error=f"invalid JSON: {err}")
+        if "truncated_input" in flags:
+            yield Article(str(path), path.stem, error=f"invalid JSON: the file is larger than --max-bytes {opts.max_bytes} and was cut "
+                          f"there ({err}); a JSON file cannot be scored when cut: rerun with a larger --max-bytes")
+        else:
+            yield Article(str(path), path.stem, error=f"invalid JSON: {err}")
         return
     items = data if isinstance(data, list) else [data]
     for n, item in enumerate(items, 1):
@@ -248,13 +371,18 @@ def _from_json(path: Path, text: str, encoding: str, flags: list[str], opts: Rea
 
 
 def _from_jsonl(path: Path, text: str, encoding: str, flags: list[str], opts: ReadOptions) -> Iterator[Article]:
-    for n, line in enumerate(text.splitlines(), 1):
+    lines = split_lines(text)  # not str.splitlines(): U+2028, U+0085 ... may sit inside a JSON string
+    for n, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
             item = json.loads(line)
         except json.JSONDecodeError as err:
-            yield Article(str(path), f"{path.stem}:{n}", error=f"line {n}: invalid JSON: {err.msg} (column {err.colno})")
+            if "truncated_input" in flags and n == len(lines):
+                error = f"line {n}: cut at --max-bytes {opts.max_bytes} (rerun with a larger --max-bytes to score it)"
+            else:
+                error = f"line {n}: invalid JSON: {err.msg} (column {err.colno})"
+            yield Article(str(path), f"{path.stem}:{n}", error=error)
             continue
         yield _from_object(path, item, f"{path.stem}:{n}", encoding, flags, opts, f"line {n}")
 
@@ -262,7 +390,8 @@ def _from_jsonl(path: Path, text: str, encoding: str, flags: list[str], opts: Re
 def _from_object(path: Path, item: Any, default_id: str, encoding: str, flags: list[str], opts: ReadOptions, where: str) -> Article:
     if not isinstance(item, dict):
         return Article(str(path), default_id, error=f"{where}: expected a JSON object, got {type(item).__name__}")
-    ident = str(item.get(opts.id_field) or default_id)
+    raw_id = item.get(opts.id_field)
+    ident = default_id if raw_id is None or raw_id == "" else str(raw_id)
     body = item.get(opts.text_field)
     if not isinstance(body, str):
         found = ", ".join(sorted(map(str, item))[:10])
@@ -272,9 +401,21 @@ def _from_object(path: Path, item: Any, default_id: str, encoding: str, flags: l
     return _article(str(path), ident, title if isinstance(title, str) else None, body, encoding, flags)
 
 
+def split_lines(text: str) -> list[str]:
+    """Split on ``\\n`` only (a trailing ``\\r`` is dropped), unlike ``str.splitlines``.
+
+    >>> split_lines('{"t": "a\\u2028b"}\\r\\n2')
+    ['{"t": "a\\u2028b"}', '2']
+    """
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return [line[:-1] if line.endswith("\r") else line for line in lines]
+
+
 def _article(path: str, ident: str, title: str | None, body: str, encoding: str, flags: list[str]) -> Article:
-    body = body.replace("\r\n", "\n").strip()
-    title = " ".join(title.split()) if title else None
+    body = escape_surrogates(body.replace("\r\n", "\n")).strip()
+    title = escape_surrogates(" ".join(title.split())) if title else None
     if not body:
         return Article(path, ident, title=title, error="no article text (empty after reading)", encoding=encoding)
     extra = [] if looks_english(body) else ["non_english"]
@@ -312,7 +453,8 @@ class RecordWriter:
         self.done: set[str] = set()
         if resume and self.path.exists():
             self._repair_and_load()
-        self._fh = open(self.path, "a" if resume else "w", encoding="utf-8", newline="")
+        # backslashreplace: a lone surrogate left in some field is written as a \\udXXX escape, not a crash
+        self._fh = open(self.path, "a" if resume else "w", encoding="utf-8", errors="backslashreplace", newline="")
         if self.fmt == "csv" and self._fh.tell() == 0:
             self._fh.write(_csv_line(list(FIELDS)))
             self._fh.flush()
@@ -327,15 +469,19 @@ class RecordWriter:
         text = raw[:cut].decode("utf-8", errors="replace")
         if self.fmt == "jsonl":
             rows = []
-            for line in text.splitlines():
+            for line in split_lines(text):
+                if not line.strip():
+                    continue
                 try:
                     rows.append(json.loads(line))
                 except json.JSONDecodeError:
                     logger.warning("%s: ignoring an unreadable line", self.path)
         else:
-            rows = list(csv.DictReader(io.StringIO(text)))
+            rows = list(csv.DictReader(io.StringIO(text, newline="")))
         for row in rows:
-            if not row.get("error"):
+            # Every article with a record counts as done, error or not: a rerun with --resume never adds
+            # a second record. To retry failed articles, rerun them without --resume (or into a new file).
+            if isinstance(row, dict):
                 self.done.add(f"{row.get('path')}\t{row.get('id')}\t{row.get('content_hash')}")
 
     def write(self, records: list[dict[str, Any]]) -> None:
@@ -345,7 +491,7 @@ class RecordWriter:
         if self.fmt == "jsonl":
             chunk = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
         else:
-            chunk = "".join(_csv_line([_csv_value(r.get(k)) for k in FIELDS]) for r in records)
+            chunk = "".join(_csv_line([_csv_value(r.get(k), k) for k in FIELDS]) for r in records)
         self._fh.write(chunk)
         self._fh.flush()
         os.fsync(self._fh.fileno())
@@ -361,14 +507,19 @@ class RecordWriter:
         self.close()
 
 
-def _csv_value(value: Any) -> str:
+_CSV_FREE_TEXT = frozenset({"title", "summary", "error"})
+
+
+def _csv_value(value: Any, name: str = "") -> str:
     if value is None:
         return ""
     if isinstance(value, list):
         return ";".join(map(str, value))
     if isinstance(value, dict):
         return json.dumps(value)
-    return " ".join(str(value).split())
+    if name in _CSV_FREE_TEXT:  # only free text is tidied; path and id must match the next --resume exactly
+        return " ".join(str(value).split())
+    return str(value)
 
 
 def _csv_line(values: list[str]) -> str:

@@ -16,7 +16,7 @@ from tests.test_io import ARTICLE, make_bad_folder
 
 
 def read_jsonl(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").split("\n") if line]
 
 
 def test_score_bad_folder_one_record_each(tmp_path, tiny_classifier_dir, capsys):
@@ -111,3 +111,73 @@ def test_extractive_briefs_from_the_command_line(tmp_path, tiny_classifier_dir, 
     else:
         raise AssertionError("--no-summary with --extractive was accepted")
     assert "not allowed with argument" in capsys.readouterr().err
+
+
+def _score(tmp_path, tiny_classifier_dir, *extra):
+    return main(["score", *map(str, extra), "--classifier", str(tiny_classifier_dir), "--no-summary", "-q"])
+
+
+def test_non_utf8_file_name_does_not_stop_the_run(tmp_path, tiny_classifier_dir):
+    (tmp_path / "in").mkdir()
+    with open(os.path.join(os.fsencode(tmp_path / "in"), b"caf\xe9.txt"), "wb") as fh:
+        fh.write(ARTICLE.encode())
+    (tmp_path / "in" / "ok.txt").write_text(ARTICLE)
+    out = tmp_path / "out.jsonl"
+    assert _score(tmp_path, tiny_classifier_dir, tmp_path / "in", "-o", out) == EXIT_OK
+    records = read_jsonl(out)
+    assert [(Path(r["path"]).name, r["id"], r["error"]) for r in records] == [("caf\\xe9.txt", "caf\\xe9", None), ("ok.txt", "ok", None)]
+    assert _score(tmp_path, tiny_classifier_dir, tmp_path / "in", "-o", out, "--resume") == EXIT_OK
+    assert len(read_jsonl(out)) == 2  # the escaped path is a stable --resume key
+
+
+def test_output_inside_the_input_folder_is_not_read(tmp_path, tiny_classifier_dir, monkeypatch):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.txt").write_text(ARTICLE)
+    monkeypatch.chdir(tmp_path / "in")
+    assert _score(tmp_path, tiny_classifier_dir, ".") == EXIT_OK  # default output: ./briefs.jsonl
+    assert [r["id"] for r in read_jsonl(tmp_path / "in" / "briefs.jsonl")] == ["a"]
+    assert _score(tmp_path, tiny_classifier_dir, ".", "--resume") == EXIT_OK
+    assert [r["id"] for r in read_jsonl(tmp_path / "in" / "briefs.jsonl")] == ["a"]
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_resume_gives_failed_and_skipped_articles_one_record(tmp_path, tiny_classifier_dir, capsys, fmt):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.txt").write_text(ARTICLE)
+    (tmp_path / "in" / "empty.txt").write_bytes(b"")
+    (tmp_path / "in" / "bad.jsonl").write_text('{"text": "x"\n')
+    os.symlink(tmp_path / "in" / "a.txt", tmp_path / "in" / "link.txt")
+    out = tmp_path / f"out.{fmt}"
+    args = [tmp_path / "in", "-o", out]
+    assert _score(tmp_path, tiny_classifier_dir, *args) == EXIT_FAILED_RECORDS
+    for _ in range(2):
+        capsys.readouterr()
+        assert _score(tmp_path, tiny_classifier_dir, *args, "--resume") == EXIT_OK
+        assert "4 already done" in capsys.readouterr().err
+    rows = read_jsonl(out) if fmt == "jsonl" else list(csv.DictReader(out.open(encoding="utf-8", newline="")))
+    assert sorted(r["id"] for r in rows) == ["a", "bad:1", "empty", "link"]
+
+
+def test_resume_csv_keeps_whitespace_in_path_and_id(tmp_path, tiny_classifier_dir, capsys):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "two  spaces.txt").write_text(ARTICLE)
+    (tmp_path / "in" / "f.jsonl").write_text(json.dumps({"id": "x  y\tz", "title": "A  title\nhere", "text": ARTICLE}) + "\n")
+    out = tmp_path / "out.csv"
+    assert _score(tmp_path, tiny_classifier_dir, tmp_path / "in", "-o", out) == EXIT_OK
+    capsys.readouterr()
+    assert _score(tmp_path, tiny_classifier_dir, tmp_path / "in", "-o", out, "--resume") == EXIT_OK
+    assert "2 already done" in capsys.readouterr().err
+    rows = list(csv.DictReader(out.open(encoding="utf-8", newline="")))
+    assert [(Path(r["path"]).name, r["id"]) for r in rows] == [("f.jsonl", "x  y\tz"), ("two  spaces.txt", "two  spaces")]
+    assert rows[0]["title"] == "A title here"  # free text is still tidied
+
+
+def test_resume_with_line_separators_in_records(tmp_path, tiny_classifier_dir, capsys):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "f\u2028\x85.jsonl").write_text(json.dumps({"id": "a\u2029b", "text": ARTICLE}, ensure_ascii=False) + "\n", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    assert _score(tmp_path, tiny_classifier_dir, tmp_path / "in", "-o", out) == EXIT_OK
+    capsys.readouterr()
+    assert _score(tmp_path, tiny_classifier_dir, tmp_path / "in", "-o", out, "--resume") == EXIT_OK
+    assert "1 already done" in capsys.readouterr().err
+    assert [r["id"] for r in read_jsonl(out)] == ["a\u2029b"]

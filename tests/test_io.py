@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import builtins
+import csv
 import json
 import os
 from pathlib import Path
@@ -156,3 +157,166 @@ def test_short_cp1252_text_is_not_taken_for_utf16():
 
     assert decode_bytes("café".encode("latin-1")) == ("café", "cp1252")
     assert decode_bytes("Seoul said the talks resumed.".encode("utf-16"))[0] == "Seoul said the talks resumed."
+
+
+# ---------------------------------------------------------------------- reviewed bugs
+def test_undecodable_file_name_gives_an_escaped_path(tmp_path):
+    with open(os.path.join(os.fsencode(tmp_path), b"caf\xe9.txt"), "wb") as fh:
+        fh.write(ARTICLE.encode())
+    (tmp_path / "ok.txt").write_text(ARTICLE)
+    arts = list(read_articles([tmp_path]))
+    assert [Path(a.path).name for a in arts] == ["caf\\xe9.txt", "ok.txt"]
+    assert arts[0].id == "caf\\xe9" and arts[0].error is None
+    json.dumps(arts[0].path, ensure_ascii=False).encode("utf-8")  # writable as UTF-8
+
+
+def test_excluded_path_is_not_read(tmp_path):
+    (tmp_path / "a.txt").write_text(ARTICLE)
+    (tmp_path / "briefs.jsonl").write_text(json.dumps({"text": ARTICLE}) + "\n")
+    arts = list(read_articles([tmp_path], ReadOptions(exclude=frozenset({os.path.realpath(tmp_path / "briefs.jsonl")}))))
+    assert [Path(a.path).name for a in arts] == ["a.txt"]
+
+
+def test_jsonl_splits_on_newline_only(tmp_path):
+    lines = [json.dumps({"id": i, "title": f"A\u2028B {i}", "text": f"{ARTICLE}\u2029\x85{i}"}, ensure_ascii=False) for i in ("x", "y")]
+    (tmp_path / "f.jsonl").write_bytes(("\r\n".join(lines) + "\r\n").encode("utf-8"))
+    arts = list(read_articles([tmp_path]))
+    assert [(a.id, a.error) for a in arts] == [("x", None), ("y", None)]
+    assert arts[1].text.endswith("\u2029\x85y")
+
+
+def test_writer_resume_reads_records_holding_line_separators(tmp_path):
+    out = tmp_path / "out.jsonl"
+    with RecordWriter(out) as w:
+        w.write([{"path": "a.txt", "id": "a", "title": "A\u2028B\x85C", "error": None, "content_hash": "h1"},
+                 {"path": "b.txt", "id": "b", "title": "plain", "error": None, "content_hash": "h2"}])
+    with RecordWriter(out, resume=True) as w:
+        assert w.done == {"a.txt\ta\th1", "b.txt\tb\th2"}
+
+
+@pytest.mark.parametrize("suffix", [".txt", ".md"])
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16", "cp1252"])
+def test_windows_line_endings_keep_the_title(tmp_path, suffix, encoding):
+    title = "Déclaration du ministre" if suffix == ".txt" else "# Déclaration du ministre"
+    (tmp_path / f"a{suffix}").write_bytes(f"{title}\r\n\r\n{ARTICLE}\r\nMore.\r\n".encode(encoding))
+    [a] = read_articles([tmp_path])
+    assert (a.title, a.error) == ("Déclaration du ministre", None)
+    assert "\r" not in a.text and a.text.endswith("without a joint statement.\nMore.")
+
+
+WESTERN = {
+    "fr": "Le ministre a déclaré que les négociations reprendraient à Genève après l'incident à la frontière. "
+          "L'armée a été placée en état d'alerte élevée ; « c'est très grave », a-t-il ajouté.",
+    "es": "El ministro dijo que las conversaciones se reanudarían en Ginebra tras el incidente fronterizo. "
+          "¿Qué pasará ahora? El ejército está en alerta máxima, señaló el portavoz.",
+    "pt": "O ministro afirmou que as negociações serão retomadas em Genebra após o incidente na fronteira. "
+          "O exército está em alerta máximo, disse o porta-voz, e a situação não é clara.",
+    "de": "Der Minister sagte, dass die Gespräche nach dem Grenzzwischenfall in Genf fortgesetzt würden. "
+          "Die Armee wurde in höchste Alarmbereitschaft versetzt, äußerte der Sprecher.",
+    "fr_short": "Café à Zürich",
+    "es_short": "Señor, ¿qué?",
+    "pt_short": "Ação não é fácil",
+    "de_short": "Grüße aus Köln",
+    "quotes": "\u201cTalks\u201d resume \u2014 the envoy said \u2018no\u2019 to the deal\u2026 \u20ac5 million, \u00bdh later.",
+}
+
+
+@pytest.mark.parametrize("encoding", ["latin-1", "cp1252"])
+@pytest.mark.parametrize("lang", sorted(WESTERN))
+def test_western_european_legacy_text_is_not_misdetected(lang, encoding):
+    text = WESTERN[lang]
+    try:
+        data = text.encode(encoding)
+    except UnicodeEncodeError:
+        pytest.skip(f"not representable in {encoding}")
+    assert decode_bytes(data) == (text, "cp1252")
+
+
+def test_latin1_only_bytes_fall_back_to_latin1():
+    text = WESTERN["fr"] * 10 + "\x81"  # 0x81 is undefined in cp1252: a stray one in latin-1 text
+    assert decode_bytes(text.encode("latin-1")) == (text, "latin-1")
+
+
+@pytest.mark.parametrize("text, encoding", [
+    ("Министр заявил, что переговоры возобновятся в Женеве после инцидента на границе.", "cp1251"),
+    ("Министр заявил, что переговоры возобновятся в Женеве после инцидента на границе. Армия приведена в состояние "
+     "повышенной готовности.", "koi8_r"),
+    ("外交部发言人表示，两国将在日内瓦恢复谈判。军队已进入高度戒备状态。", "gbk"),
+    ("外交部發言人表示，兩國將在日內瓦恢復談判。軍隊已進入高度戒備狀態。", "big5"),
+    ("外務省の報道官は、両国がジュネーブで交渉を再開すると述べた。軍は高度な警戒態勢に入った。", "shift_jis"),
+    ("북한이 탄도미사일을 발사했다고 합동참모본부가 밝혔다. 이번 발사는 올해 들어 세 번째이다.", "euc_kr"),
+    ("Minister powiedział, że rozmowy zostaną wznowione w Genewie po incydencie na granicy. Wojsko jest w stanie gotowości.", "cp1250"),
+    ("Bakan, sınırdaki olayın ardından görüşmelerin Cenevre'de yeniden başlayacağını söyledi. Ordu yüksek alarma geçirildi.", "cp1254"),
+    ("Ο υπουργός δήλωσε ότι οι συνομιλίες θα συνεχιστούν στη Γενεύη μετά το επεισόδιο στα σύνορα.", "cp1253"),
+])
+def test_other_legacy_encodings_still_detected(text, encoding):
+    assert decode_bytes(text.encode(encoding))[0] == text
+
+
+def test_max_bytes_cut_inside_a_utf8_character(tmp_path):
+    text = "Déclaration\n\n" + "Le ministre a déclaré que l'armée était prête. " * 20
+    data = text.encode("utf-8")
+    limit = data.index("é".encode(), 100) + 1  # cuts the two bytes of an é in half
+    (tmp_path / "a.txt").write_bytes(data)
+    [a] = read_articles([tmp_path], ReadOptions(max_bytes=limit))
+    assert (a.encoding, a.error, a.title) == ("utf-8", None, "Déclaration")
+    assert "truncated_input" in a.flags and text.startswith("Déclaration\n\n" + a.text)
+
+
+@pytest.mark.parametrize("cut", [1, 2, 3])
+def test_max_bytes_odd_or_mid_pair_on_utf16(tmp_path, cut):
+    text = "Talks\n\n" + ARTICLE + " \U0001F600" * 5
+    data = text.encode("utf-16")
+    limit = len(data) - cut  # 1 and 3: odd; 2: half of the last surrogate pair
+    (tmp_path / "a.txt").write_bytes(data)
+    [a] = read_articles([tmp_path], ReadOptions(max_bytes=limit))
+    assert (a.encoding, a.error, a.title) == ("utf-16", None, "Talks")
+    assert "truncated_input" in a.flags and a.text.endswith("\U0001F600")
+
+
+def test_cut_json_says_to_raise_max_bytes(tmp_path):
+    (tmp_path / "big.json").write_text(json.dumps([{"text": ARTICLE}] * 50))
+    (tmp_path / "big.jsonl").write_text("\n".join(json.dumps({"text": ARTICLE}) for _ in range(50)))
+    arts = list(read_articles([tmp_path], ReadOptions(max_bytes=1000)))
+    [big_json] = [a for a in arts if a.path.endswith(".json")]
+    assert "--max-bytes 1000" in big_json.error and "larger --max-bytes" in big_json.error
+    lines = [a for a in arts if a.path.endswith(".jsonl")]
+    assert all(a.error is None for a in lines[:-1])
+    assert "cut at --max-bytes 1000" in lines[-1].error
+
+
+def test_dangling_link_with_other_suffix_is_ignored(tmp_path):
+    (tmp_path / "a.txt").write_text(ARTICLE)
+    os.symlink(tmp_path / "gone.png", tmp_path / "x.png")
+    os.symlink(tmp_path / "gone.txt", tmp_path / "y.txt")
+    arts = list(read_articles([tmp_path]))
+    assert [(Path(a.path).name, a.error) for a in arts] == [("a.txt", None), ("y.txt", "broken or looping symbolic link")]
+
+
+def test_json_id_zero_is_kept(tmp_path):
+    (tmp_path / "f.jsonl").write_text("\n".join(json.dumps({"id": i, "text": ARTICLE}) for i in (0, 1, "")) + "\n")
+    assert [a.id for a in read_articles([tmp_path])] == ["0", "1", "f:3"]
+
+
+def test_csv_writes_path_and_id_unchanged(tmp_path):
+    out = tmp_path / "out.csv"
+    with RecordWriter(out) as w:
+        w.write([{"path": "in/two  spaces.txt", "id": "a  b\tc", "title": "T  x\ny", "error": None, "content_hash": "h"}])
+    with RecordWriter(out, resume=True) as w:
+        assert w.done == {"in/two  spaces.txt\ta  b\tc\th"}
+    with out.open(encoding="utf-8", newline="") as fh:
+        [row] = list(csv.DictReader(fh))
+    assert row["title"] == "T x y"
+
+
+def test_writer_counts_error_records_as_done(tmp_path):
+    out = tmp_path / "out.jsonl"
+    with RecordWriter(out) as w:
+        w.write([{"path": "e.txt", "id": "e", "error": "empty file", "content_hash": "h1"}])
+    with RecordWriter(out, resume=True) as w:
+        assert w.done == {"e.txt\te\th1"}
+
+
+def test_utf8_with_a_stray_latin1_byte():
+    data = "Naïve title\n\n".encode() + ARTICLE.encode() + " café".encode("latin-1")
+    assert decode_bytes(data) == ("Naïve title\n\n" + ARTICLE + " café", "utf-8+cp1252")
