@@ -15,8 +15,10 @@ from defsum.chunking import Windows, make_windows
 from defsum.labels import LABELS, NONE
 from defsum.precision import autocast, prepare_for_inference, resolve_precision
 from defsum.primary_head import PrimaryHead
+from defsum.checks import as_texts, as_titles, check_count, check_device
 from defsum.modelio import (
     ModelLoadError,
+    hub_load_error,
     load_defsum_config,
     pretrained_kwargs,
     resolve_model_path,
@@ -81,8 +83,8 @@ class EventClassifier:
     """Multi-label event classifier over articles of any length.
 
     >>> clf = EventClassifier.from_pretrained()  # doctest: +SKIP
-    >>> clf.predict("Seoul confirmed a North Korean diplomat in Cuba had defected.").primary  # doctest: +SKIP
-    'elite_defection'
+    >>> clf.predict("North Korea fired two ballistic missiles into the sea off its east coast on Monday.").primary  # doctest: +SKIP
+    'provocation'
     """
 
     def __init__(
@@ -117,6 +119,8 @@ class EventClassifier:
         """
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+        device = check_device(device)
+        resolve_precision(precision, device)  # a bad precision fails before the model loads
         if backend == "onnxruntime":
             precision = "int8" if precision == "auto" else precision
             if precision not in ("int8", "fp32") or not str(device).startswith("cpu"):
@@ -130,6 +134,8 @@ class EventClassifier:
             )
             tokenizer = AutoTokenizer.from_pretrained(where, **pretrained_kwargs())
         except Exception as err:  # transformers and safetensors raise many kinds here
+            if not Path(where).is_dir():
+                raise hub_load_error(where, "classifier", err) from err
             raise ModelLoadError(
                 f"could not load a classifier from {where}: its files are missing or corrupt "
                 f"({type(err).__name__}: {err})"
@@ -189,7 +195,8 @@ class EventClassifier:
             raise ModelLoadError(f"{where}/defsum_config.json: temperature must be > 0")
 
     def save_pretrained(self, path: str | Path, *, card: str | None = None) -> None:
-        """Write weights (safetensors), tokenizer, ``defsum_config.json`` and a model card.
+        """Write weights (safetensors), tokenizer, ``defsum_config.json``, the primary head if any,
+        and, when ``card`` is given, that text as the model card (``README.md``).
 
         >>> clf.save_pretrained("models/my-classifier")  # doctest: +SKIP
         """
@@ -239,9 +246,8 @@ class EventClassifier:
         >>> clf.predict(["First article ...", "Second ..."], batch_size=4)  # doctest: +SKIP
         [Prediction(...), Prediction(...)]
         """
-        single = isinstance(text, str)
-        texts = [text] if single else list(text)
-        heads = _as_titles(titles, len(texts), single)
+        texts, single = as_texts(text)
+        heads = as_titles(titles, len(texts), single)
         per_window, probs, windows, features = self._article_probs(texts, heads, batch_size, show_progress_bar)
         head = self._head_probs(features)
         preds = [self._decide(p, pw, w, None if head is None else head[k]) for k, (p, pw, w) in enumerate(zip(probs, per_window, windows))]
@@ -249,21 +255,23 @@ class EventClassifier:
 
     def predict_proba(
         self,
-        text: Sequence[str],
+        text: str | Sequence[str],
         *,
-        titles: Sequence[str | None] | None = None,
+        titles: str | Sequence[str | None] | None = None,
         batch_size: int = WINDOW_BATCH,
         aggregation: str | None = None,
         calibrated: bool = True,
     ) -> np.ndarray:
-        """Article-by-label probabilities, shape ``(len(text), len(labels))``.
+        """Article-by-label probabilities, shape ``(len(text), len(labels))``; one str is one
+        article, shape ``(1, len(labels))``, as in :meth:`predict`.
 
         >>> clf.predict_proba(["..."]).shape  # doctest: +SKIP
         (1, 3)
         """
-        heads = _as_titles(titles, len(text), False)
-        _, probs, _, _ = self._article_probs(list(text), heads, batch_size, False, aggregation, calibrated)
-        return np.stack(probs)
+        texts, single = as_texts(text)
+        heads = as_titles(titles, len(texts), single)
+        _, probs, _, _ = self._article_probs(texts, heads, batch_size, False, aggregation, calibrated)
+        return np.stack(probs) if probs else np.zeros((0, len(self.labels)), dtype=np.float32)
 
     def _article_probs(
         self,
@@ -277,8 +285,9 @@ class EventClassifier:
     ) -> tuple[list[np.ndarray], list[np.ndarray], list[Windows], np.ndarray | None]:
         """Per-window probabilities, aggregated article probabilities, the windows, and each
         article's first-window [CLS] vector (when ``features``; default: when there is a primary head)."""
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        batch_size = check_count(batch_size, "batch_size")
+        if aggregation is not None and aggregation not in AGGREGATIONS:
+            raise ValueError(f"aggregation must be one of {AGGREGATIONS} (or None: the model's own), got {aggregation!r}")
         cfg = self.config
         windows = []
         for i, (body, head) in enumerate(zip(texts, titles)):
@@ -310,6 +319,8 @@ class EventClassifier:
         >>> len(clf.windows("A long article ...", "Title").input_ids)  # doctest: +SKIP
         3
         """
+        if not isinstance(text, str):
+            raise TypeError(f"text must be a str, got {type(text).__name__}")
         cfg = self.config
         return make_windows(self.tokenizer, text, title, max_length=cfg["max_length"], overlap=cfg["overlap"],
                             title_tokens=cfg["title_tokens"], max_windows=cfg["max_windows"])
@@ -411,15 +422,3 @@ def _aggregate(window_probs: np.ndarray, how: str) -> np.ndarray:
         return window_probs[0]
     raise ValueError(f"aggregation must be one of {AGGREGATIONS}, got {how!r}")
 
-
-def _as_titles(titles: str | Sequence[str | None] | None, n: int, single: bool) -> list[str | None]:
-    if titles is None:
-        return [None] * n
-    if isinstance(titles, str):
-        if not single:
-            raise TypeError("titles must be a list when text is a list")
-        return [titles]
-    heads = list(titles)
-    if len(heads) != n:
-        raise ValueError(f"got {len(heads)} titles for {n} texts; pass one title per text (or None)")
-    return heads

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import platform
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,9 @@ class ModelLoadError(ValueError):
 def resolve_model_path(path: str | Path | None, kind: str) -> str:
     """Return a local folder (or hub id) for a model of ``kind`` ("classifier"/"summarizer").
 
-    ``None`` means the default model shipped in the package.
+    ``None`` means the default model shipped in the package. A name that looks like a local path
+    (a ``Path``, starts with ``./``, ``../``, ``/`` or ``~``, ends with a separator, or its first
+    part is a folder here) but does not exist is an error at once; other names are hub ids.
 
     >>> resolve_model_path("my/folder", "classifier")  # doctest: +SKIP
     'my/folder'
@@ -37,14 +40,41 @@ def resolve_model_path(path: str | Path | None, kind: str) -> str:
                 f"(path=...) or train one with training/train_{kind}.py"
             )
         return str(default)
+    if not isinstance(path, (str, os.PathLike)):
+        hint = "; decode it first (e.g. path.decode('utf-8'))" if isinstance(path, (bytes, bytearray)) else ""
+        raise TypeError(f"path must be a str, a Path or None (the shipped model), got {type(path).__name__}{hint}")
     p = Path(path).expanduser()
     if p.exists():
         check_model_folder(p)
         return str(p)
-    text = str(path)
-    if text.startswith((".", "/", "~")) or text.count("/") > 1:
-        raise ModelLoadError(f"model folder {text!r} does not exist")
+    text = os.fspath(path)
+    if not isinstance(path, str) or looks_like_local_path(text):
+        raise ModelLoadError(
+            f"model folder {text!r} does not exist (looked in {p.absolute()}, working directory {os.getcwd()}); "
+            "pass the path of an existing model folder"
+        )
     return text  # a hub id, for users with network access
+
+
+def looks_like_local_path(text: str) -> bool:
+    """True when ``text`` cannot be a hub id ("name" or "org/name") and must be a local path.
+
+    >>> looks_like_local_path("./models/clf"), looks_like_local_path("bert-base-uncased")
+    (True, False)
+    """
+    if text.startswith((".", "~")) or os.path.isabs(text) or text.endswith(("/", "\\")):
+        return True
+    if "\\" in text or text.count("/") > 1:  # hub ids never hold a backslash or two slashes
+        return True
+    return "/" in text and Path(text.split("/")[0]).is_dir()
+
+
+def hub_load_error(name: str, kind: str, err: BaseException) -> ModelLoadError:
+    """The error for a hub id that could not be loaded (no such local folder either)."""
+    return ModelLoadError(
+        f"no local folder {name!r} in {os.getcwd()}, and hub id {name!r} could not be loaded as a {kind} "
+        f"(offline? set HF_HUB_OFFLINE=1 to skip the network; or pass an existing folder): {type(err).__name__}: {err}"
+    )
 
 
 def check_model_folder(folder: Path) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence, overload
 
 from defsum.classifier import WINDOW_BATCH, EventClassifier
+from defsum.checks import as_texts, as_titles, check_count, check_device
 
 if TYPE_CHECKING:
     from defsum.summarizer import Summarizer
@@ -35,7 +36,7 @@ class Analyzer:
     """Tag and summarise articles with one call.
 
     >>> analyzer = Analyzer.from_pretrained()  # doctest: +SKIP
-    >>> brief = analyzer.analyze(article_text, title="Diplomat defects")  # doctest: +SKIP
+    >>> brief = analyzer.analyze(article_text, titles="Diplomat defects")  # doctest: +SKIP
     >>> brief.primary, brief.summary  # doctest: +SKIP
     ('elite_defection', 'South Korea confirmed ...')
     """
@@ -62,6 +63,7 @@ class Analyzer:
 
         >>> Analyzer.from_pretrained(summarize=False)  # doctest: +SKIP
         """
+        device = check_device(device)
         clf = EventClassifier.from_pretrained(classifier, device=device, backend=backend)
         summ = None
         if summarize:
@@ -93,15 +95,12 @@ class Analyzer:
         >>> analyzer.analyze(["text one", "text two"], titles=["One", None])  # doctest: +SKIP
         [Brief(...), Brief(...)]
         """
-        single = isinstance(text, str)
-        texts = [text] if single else list(text)
-        heads: list[str | None]
-        if titles is None:
-            heads = [None] * len(texts)
-        else:
-            heads = [titles] if isinstance(titles, str) else list(titles)
+        texts, single = as_texts(text)
+        heads = as_titles(titles, len(texts), single)
+        batch_size = check_count(batch_size, "batch_size")  # checked here: the classifier runs first
+        window_batch = WINDOW_BATCH if window_batch is None else check_count(window_batch, "window_batch")
         preds = self.classifier.predict(
-            texts, titles=heads, batch_size=window_batch or WINDOW_BATCH, show_progress_bar=show_progress_bar
+            texts, titles=heads, batch_size=window_batch, show_progress_bar=show_progress_bar
         )
         summaries: list[str | None] = [None] * len(texts)
         if self.summarizer is not None:

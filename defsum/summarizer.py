@@ -23,8 +23,10 @@ from defsum import briefs
 from defsum.salience import FILENAME as RANKER_FILE
 from defsum.salience import SentenceRanker
 from defsum.copygen import CopyGenForConditionalGeneration  # also registers "defsum-copygen" with the Auto classes
+from defsum.checks import as_texts, as_titles, check_count, check_device, check_text, check_title
 from defsum.modelio import (
     ModelLoadError,
+    hub_load_error,
     load_defsum_config,
     pretrained_kwargs,
     resolve_model_path,
@@ -56,6 +58,8 @@ DEFAULTS: dict[str, Any] = {
 }
 INPUT_STRATEGIES = ("select", "truncate")
 DEFAULT_PRECISION = "auto"  # bf16 autocast where the CPU has it: validation ROUGE-L 29.74 vs 29.95 in fp32
+PRECISIONS = ("auto", "fp32", "bf16")
+"""The precisions the summariser takes (int8 is the classifier's only)."""
 FALLBACKS = ("lead", "title", "salient", "best")
 
 
@@ -135,8 +139,8 @@ class Summarizer:
         self.model = model
         self.tokenizer = tokenizer
         self.config = config
-        self.device = device
-        self.precision = _summary_precision(precision, device)
+        self.device = check_device(device)
+        self.precision = _summary_precision(precision, self.device)
 
     # ------------------------------------------------------------------ loading and saving
     @classmethod
@@ -150,6 +154,8 @@ class Summarizer:
 
         >>> Summarizer.from_pretrained("path/to/t5-small-folder")  # doctest: +SKIP
         """
+        device = check_device(device)
+        _summary_precision(precision, device)  # a bad precision fails before the model loads
         resolved = resolve_model_path(path, "summarizer")
         local = Path(resolved).is_dir()
         config = load_defsum_config(resolved, DEFAULTS) if local else dict(DEFAULTS)
@@ -166,10 +172,12 @@ class Summarizer:
                 f"{resolved}: fallback='salient' but there is no sentence_ranker.safetensors; fit one with "
                 "training/train_sentence_ranker.py or set fallback to 'title' in defsum_config.json"
             )
-        try:
-            tokenizer = AutoTokenizer.from_pretrained(resolved, **pretrained_kwargs())
+        try:  # the model first: a hub id that cannot be reached fails once, not once per file kind
             model = AutoModelForSeq2SeqLM.from_pretrained(resolved, dtype=torch.float32, **pretrained_kwargs())
+            tokenizer = AutoTokenizer.from_pretrained(resolved, **pretrained_kwargs())
         except (OSError, ValueError, KeyError) as err:
+            if not local:
+                raise hub_load_error(resolved, "summariser", err) from err
             raise ModelLoadError(f"could not load a seq2seq model from {resolved!r}: {err}") from err
         if config["uncased"] is None:
             config["uncased"] = bool(getattr(tokenizer, "do_lower_case", False))
@@ -222,34 +230,19 @@ class Summarizer:
         ``extractive=True`` skips the seq2seq model and returns the sentence the model would fall
         back to (:meth:`extract`) for every article, about 200 times faster. With the shipped model
         that is the same brief wherever none of its beams passes the faithfulness gates: 345 of 348
-        articles of the corpus test split and held-out Inshorts, CNN/DM, BBC and XSum (README).
+        articles of the corpus test split and the last 60 items of Inshorts, CNN/DM, BBC and XSum (README).
 
         >>> summ.summarize("Seoul said on Monday that ...", titles="Diplomat defects")  # doctest: +SKIP
         'Seoul said on Monday that a North Korean diplomat in Cuba had defected.'
         """
         self._check_ready()
-        single = isinstance(text, str)
-        texts = [text] if single else list(text)
-        if single:
-            title_list = [titles] if titles is None or isinstance(titles, str) else list(titles)
-        elif titles is None:
-            title_list = [None] * len(texts)
-        elif isinstance(titles, str):
-            raise ValueError("titles must be a list of the same length as the texts when text is a list")
-        else:
-            title_list = list(titles)
-        if len(title_list) != len(texts):
-            raise ValueError(f"got {len(texts)} texts but {len(title_list)} titles; pass one title per text")
+        texts, single = as_texts(text)
+        title_list = as_titles(titles, len(texts), single)
         for i, t in enumerate(texts):
-            if not isinstance(t, str):
-                raise ValueError(f"text {i} is {type(t).__name__}, not str")
-            if not t.strip():
-                where = "text" if single else f"text {i}"
-                raise ValueError(f"{where} is empty or only whitespace; there is nothing to summarise")
-        if max_words < 5:
-            raise ValueError(f"max_words={max_words} is too small for a sentence; use at least 5")
-        if num_beams < 1 or batch_size < 1:
-            raise ValueError(f"num_beams ({num_beams}) and batch_size ({batch_size}) must be at least 1")
+            check_text(t, "text" if single else f"text {i}")
+        max_words = _check_max_words(max_words)
+        num_beams = check_count(num_beams, "num_beams")
+        batch_size = check_count(batch_size, "batch_size")
         if extractive:
             if self.config["fallback"] == "best":
                 raise ValueError("extractive briefs need a sentence to fall back to, but this model's fallback is 'best'; "
@@ -277,6 +270,9 @@ class Summarizer:
     def candidates(self, text: str, title: str | None = None, *, num_beams: int = 4, max_words: int = 45) -> list[Candidate]:
         """All beams for one article with their diagnostics (for inspection and evaluation)."""
         self._check_ready()
+        check_text(text)
+        check_title(title)
+        num_beams, max_words = check_count(num_beams, "num_beams"), _check_max_words(max_words)
         beams = self._generate([self.prepare_input(text, title)], num_beams, max_words)[0]
         return [self._candidate(b, r, text, title, max_words, score) for r, (b, score) in enumerate(beams)]
 
@@ -286,6 +282,9 @@ class Summarizer:
         >>> summ.extract("Ministry of Unification\nSEOUL, May 2 - Two fishermen crossed the sea border near Yeonpyeong on Monday.")  # doctest: +SKIP
         'Two fishermen crossed the sea border near Yeonpyeong on Monday.'
         """
+        check_text(text)
+        check_title(title)
+        max_words = _check_max_words(max_words)
         kind = self.config["fallback"]
         if kind == "salient":
             if self.ranker is None:
@@ -423,10 +422,14 @@ class Summarizer:
 
 
 def _summary_precision(precision: str, device: str) -> str:
-    resolved = resolve_precision(precision, device)
-    if resolved == "int8":
-        raise ValueError("the summariser runs in fp32 or bf16; precision='int8' is for the classifier only")
-    return resolved
+    if precision not in PRECISIONS:
+        only = " (int8 is for the classifier only)" if precision == "int8" else ""
+        raise ValueError(f"the summariser's precision must be one of {PRECISIONS}, got {precision!r}{only}")
+    return resolve_precision(precision, device)
+
+
+def _check_max_words(max_words: object) -> int:
+    return check_count(max_words, "max_words", 5, f"max_words={max_words} is too small for a sentence; use at least 5")
 
 
 def _check_config(config: dict[str, Any], where: str) -> None:

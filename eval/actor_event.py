@@ -32,6 +32,7 @@ if str(ROOT) not in sys.path:
 
 from defsum import briefs, salience  # noqa: E402
 from defsum.data import read_records  # noqa: E402
+from defsum.scripthelp import HelpFormatter  # noqa: E402
 
 MAX_WORDS = 45
 """The brief length the labelled sentences were extracted with (the summariser's default)."""
@@ -113,11 +114,13 @@ def ceiling(ids: Sequence[str], labels: dict[str, dict[str, int]]) -> dict[str, 
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     p.add_argument("--split", default="test", choices=["validation", "test"], help="corpus split (data/corpus/SPLIT.jsonl)")
     p.add_argument("--labels", default=None, help="label file (default: data/brief_labels/SPLIT.jsonl)")
     p.add_argument("--model", default=None, help="summariser folder (default: the shipped model); briefs of 45 words at most")
-    p.add_argument("--out", default=None, help="write the result here (JSON)")
+    p.add_argument("--out", default=None,
+                   help="write the result here as JSON (default: only print it; the shipped reports are "
+                        "eval/reports/actor_event_SPLIT.json)")
     args = p.parse_args(argv)
     rows = read_records(ROOT / "data" / "corpus" / f"{args.split}.jsonl")
     labels = load_labels(args.labels or ROOT / "data" / "brief_labels" / f"{args.split}.jsonl")

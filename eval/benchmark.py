@@ -41,6 +41,7 @@ from defsum import EventClassifier, Summarizer  # noqa: E402
 from defsum.data import label_matrix, read_records  # noqa: E402
 from defsum.metrics import classification_metrics  # noqa: E402
 from defsum.modelio import resolve_model_path  # noqa: E402
+from defsum.scripthelp import HelpFormatter  # noqa: E402
 
 
 def rss_mb() -> float:
@@ -236,21 +237,24 @@ def stream_benchmark(sizes: list[int], classifier: str | None) -> dict[str, Any]
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     p.add_argument("--data", default="data/corpus/test.jsonl", help="labelled articles to score")
     p.add_argument("--n", type=int, default=0, help="use only the first N articles (0 = all)")
-    p.add_argument("--classifier", default=None)
-    p.add_argument("--summarizer", default=None)
+    p.add_argument("--classifier", default=None, help="classifier folder (default: the shipped model)")
+    p.add_argument("--summarizer", default=None, help="summariser folder for the classify+summarise comparison (default: the shipped model)")
     p.add_argument("--batch-size", type=int, default=16, help="the batched pipeline's batch size")
     p.add_argument("--window-batches", type=int, nargs="*", default=[],
                    help="also time defsum bf16 at these windows per pass (the default rows use defsum.classifier.WINDOW_BATCH)")
     p.add_argument("--rounds", type=int, default=2, help="alternating rounds; the median is reported")
-    p.add_argument("--beams", type=int, default=4)
-    p.add_argument("--skip-summary", action="store_true", help="classify-only")
+    p.add_argument("--beams", type=int, default=4, help="beams of every summariser in the classify+summarise comparison")
+    p.add_argument("--skip-summary", action="store_true", help="time classification only (no classify+summarise comparison)")
     p.add_argument("--summary-n", type=int, default=32, help="articles for the classify+summarise comparison")
     p.add_argument("--summary-batch", type=int, default=16, help="defsum's summary batch size")
-    p.add_argument("--stream", type=int, nargs="*", default=None, help="file counts for the streaming memory check")
-    p.add_argument("--out", default="eval/reports/benchmark.json")
+    p.add_argument("--stream", type=int, nargs="*", default=None,
+                   help="file counts for the streaming memory check (peak memory of `defsum score`); with it, nothing else is timed")
+    p.add_argument("--out", default="eval/reports/benchmark.json",
+                   help="JSON report to update: the sections this run measures replace those in the file, the others are kept "
+                        "(default: %(default)s, the shipped report)")
     args = p.parse_args(argv)
     results: dict[str, Any] = {"machine": f"{os.cpu_count()} CPUs, torch {torch.__version__}, {torch.get_num_threads()} threads"}
     if args.stream:

@@ -28,6 +28,7 @@ from defsum.classifier import WINDOW_BATCH  # noqa: E402
 from defsum.data import label_matrix, read_records  # noqa: E402
 from defsum.labels import NONE  # noqa: E402
 from defsum.metrics import bootstrap_ci, classification_metrics, expected_calibration_error  # noqa: E402
+from defsum.scripthelp import HelpFormatter  # noqa: E402
 
 
 def predict_all(clf: EventClassifier, rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -219,7 +220,7 @@ def _slug(name: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     p.add_argument("--model", default=None, help="classifier folder (default: the shipped model)")
     p.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "int8"],
                    help="inference arithmetic (EventClassifier.from_pretrained); --write-card needs the default")
@@ -232,7 +233,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--shared", default="../shared/data", help="folder of the shared data sets (texts of the real-text set)")
     p.add_argument("--train", default="data/corpus/train.jsonl", help="training split for the baselines ('' to skip baselines)")
     p.add_argument("--validation", default="data/corpus/validation.jsonl", help="validation split for baseline thresholds")
-    p.add_argument("--out", default="eval/reports/classifier", help="report folder")
+    p.add_argument("--out", default="eval/reports/classifier",
+                   help="report folder: metrics.json, report.md, PNG plots (default: %(default)s, the shipped report, "
+                        "which a plain run overwrites: give another folder to keep it)")
     p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap rounds for the 95%% intervals")
     p.add_argument("--write-card", action="store_true",
                    help="rewrite the model folder's README.md model card from its training report and these results")

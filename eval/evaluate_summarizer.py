@@ -9,9 +9,26 @@ extracted sentence, more for a rewording or a broken compression) and seconds pe
 512 tokens it also compares the model's chosen input (title + lead/salient sentences) with plain
 truncation. Writes a metrics JSON and a Markdown report with sample briefs beside references.
 
-Data specs: ``PATH[,name=N][,text=F][,reference=F][,title=F|@firstline][,id=F][,heldout=1|buckets=B][,filter=F=V][,limit=N]``
-(``defsum.data.parse_pair_spec``). ``heldout=1`` keeps only the records no training script trains
-on (``sha1(id) % 10 == 0``, ``defsum.data.is_held_out``).
+Data specs (``--data SPEC``, parsed by ``defsum.data.parse_pair_spec``): a JSONL path, then
+comma-separated KEY=VALUE options::
+
+    PATH[,name=N][,text=F][,reference=F][,title=F|@firstline][,id=F][,filter=F=V]
+        [,heldout=1|buckets=B][,limit=N]
+
+  name=N       the set's name in the report (default: the file name, plus filter/buckets)
+  text=F       the field with the article (default: document; the corpus: text=text)
+  reference=F  the field with the reference brief (default: summary; the corpus: reference=brief)
+  title=F      the field with the title, or @firstline: the text's first line is the title
+               (default: no title)
+  id=F         the id field that heldout/buckets split on (default: id)
+  filter=F=V   keep only the records whose field F is V (e.g. filter=source=cnndm)
+  heldout=1    keep only the records no training script trains on: sha1(id) % 10 == 0
+               (``defsum.data.is_held_out``); the same as buckets=0
+  buckets=B    keep the records whose sha1(id) % 10 is in B: 0, 1, 2-9 or e.g. 0+1
+  limit=N      a fixed random sample of N records (seed 0); overrides --limit
+  weight=W     accepted (other scripts read it) and ignored here
+
+Records without a text or a reference are left out.
 
 Example::
 
@@ -41,6 +58,7 @@ if str(ROOT) not in sys.path:
 from defsum import briefs  # noqa: E402
 from defsum.data import parse_pair_spec, read_pair_spec  # noqa: E402
 from defsum.summarizer import Summarizer  # noqa: E402
+from defsum.scripthelp import HelpFormatter  # noqa: E402
 
 logger = logging.getLogger("evaluate_summarizer")
 
@@ -184,10 +202,10 @@ def markdown(report: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     p.add_argument("--model", default=None, help="summariser folder or hub id (default: the model shipped with defsum)")
-    p.add_argument("--data", action="append", required=True, metavar="SPEC", help="a JSONL set (see the module docstring); repeatable")
-    p.add_argument("--limit", type=int, default=None, help="at most this many records per set (a fixed random sample)")
+    p.add_argument("--data", action="append", required=True, metavar="SPEC", help="a JSONL set: PATH[,KEY=VALUE...], keys under Data specs above; repeatable")
+    p.add_argument("--limit", type=int, default=None, help="at most this many records per set, a fixed random sample (default: all; a spec's limit= wins)")
     p.add_argument("--num-beams", type=int, default=4, help="beams")
     p.add_argument("--batch-size", type=int, default=8, help="articles per batch")
     p.add_argument("--max-words", type=int, default=45, help="brief length limit in words")
@@ -195,8 +213,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     p.add_argument("--long-compare", action=argparse.BooleanOptionalAction, default=True, help="compare chosen input vs plain truncation on articles over 512 tokens")
     p.add_argument("--fallback-compare", action=argparse.BooleanOptionalAction, default=False, help="also score the model with the extracted fallback off (its own beams only)")
-    p.add_argument("--out-json", default="eval/reports/summarizer.json", help="metrics JSON")
-    p.add_argument("--out-md", default="eval/reports/summarizer.md", help="Markdown report")
+    p.add_argument("--out-json", default="eval/reports/summarizer.json", help="metrics JSON (default: %(default)s, the shipped report, which a plain run overwrites)")
+    p.add_argument("--out-md", default="eval/reports/summarizer.md", help="Markdown report (default: %(default)s, the shipped report, which a plain run overwrites)")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     torch.set_num_threads(args.threads)

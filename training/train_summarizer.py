@@ -58,6 +58,7 @@ from defsum.data import id_bucket, is_held_out  # noqa: E402
 from defsum.copygen import CopyGenForConditionalGeneration  # noqa: E402
 from defsum.modelio import base_model_path, pretrained_kwargs  # noqa: E402
 from defsum.salience import SentenceRanker  # noqa: E402
+from defsum.scripthelp import HelpFormatter  # noqa: E402
 from defsum.summarizer import DEFAULTS, Summarizer, build_source  # noqa: E402
 
 logger = logging.getLogger("train_summarizer")
@@ -352,13 +353,16 @@ def quick_rouge(model: Any, tokenizer: Any, config: dict[str, Any], dev: list[di
 # --------------------------------------------------------------------------- main
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0] + " See the module docstring for the stages and the hold-out rule.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        description=__doc__,
+        formatter_class=HelpFormatter,
     )
     p.add_argument("--out", required=True, help="output folder: checkpoint/, best/, final/, train.log, history.jsonl")
     p.add_argument("--base", default=DEFAULT_BASE, help=f"'{DEFAULT_BASE}' (build the copy model from all-MiniLM-L6-v2), a seq2seq folder, a defsum summariser folder, or a hub id")
     p.add_argument("--pairs", action="append", default=[], metavar="SPEC",
-                   help="summary pairs: PATH_OR_HUB_NAME[,text=document][,target=summary][,title=FIELD][,id=id][,weight=1][,split=train|all][,filter=FIELD=VALUE][,min_support=S]; weight is multiplied by support**2; repeatable")
+                   help="summary pairs: PATH_OR_HUB_NAME[,KEY=VALUE...] with keys text=F (default: document), target=F (summary), "
+                        "title=F (none), id=F (id), weight=W (1; multiplied by support**2), split=train|all (train: bucket 0, "
+                        "and bucket 1 without --dev, left out), hub_split=S (train; hub data sets), filter=FIELD=VALUE, "
+                        "min_support=S (--min-support); repeatable")
     p.add_argument("--copy", action="append", default=[], metavar="SPEC",
                    help="unlabelled news for the copy stage: PATH[,text=text][,title=headline][,weight=1]; repeatable")
     p.add_argument("--dev", default=None, metavar="SPEC", help="dev pairs (same SPEC, split=all by default) for choosing the best checkpoint; default: a slice of bucket 1 of the pair files (sha1(id) %% 10 == 1), which is then not trained on")

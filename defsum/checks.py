@@ -1,0 +1,127 @@
+"""Argument checks shared by the models' Python APIs: what was wrong, and how to fix it.
+
+>>> as_texts("One article.")
+(['One article.'], True)
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+
+def check_device(device: Any) -> str:
+    """Return ``device`` as a string after checking torch knows it and the hardware is here.
+
+    >>> check_device("cpu")
+    'cpu'
+    """
+    import torch
+
+    if not isinstance(device, (str, torch.device)):
+        raise TypeError(f'device must be a str such as "cpu" or "cuda", got {type(device).__name__}')
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, ValueError):
+        raise ValueError(f'device={device!r} is not a torch device; use "cpu", "cuda" or "cuda:N"') from None
+    if parsed.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f'device={str(device)!r} but torch finds no CUDA GPU here '
+                             f'(torch.cuda.is_available() is False); use device="cpu"')
+        if parsed.index is not None and parsed.index >= torch.cuda.device_count():
+            raise ValueError(f"device={str(device)!r} but torch sees {torch.cuda.device_count()} CUDA GPU(s); "
+                             'use "cuda:0" ... or device="cpu"')
+    elif parsed.type == "mps":
+        if not torch.backends.mps.is_available():
+            raise ValueError(f'device={str(device)!r} but this machine has no Apple MPS device; use device="cpu"')
+    elif parsed.type != "cpu":
+        backend = getattr(torch, parsed.type, None)
+        if backend is not None and hasattr(backend, "is_available") and not backend.is_available():
+            raise ValueError(f'device={str(device)!r} but torch finds no {parsed.type} device here; use device="cpu"')
+    return str(device)
+
+
+_DECODE_HINT = "; decode it first (e.g. text.decode('utf-8'))"
+
+
+def as_texts(text: Any) -> tuple[list[str], bool]:
+    """``(texts, single)``: one str gives ``([text], True)``, a list of str ``(list, False)``;
+    anything else is a TypeError that says what was given.
+
+    >>> as_texts("One article.")
+    (['One article.'], True)
+    """
+    if isinstance(text, str):
+        return [text], True
+    if isinstance(text, (bytes, bytearray)):
+        raise TypeError(f"text must be a str or a list of str, got {type(text).__name__}{_DECODE_HINT}")
+    if isinstance(text, Mapping) or not isinstance(text, Iterable):
+        raise TypeError(f"text must be a str or a list of str, got {type(text).__name__}")
+    texts = list(text)
+    for i, t in enumerate(texts):
+        if not isinstance(t, str):
+            hint = _DECODE_HINT if isinstance(t, (bytes, bytearray)) else ""
+            raise TypeError(f"text[{i}] is {type(t).__name__}, expected str{hint}")
+    return texts, False
+
+
+def as_titles(titles: Any, n: int, single: bool) -> list[str | None]:
+    """One title (str or None) per text: ``None`` for all, a str for one text, else a list of ``n``.
+
+    >>> as_titles(None, 2, False)
+    [None, None]
+    """
+    if titles is None:
+        return [None] * n
+    if isinstance(titles, str):
+        if not single:
+            raise TypeError("titles must be a list (one str or None per text) when text is a list, got a str")
+        return [titles]
+    if isinstance(titles, (bytes, bytearray)):
+        raise TypeError(f"titles must be a str, a list of str or None, got {type(titles).__name__}; "
+                        "decode it first (e.g. titles.decode('utf-8'))")
+    if isinstance(titles, Mapping) or not isinstance(titles, Iterable):
+        raise TypeError(f"titles must be a str, a list of str or None, got {type(titles).__name__}")
+    heads = list(titles)
+    if len(heads) != n:
+        raise ValueError(f"got {len(heads)} titles for {n} texts; pass one title per text (or None)")
+    for i, h in enumerate(heads):
+        if h is not None and not isinstance(h, str):
+            hint = "; decode it first (e.g. title.decode('utf-8'))" if isinstance(h, (bytes, bytearray)) else ""
+            raise TypeError(f"titles[{i}] is {type(h).__name__}, expected str or None{hint}")
+    return heads
+
+
+def check_count(value: Any, name: str, minimum: int = 1, hint: str = "") -> int:
+    """``value`` as an int after checking it is a whole number of at least ``minimum``.
+
+    >>> check_count(4, "batch_size")
+    4
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be a whole number (int), got {value!r} ({type(value).__name__})")
+    if value < minimum:
+        raise ValueError(hint or f"{name} must be at least {minimum}, got {value}")
+    return int(value)
+
+
+def check_text(text: object, where: str = "text") -> str:
+    """``text`` if it is a str with something in it, else a TypeError or ValueError naming ``where``.
+
+    >>> check_text("Seoul said ...")
+    'Seoul said ...'
+    """
+    if not isinstance(text, str):
+        hint = _DECODE_HINT if isinstance(text, (bytes, bytearray)) else ""
+        raise TypeError(f"{where} must be a str, got {type(text).__name__}{hint}")
+    if not text.strip():
+        raise ValueError(f"{where} is empty or only whitespace; there is nothing to summarise")
+    return text
+
+
+def check_title(title: object) -> None:
+    """A TypeError unless ``title`` is a str or None."""
+    if title is not None and not isinstance(title, str):
+        hint = "; decode it first (e.g. title.decode('utf-8'))" if isinstance(title, (bytes, bytearray)) else ""
+        raise TypeError(f"title must be a str or None, got {type(title).__name__}{hint}")
