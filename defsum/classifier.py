@@ -43,18 +43,20 @@ DEFAULTS: dict[str, Any] = {
 PRIMARY_RULES = ("max", "first_window", "head")
 AGGREGATIONS = ("max", "mean", "first")
 DEFAULT_PRECISION = "auto"
+"""bf16 (a bf16 copy of the weights, under autocast) where the CPU has native bf16 or on a GPU,
+else fp32. On an AMX CPU this is the fastest path measured (2.7x the transformers pipeline);
+int8 (torch, or ``backend="onnxruntime"``) is opt-in: slower than bf16 there, faster than fp32
+on CPUs without native bf16, and within noise of fp32's accuracy (README, "Speed")."""
 BACKENDS = ("torch", "onnxruntime")
-"""bf16 autocast where the CPU has native bf16 (or on a GPU), else fp32. int8 is opt-in: on the
-shipped model it is 1.2x faster than bf16 and differs from fp32 by noise only (corpus test
-macro-F1 0.932 vs 0.929, primary 0.917 vs 0.926; real-text 0.601 vs 0.607, primary 0.811 vs
-0.805); far from the 3x of issue #6, so the shipped reports' bf16 stays the default. `python
-eval/benchmark.py`, `python eval/evaluate_classifier.py --precision int8`."""
-WINDOW_BATCH = 4
-"""Windows per forward pass. On this project's 2-core CPU in bf16, 4 windows ran 0-9% faster than
-8 in five of six benchmark runs (even in eval/reports/benchmark.json; 15% slower in one), and 8
-ran 6-20% faster than 16
-(larger batches of 512-token windows fall out of the cache; `python eval/benchmark.py
---window-batches 8 16`). More cores may favour more."""
+WINDOW_BATCH = 8
+"""Windows per forward pass. On a 2-core Intel Xeon with AMX in bf16 (session 9, `python
+eval/benchmark.py --rounds 5 --skip-summary --window-batches 4 16`, random order): 8 windows
+2.71x the pipeline, 4 windows 2.31x, 16 windows 2.47x; runs in a fixed order swung by 25%, so
+treat 4 and 8 as close. On session 8's AMD EPYC (bf16 autocast) 4 was 0-9% faster than 8."""
+PAD_MULTIPLE = 32
+"""Each batch is padded to a multiple of this many tokens (at most ``max_length``): a few shapes
+recur, so the CPU's matrix kernels (oneDNN) are built once and reused instead of for every new
+width."""
 
 
 @dataclass(frozen=True)
@@ -106,11 +108,11 @@ class EventClassifier:
         """Load a classifier folder (``None`` = the default model shipped with defsum).
 
         ``precision`` picks the inference arithmetic: ``"auto"`` (bf16 where the hardware has it,
-        else fp32), ``"fp32"`` (plain torch), ``"bf16"`` (autocast) or ``"int8"`` (dynamic int8
+        else fp32), ``"fp32"`` (plain torch), ``"bf16"`` (a bf16 copy of the weights) or ``"int8"`` (dynamic int8
         weights for linear layers, CPU only; faster but less accurate); see ``eval/benchmark.py``.
         ``backend="onnxruntime"`` (CPU, ``pip install 'defsum[onnx]'``) exports the model to ONNX
         at load (about 5 s) and runs it with ONNX Runtime, in ``"int8"`` (``"auto"``) or ``"fp32"``
-        (:mod:`defsum.onnx_backend`): the fastest classifier measured here (README, "Speed").
+        (:mod:`defsum.onnx_backend`): the fastest classifier on CPUs without native bf16 (README, "Speed").
 
         Any Hugging Face sequence-classification checkpoint loads; its ``id2label`` gives the
         labels unless a ``defsum_config.json`` beside the weights says otherwise.
@@ -339,7 +341,7 @@ class EventClassifier:
             for batch in progress(batches, show, desc="classifying", unit="batch"):
                 rows = [windows[flat[k][0]] for k in batch]
                 seqs = [r.input_ids[flat[k][1]] for r, k in zip(rows, batch)]
-                width = max(len(s) for s in seqs)
+                width = min(-(-max(len(s) for s in seqs) // PAD_MULTIPLE) * PAD_MULTIPLE, self.config["max_length"])
                 ids = torch.full((len(seqs), width), pad, dtype=torch.long)
                 mask = torch.zeros((len(seqs), width), dtype=torch.long)
                 for i, s in enumerate(seqs):

@@ -81,7 +81,7 @@ def classifier_card(report: dict[str, Any], extra: str = "") -> str:
     if "test" in report:
         t = report["test"]
         lines += [
-            f"Corpus test split ({t['n']} articles written by the defsum team; never trained on): macro-F1 **{t['macro_f1']:.3f}**, "
+            f"Corpus test split ({t['n']} articles written by the defsum team; never trained on; scored at the end of training): macro-F1 **{t['macro_f1']:.3f}**, "
             f"micro-F1 {t['micro_f1']:.3f}, primary-event accuracy {t['primary_accuracy']:.3f}, ECE {t['ece']}.", "",
             _table(t["per_label"]), "",
         ]

@@ -1,4 +1,5 @@
-"""Inference arithmetic for both models: fp32, bf16 autocast, or dynamic int8 weights (CPU).
+"""Inference arithmetic: fp32, bf16 (autocast; the classifier also keeps a bf16 copy of its weights),
+or dynamic int8 weights (CPU).
 
 >>> resolve_precision("fp32")
 'fp32'
@@ -6,6 +7,7 @@
 
 from __future__ import annotations
 
+import copy
 import warnings
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -32,9 +34,18 @@ def resolve_precision(precision: str, device: str = "cpu") -> str:
 
 
 def prepare_for_inference(model: Any, precision: str, device: str = "cpu") -> Any:
-    """Return ``model`` ready for ``precision`` ("fp32", "bf16" autocast, or "int8" dynamic weights on CPU)."""
+    """Return ``model`` ready for ``precision``: itself for "fp32"; for "bf16" a copy with bf16 weights
+    (``model`` itself stays fp32, to be saved); for "int8" dynamic int8 weights (CPU only).
+
+    bf16 weights rather than autocast alone: autocast casts every fp32 weight to bf16 on every call.
+
+    >>> prepare_for_inference(torch.nn.Linear(2, 2), "bf16").weight.dtype
+    torch.bfloat16
+    """
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    if precision == "bf16":
+        return copy.deepcopy(model).to(torch.bfloat16)
     if precision == "int8":
         if not str(device).startswith("cpu"):
             raise ValueError("precision='int8' runs on the CPU only; use 'bf16' or 'fp32' on other devices")

@@ -32,7 +32,7 @@ from defsum.modelio import (
     resolve_model_path,
     save_defsum_config,
 )
-from defsum.precision import autocast, resolve_precision
+from defsum.precision import autocast, prepare_for_inference, resolve_precision
 from defsum.progress import progress
 
 logger = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ DEFAULTS: dict[str, Any] = {
     "max_novel_trigrams": None,  # beams with more word trigrams absent from the article count as failed
 }
 INPUT_STRATEGIES = ("select", "truncate")
-DEFAULT_PRECISION = "auto"  # bf16 autocast where the CPU has it: validation ROUGE-L 29.74 vs 29.95 in fp32
+DEFAULT_PRECISION = "auto"  # bf16 where the CPU has it (see defsum.precision)
 PRECISIONS = ("auto", "fp32", "bf16")
 """The precisions the summariser takes (int8 is the classifier's only)."""
 FALLBACKS = ("lead", "title", "salient", "best")
@@ -149,7 +149,7 @@ class Summarizer:
     ) -> Summarizer:
         """Load a summariser folder or hub id (``None`` = the default model shipped with defsum).
 
-        ``precision``: ``"auto"`` (bf16 autocast where the hardware has it, else fp32), ``"fp32"``
+        ``precision``: ``"auto"`` (bf16 where the hardware has it, else fp32), ``"fp32"``
         or ``"bf16"``.
 
         >>> Summarizer.from_pretrained("path/to/t5-small-folder")  # doctest: +SKIP
@@ -185,6 +185,8 @@ class Summarizer:
             config["prefix"] = "summarize: "
         model.to(device).eval()
         summ = cls(model, tokenizer, config, device, precision, ranker)
+        summ._float_model = model  # what save_pretrained writes
+        summ.model = prepare_for_inference(model, summ.precision, device)  # bf16: a bf16 copy
         logger.info("loaded summariser %s (%s) on %s, %s", resolved, type(model).__name__, device, summ.precision)
         return summ
 
@@ -196,7 +198,7 @@ class Summarizer:
         self._check_ready()
         folder = Path(path)
         folder.mkdir(parents=True, exist_ok=True)
-        self.model.save_pretrained(folder, safe_serialization=True)
+        getattr(self, "_float_model", self.model).save_pretrained(folder, safe_serialization=True)
         self.tokenizer.save_pretrained(folder)
         save_defsum_config(folder, {k: self.config[k] for k in DEFAULTS})
         if self.ranker is not None:

@@ -23,6 +23,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import platform
+import random
 import statistics
 import subprocess
 import sys
@@ -52,6 +54,17 @@ def rss_mb() -> float:
     return 0.0
 
 
+def cpu_name() -> str:
+    """The CPU's model name and its bf16 matrix units (AMX makes bf16 much faster), from /proc/cpuinfo."""
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return platform.processor() or "unknown CPU"
+    name = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")), "unknown CPU")
+    units = "AMX" if "amx_bf16" in info else "AVX-512 BF16, no AMX" if "avx512_bf16" in info else "no native bf16"
+    return f"{name} ({units})"
+
+
 def timed(fn: Callable[[], Any]) -> tuple[Any, float, float]:
     """Run fn; return its result, seconds, and peak RSS above the starting RSS (MB, sampled)."""
     start_rss, peak, stop = rss_mb(), [0.0], threading.Event()
@@ -72,9 +85,15 @@ def timed(fn: Callable[[], Any]) -> tuple[Any, float, float]:
 
 
 def run_alternately(systems: dict[str, Callable[[], Any]], rounds: int) -> dict[str, dict[str, Any]]:
+    """Run every system once per round, in a new (seeded) random order each round: a system's speed
+    depends on what ran just before it (after the fp32 rows the next one ran up to 25% slower here),
+    so each follows different systems and the medians compare like with like."""
     out: dict[str, dict[str, Any]] = {name: {"seconds": [], "peak_mb": []} for name in systems}
-    for _ in range(rounds):
-        for name, fn in systems.items():
+    for r in range(rounds):
+        names = list(systems)
+        random.Random(r).shuffle(names)
+        for name in names:
+            fn = systems[name]
             result, sec, mb = timed(fn)
             out[name]["seconds"].append(sec)
             out[name]["peak_mb"].append(mb)
@@ -165,9 +184,8 @@ def summary_benchmark(classifier: str | None, summarizer: str | None, rows: list
 
     texts, titles = [r["text"] for r in rows], [r["title"] for r in rows]
     cfolder = resolve_model_path(classifier, "classifier")
-    clf = EventClassifier.from_pretrained(classifier)
-    summ = Summarizer.from_pretrained(summarizer)
-    summ32 = Summarizer(summ.model, summ.tokenizer, summ.config, summ.device, "fp32", summ.ranker)  # same weights, fp32 arithmetic
+    clf, clf32 = EventClassifier.from_pretrained(classifier), EventClassifier.from_pretrained(classifier, precision="fp32")
+    summ, summ32 = Summarizer.from_pretrained(summarizer), Summarizer.from_pretrained(summarizer, precision="fp32")
     cpipe = pipeline("text-classification", model=cfolder, tokenizer=cfolder, function_to_apply="sigmoid", top_k=None,
                      device="cpu", model_kwargs={"dtype": torch.float32})
     # transformers 5 removed the "summarization" pipeline: the plain alternative a user writes is
@@ -180,19 +198,19 @@ def summary_benchmark(classifier: str | None, summarizer: str | None, rows: list
         briefs = []
         with torch.inference_mode():
             for text in joined:
-                enc = summ.tokenizer(text, truncation=True, max_length=summ.config["max_source_tokens"], return_tensors="pt")
-                ids = summ.model.generate(**enc, num_beams=beams, max_new_tokens=max_new,
-                                          no_repeat_ngram_size=summ.config["no_repeat_ngram_size"])
-                briefs.append(summ.tokenizer.decode(ids[0], skip_special_tokens=True))
+                enc = summ32.tokenizer(text, truncation=True, max_length=summ32.config["max_source_tokens"], return_tensors="pt")
+                ids = summ32.model.generate(**enc, num_beams=beams, max_new_tokens=max_new,  # the fp32 weights as loaded
+                                            no_repeat_ngram_size=summ32.config["no_repeat_ngram_size"])
+                briefs.append(summ32.tokenizer.decode(ids[0], skip_special_tokens=True))
         return tags, briefs
 
-    def fast(s: Summarizer, extractive: bool = False) -> Callable[[], Any]:
-        return lambda: (clf.predict(texts, titles=titles),
+    def fast(c: EventClassifier, s: Summarizer, extractive: bool = False) -> Callable[[], Any]:
+        return lambda: (c.predict(texts, titles=titles),
                         s.summarize(texts, titles=titles, batch_size=batch_size, num_beams=beams, extractive=extractive))
 
     plain_name, default_name = "pipeline (classify, batch 1) + model.generate per article", f"defsum {summ.precision} (default)"
     extractive_name = "defsum, extractive briefs (--extractive, no seq2seq decoding)"
-    names = {plain_name: plain, "defsum fp32": fast(summ32), default_name: fast(summ), extractive_name: fast(summ, extractive=True)}
+    names = {plain_name: plain, "defsum fp32": fast(clf32, summ32), default_name: fast(clf, summ), extractive_name: fast(clf, summ, extractive=True)}
     res = run_alternately(names, rounds)
     base = statistics.median(res[plain_name]["seconds"])
     scorer = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=True)
@@ -248,6 +266,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--rounds", type=int, default=2, help="alternating rounds; the median is reported")
     p.add_argument("--beams", type=int, default=4, help="beams of every summariser in the classify+summarise comparison")
     p.add_argument("--skip-summary", action="store_true", help="time classification only (no classify+summarise comparison)")
+    p.add_argument("--skip-classify", action="store_true", help="time classify+summarise only (keep the report's classify section)")
     p.add_argument("--summary-n", type=int, default=32, help="articles for the classify+summarise comparison")
     p.add_argument("--summary-batch", type=int, default=16, help="defsum's summary batch size")
     p.add_argument("--stream", type=int, nargs="*", default=None,
@@ -256,13 +275,14 @@ def main(argv: list[str] | None = None) -> None:
                    help="JSON report to update: the sections this run measures replace those in the file, the others are kept "
                         "(default: %(default)s, the shipped report)")
     args = p.parse_args(argv)
-    results: dict[str, Any] = {"machine": f"{os.cpu_count()} CPUs, torch {torch.__version__}, {torch.get_num_threads()} threads"}
+    results: dict[str, Any] = {"machine": f"{cpu_name()}, {os.cpu_count()} CPUs, torch {torch.__version__}, {torch.get_num_threads()} threads"}
     if args.stream:
         results["streaming"] = stream_benchmark(args.stream, args.classifier)
     else:
         rows = read_records(args.data)
         rows = rows[: args.n] if args.n else rows
-        results["classify"] = classify_benchmark(args.classifier, rows, args.batch_size, args.rounds, args.window_batches)
+        if not args.skip_classify:
+            results["classify"] = classify_benchmark(args.classifier, rows, args.batch_size, args.rounds, args.window_batches)
         if not args.skip_summary:
             results["classify_and_summarise"] = summary_benchmark(args.classifier, args.summarizer, rows[: args.summary_n],
                                                                   args.summary_batch, args.rounds, args.beams)

@@ -181,3 +181,29 @@ def test_model_card_keeps_notes_and_limits_from_the_report():
     assert "## Notes\n\n- A retrain with hard negatives was not shipped." in card
     limits = card.split("## Limits", 1)[1]
     assert "- Asylum stories fool it." in limits and "All evaluations" not in limits
+
+
+def test_bf16_scores_with_a_bf16_copy_and_saves_the_float_weights(tiny_classifier_dir, tmp_path):
+    from safetensors import safe_open
+
+    bf16 = EventClassifier.from_pretrained(tiny_classifier_dir, precision="bf16")
+    fp32 = EventClassifier.from_pretrained(tiny_classifier_dir, precision="fp32")
+    assert {p.dtype for p in bf16.model.parameters()} == {torch.bfloat16}
+    np.testing.assert_allclose(bf16.predict_proba([LONG, "Talks in Geneva."]), fp32.predict_proba([LONG, "Talks in Geneva."]), atol=0.03)
+    bf16.save_pretrained(tmp_path)
+    with safe_open(str(tmp_path / "model.safetensors"), "pt") as saved:
+        for name in saved.keys():
+            assert saved.get_tensor(name).dtype == torch.float32, name
+    np.testing.assert_allclose(EventClassifier.from_pretrained(tmp_path, precision="fp32").predict_proba([LONG]),
+                               fp32.predict_proba([LONG]), atol=1e-6)
+
+
+def test_padding_widths_to_a_multiple_does_not_change_scores(tiny_classifier_dir, monkeypatch):
+    import defsum.classifier
+
+    clf = EventClassifier.from_pretrained(tiny_classifier_dir, precision="fp32")
+    texts = ["Short one.", LONG, "Another short article about talks in Geneva.", "Seoul said a diplomat had defected."]
+    monkeypatch.setattr(defsum.classifier, "PAD_MULTIPLE", 1)
+    tight = clf.predict_proba(texts, batch_size=2)
+    monkeypatch.setattr(defsum.classifier, "PAD_MULTIPLE", 32)
+    np.testing.assert_allclose(clf.predict_proba(texts, batch_size=2), tight, atol=1e-5)

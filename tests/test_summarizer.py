@@ -382,3 +382,13 @@ def test_extractive_briefs_never_decode(summ: Summarizer, monkeypatch):
     best = Summarizer(summ.model, summ.tokenizer, dict(summ.config, fallback="best"))
     with pytest.raises(ValueError, match="fallback is 'best'"):
         best.summarize(ARTICLE, extractive=True)
+
+
+def test_bf16_summariser_saves_its_float_weights(tiny_summarizer_dir: Path, tmp_path: Path):
+    from safetensors import safe_open
+
+    bf16 = Summarizer.from_pretrained(tiny_summarizer_dir, precision="bf16")
+    assert {p.dtype for p in bf16.model.parameters()} == {torch.bfloat16}
+    bf16.save_pretrained(tmp_path)
+    with safe_open(str(tmp_path / "model.safetensors"), "pt") as saved:
+        assert {saved.get_tensor(k).dtype for k in saved.keys()} == {torch.float32}
