@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence, overload
@@ -44,15 +46,20 @@ PRIMARY_RULES = ("max", "first_window", "head")
 AGGREGATIONS = ("max", "mean", "first")
 DEFAULT_PRECISION = "auto"
 """bf16 (a bf16 copy of the weights, under autocast) where the CPU has native bf16 or on a GPU,
-else fp32. On an AMX CPU this is the fastest path measured (2.7x the transformers pipeline);
+else fp32. On an AMX CPU this is the fastest path measured (2.0x to 2.7x the transformers pipeline);
 int8 (torch, or ``backend="onnxruntime"``) is opt-in: slower than bf16 there, faster than fp32
 on CPUs without native bf16, and within noise of fp32's accuracy (README, "Speed")."""
 BACKENDS = ("torch", "onnxruntime")
 WINDOW_BATCH = 8
 """Windows per forward pass. On a 2-core Intel Xeon with AMX in bf16 (session 9, `python
 eval/benchmark.py --rounds 5 --skip-summary --window-batches 4 16`, random order): 8 windows
-2.71x the pipeline, 4 windows 2.31x, 16 windows 2.47x; runs in a fixed order swung by 25%, so
-treat 4 and 8 as close. On session 8's AMD EPYC (bf16 autocast) 4 was 0-9% faster than 8."""
+2.71x the pipeline, 4 windows 2.31x, 16 windows 2.47x in one run; 2.03x, 2.16x and 1.84x in
+another (with CPU_WORKERS). Runs swing by 25%, so treat 4 and 8 as close. On session 8's AMD
+EPYC (bf16 autocast) 4 was 0-9% faster than 8."""
+CPU_WORKERS = 2
+"""Threads that score batches side by side on a CPU, each with an equal share of torch's threads:
+on two cores, two one-thread workers kept both cores busier than one two-thread worker
+(README, "Speed"). 1 turns it off."""
 PAD_MULTIPLE = 32
 """Each batch is padded to a multiple of this many tokens (at most ``max_length``): a few shapes
 recur, so the CPU's matrix kernels (oneDNN) are built once and reused instead of for every new
@@ -331,38 +338,69 @@ class EventClassifier:
         self, windows: list[Windows], flat: list[tuple[int, int]], batch_size: int, show: bool | None, features: bool = False
     ) -> tuple[np.ndarray, np.ndarray | None]:
         """Model logits (and, with ``features``, the last layer's first-token vector) for every
-        window, computed in length-sorted batches, original order kept."""
+        window, computed in length-sorted batches, original order kept. On a CPU with at least two
+        torch threads, the torch backend scores alternate batches in CPU_WORKERS threads that
+        share the torch threads between them (see CPU_WORKERS)."""
         order = sorted(range(len(flat)), key=lambda k: len(windows[flat[k][0]].input_ids[flat[k][1]]))
         logits = np.zeros((len(flat), len(self.labels)), dtype=np.float32)
-        vectors: np.ndarray | None = None
+        vectors: list[np.ndarray | None] = [None]
         pad = self.tokenizer.pad_token_id or 0
+        device = self.model.device
         batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
-        with torch.inference_mode(), autocast(self.precision, str(self.model.device)):
-            for batch in progress(batches, show, desc="classifying", unit="batch"):
-                rows = [windows[flat[k][0]] for k in batch]
-                seqs = [r.input_ids[flat[k][1]] for r, k in zip(rows, batch)]
-                width = min(-(-max(len(s) for s in seqs) // PAD_MULTIPLE) * PAD_MULTIPLE, self.config["max_length"])
-                ids = torch.full((len(seqs), width), pad, dtype=torch.long)
-                mask = torch.zeros((len(seqs), width), dtype=torch.long)
-                for i, s in enumerate(seqs):
-                    ids[i, : len(s)] = torch.tensor(s)
-                    mask[i, : len(s)] = 1
-                inputs = {"input_ids": ids, "attention_mask": mask}
-                if rows[0].token_type_ids is not None:
-                    types = torch.zeros_like(ids)
-                    for i, (r, k) in enumerate(zip(rows, batch)):
-                        t = r.token_type_ids[flat[k][1]]
-                        types[i, : len(t)] = torch.tensor(t)
-                    inputs["token_type_ids"] = types
-                device = self.model.device
-                out = self.model(**{k: v.to(device) for k, v in inputs.items()}, output_hidden_states=features)
-                logits[batch] = out.logits.float().cpu().numpy()
-                if features:
-                    first_token = out.hidden_states[-1][:, 0].float().cpu().numpy()
-                    if vectors is None:
-                        vectors = np.zeros((len(flat), first_token.shape[1]), dtype=np.float32)
-                    vectors[batch] = first_token
-        return logits, vectors
+        alloc = threading.Lock()
+
+        def score(batch: list[int]) -> None:
+            rows = [windows[flat[k][0]] for k in batch]
+            seqs = [r.input_ids[flat[k][1]] for r, k in zip(rows, batch)]
+            width = min(-(-max(len(s) for s in seqs) // PAD_MULTIPLE) * PAD_MULTIPLE, self.config["max_length"])
+            ids = torch.full((len(seqs), width), pad, dtype=torch.long)
+            mask = torch.zeros((len(seqs), width), dtype=torch.long)
+            for i, s in enumerate(seqs):
+                ids[i, : len(s)] = torch.tensor(s)
+                mask[i, : len(s)] = 1
+            inputs = {"input_ids": ids, "attention_mask": mask}
+            if rows[0].token_type_ids is not None:
+                types = torch.zeros_like(ids)
+                for i, (r, k) in enumerate(zip(rows, batch)):
+                    t = r.token_type_ids[flat[k][1]]
+                    types[i, : len(t)] = torch.tensor(t)
+                inputs["token_type_ids"] = types
+            out = self.model(**{k: v.to(device) for k, v in inputs.items()}, output_hidden_states=features)
+            logits[batch] = out.logits.float().cpu().numpy()
+            if features:
+                first_token = out.hidden_states[-1][:, 0].float().cpu().numpy()
+                with alloc:  # workers may reach this together
+                    if vectors[0] is None:
+                        vectors[0] = np.zeros((len(flat), first_token.shape[1]), dtype=np.float32)
+                vectors[0][batch] = first_token
+
+        threads = torch.get_num_threads()
+        workers = min(CPU_WORKERS, threads, len(batches))
+        if workers < 2 or self.backend != "torch" or str(device) != "cpu":
+            with torch.inference_mode(), autocast(self.precision, str(device)):
+                for batch in progress(batches, show, desc="classifying", unit="batch"):
+                    score(batch)
+            return logits, vectors[0]
+        bar = progress(range(len(batches)), show, desc="classifying", unit="batch")
+        lock = threading.Lock()
+
+        def work(share: list[list[int]]) -> None:
+            torch.set_num_threads(max(1, threads // workers))  # this thread's share of the cores
+            with torch.inference_mode(), autocast(self.precision, "cpu"):
+                for batch in share:
+                    score(batch)
+                    if hasattr(bar, "update"):
+                        with lock:
+                            bar.update(1)
+
+        try:
+            with ThreadPoolExecutor(workers) as pool:
+                list(pool.map(work, [batches[i::workers] for i in range(workers)]))
+        finally:
+            torch.set_num_threads(threads)
+            if hasattr(bar, "close"):
+                bar.close()
+        return logits, vectors[0]
 
     def _head_probs(self, features: np.ndarray | None) -> np.ndarray | None:
         """Primary-head probabilities in ``labels`` order (None without a head)."""

@@ -207,3 +207,25 @@ def test_padding_widths_to_a_multiple_does_not_change_scores(tiny_classifier_dir
     tight = clf.predict_proba(texts, batch_size=2)
     monkeypatch.setattr(defsum.classifier, "PAD_MULTIPLE", 32)
     np.testing.assert_allclose(clf.predict_proba(texts, batch_size=2), tight, atol=1e-5)
+
+
+def test_cpu_workers_score_the_same_and_restore_torch_threads(tiny_classifier_dir, monkeypatch):
+    import defsum.classifier
+
+    clf = EventClassifier.from_pretrained(tiny_classifier_dir, precision="fp32")
+    texts = [LONG, "Short one.", "Talks in Geneva went on.", LONG[:900], "Seoul said a diplomat had defected."] * 3
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        monkeypatch.setattr(defsum.classifier, "CPU_WORKERS", 1)
+        one = clf.predict(texts, batch_size=2)
+        one_features = clf._article_probs(texts, [None] * len(texts), 2, False, features=True)[3]
+        monkeypatch.setattr(defsum.classifier, "CPU_WORKERS", 2)
+        two = clf.predict(texts, batch_size=2, show_progress_bar=True)
+        two_features = clf._article_probs(texts, [None] * len(texts), 2, False, features=True)[3]
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+    assert [p.scores for p in two] == [p.scores for p in one]
+    assert [(p.labels, p.primary, p.evidence_window) for p in two] == [(p.labels, p.primary, p.evidence_window) for p in one]
+    np.testing.assert_array_equal(two_features, one_features)  # the primary head's inputs, each in its row
