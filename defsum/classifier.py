@@ -59,7 +59,9 @@ EPYC (bf16 autocast) 4 was 0-9% faster than 8."""
 CPU_WORKERS = 2
 """Threads that score batches side by side on a CPU, each with an equal share of torch's threads:
 on two cores, two one-thread workers kept both cores busier than one two-thread worker
-(README, "Speed"). 1 turns it off."""
+(README, "Speed"). torch's thread count is changed for the duration of a call and restored
+after it: set ``defsum.classifier.CPU_WORKERS = 1`` if other threads of yours run torch at the
+same time."""
 PAD_MULTIPLE = 32
 """Each batch is padded to a multiple of this many tokens (at most ``max_length``): a few shapes
 recur, so the CPU's matrix kernels (oneDNN) are built once and reused instead of for every new
