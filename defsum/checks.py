@@ -42,7 +42,9 @@ def check_device(device: Any) -> str:
     return str(device)
 
 
-_DECODE_HINT = "; decode it first (e.g. text.decode('utf-8'))"
+def bytes_hint(value: Any, name: str) -> str:
+    """How to mend ``value`` when it is bytes (``name``: the argument's name), else ""."""
+    return f"; decode it first (e.g. {name}.decode('utf-8'))" if isinstance(value, (bytes, bytearray)) else ""
 
 
 def as_texts(text: Any) -> tuple[list[str], bool]:
@@ -54,15 +56,12 @@ def as_texts(text: Any) -> tuple[list[str], bool]:
     """
     if isinstance(text, str):
         return [text], True
-    if isinstance(text, (bytes, bytearray)):
-        raise TypeError(f"text must be a str or a list of str, got {type(text).__name__}{_DECODE_HINT}")
-    if isinstance(text, Mapping) or not isinstance(text, Iterable):
-        raise TypeError(f"text must be a str or a list of str, got {type(text).__name__}")
+    if isinstance(text, (bytes, bytearray, Mapping)) or not isinstance(text, Iterable):
+        raise TypeError(f"text must be a str or a list of str, got {type(text).__name__}{bytes_hint(text, 'text')}")
     texts = list(text)
     for i, t in enumerate(texts):
         if not isinstance(t, str):
-            hint = _DECODE_HINT if isinstance(t, (bytes, bytearray)) else ""
-            raise TypeError(f"text[{i}] is {type(t).__name__}, expected str{hint}")
+            raise TypeError(f"text[{i}] is {type(t).__name__}, expected str{bytes_hint(t, 'text')}")
     return texts, False
 
 
@@ -78,18 +77,14 @@ def as_titles(titles: Any, n: int, single: bool) -> list[str | None]:
         if not single:
             raise TypeError("titles must be a list (one str or None per text) when text is a list, got a str")
         return [titles]
-    if isinstance(titles, (bytes, bytearray)):
-        raise TypeError(f"titles must be a str, a list of str or None, got {type(titles).__name__}; "
-                        "decode it first (e.g. titles.decode('utf-8'))")
-    if isinstance(titles, Mapping) or not isinstance(titles, Iterable):
-        raise TypeError(f"titles must be a str, a list of str or None, got {type(titles).__name__}")
+    if isinstance(titles, (bytes, bytearray, Mapping)) or not isinstance(titles, Iterable):
+        raise TypeError(f"titles must be a str, a list of str or None, got {type(titles).__name__}{bytes_hint(titles, 'titles')}")
     heads = list(titles)
     if len(heads) != n:
         raise ValueError(f"got {len(heads)} titles for {n} texts; pass one title per text (or None)")
     for i, h in enumerate(heads):
         if h is not None and not isinstance(h, str):
-            hint = "; decode it first (e.g. title.decode('utf-8'))" if isinstance(h, (bytes, bytearray)) else ""
-            raise TypeError(f"titles[{i}] is {type(h).__name__}, expected str or None{hint}")
+            raise TypeError(f"titles[{i}] is {type(h).__name__}, expected str or None{bytes_hint(h, 'title')}")
     return heads
 
 
@@ -113,8 +108,7 @@ def check_text(text: object, where: str = "text") -> str:
     'Seoul said ...'
     """
     if not isinstance(text, str):
-        hint = _DECODE_HINT if isinstance(text, (bytes, bytearray)) else ""
-        raise TypeError(f"{where} must be a str, got {type(text).__name__}{hint}")
+        raise TypeError(f"{where} must be a str, got {type(text).__name__}{bytes_hint(text, 'text')}")
     if not text.strip():
         raise ValueError(f"{where} is empty or only whitespace; there is nothing to summarise")
     return text
@@ -123,5 +117,4 @@ def check_text(text: object, where: str = "text") -> str:
 def check_title(title: object) -> None:
     """A TypeError unless ``title`` is a str or None."""
     if title is not None and not isinstance(title, str):
-        hint = "; decode it first (e.g. title.decode('utf-8'))" if isinstance(title, (bytes, bytearray)) else ""
-        raise TypeError(f"title must be a str or None, got {type(title).__name__}{hint}")
+        raise TypeError(f"title must be a str or None, got {type(title).__name__}{bytes_hint(title, 'title')}")

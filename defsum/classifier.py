@@ -349,12 +349,16 @@ class EventClassifier:
         pad = self.tokenizer.pad_token_id or 0
         device = self.model.device
         batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+        # rounding up never pads past the window length or the model's positions
+        positions = getattr(getattr(self.model, "config", None), "max_position_embeddings", None)
+        limit = min(self.config["max_length"], positions or self.config["max_length"])
         alloc = threading.Lock()
 
         def score(batch: list[int]) -> None:
             rows = [windows[flat[k][0]] for k in batch]
             seqs = [r.input_ids[flat[k][1]] for r, k in zip(rows, batch)]
-            width = min(-(-max(len(s) for s in seqs) // PAD_MULTIPLE) * PAD_MULTIPLE, self.config["max_length"])
+            longest = max(len(s) for s in seqs)
+            width = max(longest, min(-(-longest // PAD_MULTIPLE) * PAD_MULTIPLE, limit))
             ids = torch.full((len(seqs), width), pad, dtype=torch.long)
             mask = torch.zeros((len(seqs), width), dtype=torch.long)
             for i, s in enumerate(seqs):
@@ -386,18 +390,32 @@ class EventClassifier:
         bar = progress(range(len(batches)), show, desc="classifying", unit="batch")
         lock = threading.Lock()
 
+        stop = threading.Event()  # set when a worker fails or the call is interrupted: the other stops too
+
         def work(share: list[list[int]]) -> None:
             torch.set_num_threads(max(1, threads // workers))  # this thread's share of the cores
             with torch.inference_mode(), autocast(self.precision, "cpu"):
                 for batch in share:
-                    score(batch)
+                    if stop.is_set():
+                        return
+                    try:
+                        score(batch)
+                    except BaseException:
+                        stop.set()
+                        raise
                     if hasattr(bar, "update"):
                         with lock:
                             bar.update(1)
 
         try:
             with ThreadPoolExecutor(workers) as pool:
-                list(pool.map(work, [batches[i::workers] for i in range(workers)]))
+                futures = [pool.submit(work, batches[i::workers]) for i in range(workers)]
+                try:
+                    for future in futures:
+                        future.result()
+                except BaseException:  # an error or Ctrl-C: the other worker stops after its batch
+                    stop.set()
+                    raise
         finally:
             torch.set_num_threads(threads)
             if hasattr(bar, "close"):

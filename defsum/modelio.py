@@ -9,6 +9,8 @@ import platform
 from pathlib import Path
 from typing import Any
 
+from defsum.checks import bytes_hint
+
 logger = logging.getLogger(__name__)
 
 PACKAGE_MODELS = Path(__file__).resolve().parent / "models"
@@ -41,8 +43,7 @@ def resolve_model_path(path: str | Path | None, kind: str) -> str:
             )
         return str(default)
     if not isinstance(path, (str, os.PathLike)):
-        hint = "; decode it first (e.g. path.decode('utf-8'))" if isinstance(path, (bytes, bytearray)) else ""
-        raise TypeError(f"path must be a str, a Path or None (the shipped model), got {type(path).__name__}{hint}")
+        raise TypeError(f"path must be a str, a Path or None (the shipped model), got {type(path).__name__}{bytes_hint(path, 'path')}")
     p = Path(path).expanduser()
     if p.exists():
         check_model_folder(p)

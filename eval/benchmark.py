@@ -224,7 +224,7 @@ def summary_benchmark(classifier: str | None, summarizer: str | None, rows: list
             briefs = r["result"][1]
             out[name]["rougeL"] = round(100 * statistics.mean(scorer.score(ref, b)["rougeL"].fmeasure for ref, b in zip(refs, briefs)), 2)
     out[extractive_name]["same_brief_as_default"] = sum(a == b for a, b in zip(res[extractive_name]["result"][1], res[default_name]["result"][1]))
-    out["settings"] = {"articles": len(rows), "beams": beams, "summary_batch": batch_size}
+    out["settings"] = {"articles": len(rows), "rounds": rounds, "beams": beams, "summary_batch": batch_size}
     return out
 
 
@@ -275,7 +275,8 @@ def main(argv: list[str] | None = None) -> None:
                    help="JSON report to update: the sections this run measures replace those in the file, the others are kept "
                         "(default: %(default)s, the shipped report)")
     args = p.parse_args(argv)
-    results: dict[str, Any] = {"machine": f"{cpu_name()}, {os.cpu_count()} CPUs, torch {torch.__version__}, {torch.get_num_threads()} threads"}
+    machine = f"{cpu_name()}, {os.cpu_count()} CPUs, torch {torch.__version__}, {torch.get_num_threads()} threads"
+    results: dict[str, Any] = {}
     if args.stream:
         results["streaming"] = stream_benchmark(args.stream, args.classifier)
     else:
@@ -286,6 +287,8 @@ def main(argv: list[str] | None = None) -> None:
         if not args.skip_summary:
             results["classify_and_summarise"] = summary_benchmark(args.classifier, args.summarizer, rows[: args.summary_n],
                                                                   args.summary_batch, args.rounds, args.beams)
+    for section in results.values():  # each section names the machine it ran on (a run may keep others)
+        section["machine"] = machine
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     old = json.loads(Path(args.out).read_text()) if Path(args.out).exists() else {}
     old.update(results)

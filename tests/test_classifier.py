@@ -229,3 +229,41 @@ def test_cpu_workers_score_the_same_and_restore_torch_threads(tiny_classifier_di
     assert [p.scores for p in two] == [p.scores for p in one]
     assert [(p.labels, p.primary, p.evidence_window) for p in two] == [(p.labels, p.primary, p.evidence_window) for p in one]
     np.testing.assert_array_equal(two_features, one_features)  # the primary head's inputs, each in its row
+
+
+def test_padding_never_passes_the_models_positions(tokenizer):
+    from transformers import BertConfig, BertForSequenceClassification
+
+    from defsum.classifier import DEFAULTS
+
+    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                        intermediate_size=64, max_position_embeddings=100, num_labels=len(LABELS))
+    clf = EventClassifier(BertForSequenceClassification(config).eval(), tokenizer, dict(DEFAULTS, max_length=256, overlap=16, title_tokens=8))
+    text = " ".join(["envoy"] * 95)  # one window of 97 tokens: rounded up to 128 it would pass 100 positions
+    assert len(clf.windows(text).input_ids[0]) == 97
+    assert clf.predict_proba(text).shape == (1, len(LABELS))
+
+
+def test_a_failing_worker_stops_the_other(tiny_classifier_dir, monkeypatch):
+    import defsum.classifier
+
+    clf = EventClassifier.from_pretrained(tiny_classifier_dir, precision="fp32")
+    calls, real = [], clf.model.forward
+
+    def failing(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("boom")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(clf.model, "forward", failing)
+    monkeypatch.setattr(defsum.classifier, "CPU_WORKERS", 2)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        with pytest.raises(RuntimeError, match="boom"):
+            clf.predict(["Talks in Geneva went on."] * 40, batch_size=1)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+    assert len(calls) < 20  # the other worker did not score its 20 batches
