@@ -149,13 +149,15 @@ class SentenceRanker:
     def fit_labelled(
         cls, articles: Sequence[tuple[np.ndarray, np.ndarray]], c: float = 1.0, weights: Sequence[float] | None = None
     ) -> SentenceRanker:
-        """Fit on :func:`label` output (label once, fit at many ``c``).
+        """Fit on ``(features, target)`` per article: :func:`label` output (ROUGE-L against a
+        reference; label once, fit at many ``c``) or any per-candidate target, such as 0/1 hand
+        labels of which sentences state the news (``eval/ranker_objectives.py``).
 
-        Pairwise ranking: within each article, the candidate with the highest ROUGE-L F1 against
-        the reference must outscore every candidate with a lower one (a logistic regression on
-        feature differences, as in RankNet / ranking SVMs), each pair weighted by its article's
-        entry in ``weights`` (default 1; an article with more candidates gives more pairs).
-        Features are standardised for the fit and the scaling folded into the stored weights.
+        Pairwise ranking: within each article, every candidate with the article's highest target
+        must outscore every candidate with a lower one (a logistic regression on feature
+        differences, as in RankNet / ranking SVMs), each pair weighted by its article's entry in
+        ``weights`` (default 1; an article with more candidates gives more pairs). Features are
+        standardised for the fit and the scaling folded into the stored weights.
         """
         from sklearn.linear_model import LogisticRegression
 
@@ -171,10 +173,11 @@ class SentenceRanker:
         diffs, pair_weights = [], []
         for feats, rouge, weight in kept:
             z = (feats - mean) / scale
-            best = int(np.argmax(rouge))
-            worse = [j for j in range(len(rouge)) if rouge[j] < rouge[best] - 1e-9]
-            diffs += [z[best] - z[j] for j in worse]
-            pair_weights += [weight] * len(worse)
+            top = float(np.max(rouge))
+            best = [i for i in range(len(rouge)) if rouge[i] >= top - 1e-9]
+            worse = [j for j in range(len(rouge)) if rouge[j] < top - 1e-9]
+            diffs += [z[i] - z[j] for i in best for j in worse]
+            pair_weights += [weight] * (len(best) * len(worse))
         if not diffs:
             raise ValueError("no article has a candidate worse than its best; the ranker needs articles with more than one sentence")
         x = np.vstack(diffs + [-d for d in diffs])

@@ -4,7 +4,8 @@
     python eval/reproduce.py --quick    # corpus test split only
 
 Writes eval/reports/classifier/ (report.md, metrics.json, PNGs), eval/reports/summarizer.{md,json}
-with its plots, and eval/reports/actor_event_{test,validation}.json. Needs ../shared/data for the real-text and held-out sets.
+with its plots, eval/reports/actor_event_{test,validation,real-heldout,real-dev}.json and
+eval/reports/ranker_objectives.json. Needs ../shared/data for the real-text and held-out sets.
 """
 
 from __future__ import annotations
@@ -38,8 +39,10 @@ def main(argv: list[str] | None = None) -> None:
                  "--data", f"{SHARED}/summaries/xsum.jsonl,name=xsum-heldout,heldout=1,limit=60"]
     run(summ)
     run(["eval/plot_summarizer.py"])
-    for split in ("test", "validation"):
+    for split in ("test", "validation") + (() if args.quick else ("real-heldout", "real-dev")):
         run(["eval/actor_event.py", "--split", split, "--out", f"eval/reports/actor_event_{split}.json"])
+    if not args.quick:
+        run(["eval/ranker_objectives.py", "--out", "eval/reports/ranker_objectives.json"])
 
 
 if __name__ == "__main__":

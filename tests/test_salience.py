@@ -160,3 +160,19 @@ def test_candidates_are_complete_sentences_within_the_limit():
     # the ranker picks among them even when it scores the long opener highest
     ranker = SentenceRanker(np.eye(len(FEATURES))[FEATURES.index("is_first")])
     assert ranker.best(text, max_words=14) == "North Korea fired two missiles into the sea on Monday."
+
+
+def test_fit_on_hand_labels_pairs_every_positive_with_every_negative():
+    """0/1 targets (sentences that state the news) with two positives in an article: both must
+    outscore the negatives, so neither positive is treated as worse than the other."""
+    articles = []
+    for text, _, ref in _articles(18):
+        sents, feats = candidates(text)
+        articles.append((feats, np.array([float(s == ref) for s in sents])))
+    ranker = SentenceRanker.fit_labelled(articles, c=1.0)
+    assert all(ranker.best(text) == ref for text, _, ref in _articles(9))
+    two = np.array([[1.0] + [0.0] * (len(FEATURES) - 1), [0.5] + [0.0] * (len(FEATURES) - 1), [0.0] * len(FEATURES)])
+    tied = SentenceRanker.fit_labelled([(two, np.array([1.0, 1.0, 0.0]))] * 4, c=1.0)
+    assert tied.weight[0] > 0  # both positives sit above the negative on the one informative feature
+    with pytest.raises(ValueError, match="worse than its best"):
+        SentenceRanker.fit_labelled([(two, np.array([1.0, 1.0, 1.0]))])
