@@ -57,7 +57,8 @@ eval/benchmark.py --rounds 5 --skip-summary --window-batches 4 16`, random order
 another (with CPU_WORKERS). Runs swing by 25%, so treat 4 and 8 as close. On session 8's AMD
 EPYC (bf16 autocast) 4 was 0-9% faster than 8."""
 CPU_WORKERS = 2
-"""Threads that score batches side by side on a CPU, each with an equal share of torch's threads:
+"""Threads that score batches side by side on a CPU, each with a share of torch's threads (equal,
+or one more for the workers with the longer batches when the count does not divide):
 on two cores, two one-thread workers kept both cores busier than one two-thread worker
 (README, "Speed"). torch's thread count is changed for the duration of a call and restored
 after it: set ``defsum.classifier.CPU_WORKERS = 1`` if other threads of yours run torch at the
@@ -392,8 +393,8 @@ class EventClassifier:
 
         stop = threading.Event()  # set when a worker fails or the call is interrupted: the other stops too
 
-        def work(share: list[list[int]]) -> None:
-            torch.set_num_threads(max(1, threads // workers))  # this thread's share of the cores
+        def work(share: list[list[int]], own_threads: int) -> None:
+            torch.set_num_threads(own_threads)  # this thread's share of the cores
             with torch.inference_mode(), autocast(self.precision, "cpu"):
                 for batch in share:
                     if stop.is_set():
@@ -409,7 +410,10 @@ class EventClassifier:
 
         try:
             with ThreadPoolExecutor(workers) as pool:
-                futures = [pool.submit(work, batches[i::workers]) for i in range(workers)]
+                # every core used: a thread count that does not divide evenly gives its extra threads
+                # to the last workers, whose batches (each the longer of its group) are the longer ones
+                shares = [threads // workers + (i >= workers - threads % workers) for i in range(workers)]
+                futures = [pool.submit(work, batches[i::workers], shares[i]) for i in range(workers)]
                 try:
                     for future in futures:
                         future.result()

@@ -267,3 +267,28 @@ def test_a_failing_worker_stops_the_other(tiny_classifier_dir, monkeypatch):
     finally:
         torch.set_num_threads(before)
     assert len(calls) < 20  # the other worker did not score its 20 batches
+
+
+def test_cpu_workers_share_every_thread(tiny_classifier_dir, monkeypatch):
+    """With an odd thread count no core is left idle: 3 threads split 2 + 1, and torch's count is restored."""
+    import threading
+
+    import defsum.classifier
+
+    clf = EventClassifier.from_pretrained(tiny_classifier_dir, precision="fp32")
+    monkeypatch.setattr(defsum.classifier, "CPU_WORKERS", 2)
+    seen, real = {}, torch.set_num_threads
+
+    def record(n: int) -> None:
+        seen[threading.get_ident()] = n
+        real(n)
+
+    before = torch.get_num_threads()
+    real(3)
+    monkeypatch.setattr(torch, "set_num_threads", record)
+    try:
+        clf.predict(["Talks in Geneva went on."] * 6, batch_size=1)
+    finally:
+        real(before)
+    main = seen.pop(threading.get_ident())
+    assert main == 3 and sorted(seen.values()) == [1, 2]
