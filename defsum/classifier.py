@@ -15,7 +15,7 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from defsum.chunking import Windows, make_windows
 from defsum.labels import LABELS, NONE
-from defsum.precision import autocast, prepare_for_inference, resolve_precision
+from defsum.precision import autocast, model_precision, prepare_for_inference, resolve_precision
 from defsum.primary_head import PrimaryHead
 from defsum.checks import as_texts, as_titles, check_count, check_device
 from defsum.modelio import (
@@ -100,12 +100,17 @@ class EventClassifier:
     """
 
     def __init__(
-        self, model: Any, tokenizer: Any, config: dict[str, Any], precision: str = "fp32", primary_head: PrimaryHead | None = None
+        self,
+        model: Any,
+        tokenizer: Any,
+        config: dict[str, Any],
+        precision: str | None = None,
+        primary_head: PrimaryHead | None = None,
     ) -> None:
         self.model = model
         self.tokenizer = tokenizer
         self.config = config
-        self.precision = precision
+        self.precision = model_precision(model, precision)  # None: as the weights are (bf16 or fp32)
         self.backend = "torch"  # or "onnxruntime" (from_pretrained(backend=...))
         self.primary_head = primary_head  # the trained 4-way primary ranking (primary_rule="head")
 

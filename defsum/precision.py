@@ -58,6 +58,28 @@ def prepare_for_inference(model: Any, precision: str, device: str = "cpu") -> An
     return model
 
 
+def model_precision(model: Any, precision: str | None) -> str:
+    """The precision to run ``model`` at: ``precision``, or when it is None, what the weights are
+    ("bf16" for bf16 weights, as in the ``.model`` of an instance loaded with precision="bf16",
+    else "fp32"). Refuses bf16 weights under any other precision, which would run in bf16 while
+    saying otherwise.
+
+    >>> model_precision(torch.nn.Linear(2, 2).to(torch.bfloat16), None)
+    'bf16'
+    """
+    params = getattr(model, "parameters", None)
+    bf16 = callable(params) and any(p.dtype == torch.bfloat16 for p in params())
+    if precision is None:
+        return "bf16" if bf16 else "fp32"
+    if bf16 and precision != "bf16":
+        raise ValueError(
+            f"precision={precision!r}, but the model's weights are bfloat16 (the copy a precision='bf16' "
+            "instance scores with); pass precision='bf16' (or leave it out), or load the model again "
+            f"with from_pretrained(..., precision={precision!r})"
+        )
+    return precision
+
+
 def autocast(precision: str, device: str = "cpu") -> AbstractContextManager:
     """The autocast context for ``precision`` (a no-op unless it is "bf16")."""
     return torch.autocast(torch.device(device).type, dtype=torch.bfloat16, enabled=precision == "bf16")

@@ -32,7 +32,7 @@ from defsum.modelio import (
     resolve_model_path,
     save_defsum_config,
 )
-from defsum.precision import autocast, prepare_for_inference, resolve_precision
+from defsum.precision import autocast, model_precision, prepare_for_inference, resolve_precision
 from defsum.progress import progress
 
 logger = logging.getLogger(__name__)
@@ -130,7 +130,7 @@ class Summarizer:
         tokenizer: Any,
         config: dict[str, Any] | None = None,
         device: str = "cpu",
-        precision: str = "fp32",
+        precision: str | None = None,
         ranker: SentenceRanker | None = None,
     ) -> None:
         if config is not None and config.get("fallback") == "salient" and ranker is None:
@@ -140,7 +140,8 @@ class Summarizer:
         self.tokenizer = tokenizer
         self.config = config
         self.device = check_device(device)
-        self.precision = _summary_precision(precision, self.device)
+        # None: as the weights are (bf16 or fp32)
+        self.precision = model_precision(model, None if precision is None else _summary_precision(precision, self.device))
 
     # ------------------------------------------------------------------ loading and saving
     @classmethod

@@ -306,3 +306,16 @@ def test_summarizer_precision_choices(tiny_summarizer_path):
         Summarizer.from_pretrained(tiny_summarizer_path, precision="int8")
     with pytest.raises(ValueError, match=r"one of \('auto', 'fp32', 'bf16', 'int8'\), got 'fp16'"):
         EventClassifier.from_pretrained(precision="fp16")  # checked before any model loads
+
+
+# 14. a bf16 model handed on: its precision follows the weights; another precision is refused, not run in bf16 unannounced
+def test_bf16_weights_under_another_precision_are_refused(tiny_summarizer_path, tiny_classifier_dir):
+    summ = Summarizer.from_pretrained(tiny_summarizer_path, precision="bf16")
+    with pytest.raises(ValueError, match=r"precision='fp32', but the model's weights are bfloat16"):
+        Summarizer(summ.model, summ.tokenizer, summ.config, precision="fp32", ranker=summ.ranker)
+    assert Summarizer(summ.model, summ.tokenizer, summ.config, ranker=summ.ranker).precision == "bf16"  # as the weights are
+    assert Summarizer(summ._float_model, summ.tokenizer, summ.config, ranker=summ.ranker).precision == "fp32"
+    clf = EventClassifier.from_pretrained(tiny_classifier_dir, precision="bf16")
+    with pytest.raises(ValueError, match="load the model again"):
+        EventClassifier(clf.model, clf.tokenizer, clf.config, precision="fp32")
+    assert EventClassifier(clf.model, clf.tokenizer, clf.config).precision == "bf16"
