@@ -23,6 +23,7 @@ from defsum.modelio import (
     hub_load_error,
     load_defsum_config,
     pretrained_kwargs,
+    reload_float,
     resolve_model_path,
     save_defsum_config,
 )
@@ -45,7 +46,7 @@ DEFAULTS: dict[str, Any] = {
 PRIMARY_RULES = ("max", "first_window", "head")
 AGGREGATIONS = ("max", "mean", "first")
 DEFAULT_PRECISION = "auto"
-"""bf16 (a bf16 copy of the weights, under autocast) where the CPU has native bf16 or on a GPU,
+"""bf16 (the weights converted to bf16 at load, under autocast) where the CPU has native bf16 or on a GPU,
 else fp32. On an AMX CPU this is the fastest path measured (2.0x to 2.7x the transformers pipeline);
 int8 (torch, or ``backend="onnxruntime"``) is opt-in: slower than bf16 there, faster than fp32
 on CPUs without native bf16, and within noise of fp32's accuracy (README, "Speed")."""
@@ -123,7 +124,7 @@ class EventClassifier:
         """Load a classifier folder (``None`` = the default model shipped with defsum).
 
         ``precision`` picks the inference arithmetic: ``"auto"`` (bf16 where the hardware has it,
-        else fp32), ``"fp32"`` (plain torch), ``"bf16"`` (a bf16 copy of the weights) or ``"int8"`` (dynamic int8
+        else fp32), ``"fp32"`` (plain torch), ``"bf16"`` (weights converted to bf16) or ``"int8"`` (dynamic int8
         weights for linear layers, CPU only; faster but less accurate); see ``eval/benchmark.py``.
         ``backend="onnxruntime"`` (CPU, ``pip install 'defsum[onnx]'``) exports the model to ONNX
         at load (about 5 s) and runs it with ONNX Runtime, in ``"int8"`` (``"auto"``) or ``"fp32"``
@@ -174,9 +175,12 @@ class EventClassifier:
             runner: Any = OnnxEncoder(float_model, tokenizer.model_input_names, quantize=precision == "int8")
             clf = cls(runner, tokenizer, config, precision, head)
             clf.backend = "onnxruntime"
+            clf._float_weights = lambda: float_model  # what save_pretrained writes
         else:
             clf = cls(prepare_for_inference(float_model, precision, device), tokenizer, config, precision, head)
-        clf._float_model = float_model  # what save_pretrained writes (int8 weights are not saved)
+            if precision != "fp32":  # the weights were converted in place: saving reads the float ones again
+                clf._float_weights = lambda: reload_float(
+                    where, lambda: AutoModelForSequenceClassification.from_pretrained(where, dtype=torch.float32, **pretrained_kwargs()))
         return clf
 
     @staticmethod
@@ -213,13 +217,15 @@ class EventClassifier:
 
     def save_pretrained(self, path: str | Path, *, card: str | None = None) -> None:
         """Write weights (safetensors), tokenizer, ``defsum_config.json``, the primary head if any,
-        and, when ``card`` is given, that text as the model card (``README.md``).
+        and, when ``card`` is given, that text as the model card (``README.md``). An instance loaded
+        in bf16 or int8 writes the float weights, read again from the folder it was loaded from.
 
         >>> clf.save_pretrained("models/my-classifier")  # doctest: +SKIP
         """
         folder = Path(path)
         folder.mkdir(parents=True, exist_ok=True)
-        getattr(self, "_float_model", self.model).save_pretrained(folder, safe_serialization=True)
+        float_weights = getattr(self, "_float_weights", None)
+        (float_weights() if float_weights else self.model).save_pretrained(folder, safe_serialization=True)
         self.tokenizer.save_pretrained(folder)
         save_defsum_config(folder, self.config)
         if self.primary_head is not None:

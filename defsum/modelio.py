@@ -7,7 +7,7 @@ import logging
 import os
 import platform
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from defsum.checks import bytes_hint
 
@@ -132,6 +132,18 @@ def save_defsum_config(folder: str | Path, config: dict[str, Any]) -> None:
 def pretrained_kwargs() -> dict[str, Any]:
     """Keyword arguments every ``from_pretrained`` call in defsum passes to transformers."""
     return {"use_safetensors": True, "trust_remote_code": False}
+
+
+def reload_float(where: str, load: Callable[[], Any]) -> Any:
+    """The float weights of a model loaded from ``where`` in bf16 or int8 (converted in place, so
+    kept nowhere else), read again by ``load`` to be saved; a clear error when they cannot be."""
+    try:
+        return load()
+    except Exception as err:  # transformers and safetensors raise many kinds here
+        raise ModelLoadError(
+            f"saving a bf16 or int8 model writes its float weights, read again from {where}, which failed "
+            f"({type(err).__name__}: {err}); load it with precision='fp32' to save it, or restore that folder"
+        ) from err
 
 
 def base_model_path() -> str:

@@ -1,5 +1,4 @@
-"""Inference arithmetic: fp32, bf16 (autocast; the classifier also keeps a bf16 copy of its weights),
-or dynamic int8 weights (CPU).
+"""Inference arithmetic: fp32, bf16 (bf16 weights under autocast), or dynamic int8 weights (CPU).
 
 >>> resolve_precision("fp32")
 'fp32'
@@ -7,7 +6,6 @@ or dynamic int8 weights (CPU).
 
 from __future__ import annotations
 
-import copy
 import warnings
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -34,8 +32,9 @@ def resolve_precision(precision: str, device: str = "cpu") -> str:
 
 
 def prepare_for_inference(model: Any, precision: str, device: str = "cpu") -> Any:
-    """Return ``model`` ready for ``precision``: itself for "fp32"; for "bf16" a copy with bf16 weights
-    (``model`` itself stays fp32, to be saved); for "int8" dynamic int8 weights (CPU only).
+    """Return ``model`` ready for ``precision``, converted in place (no second copy of the weights
+    is kept, so the float weights are gone: the loaders reload them from their folder to save):
+    itself for "fp32"; for "bf16" with bf16 weights; for "int8" with dynamic int8 weights (CPU only).
 
     bf16 weights rather than autocast alone: autocast casts every fp32 weight to bf16 on every call.
 
@@ -45,7 +44,7 @@ def prepare_for_inference(model: Any, precision: str, device: str = "cpu") -> An
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
     if precision == "bf16":
-        return copy.deepcopy(model).to(torch.bfloat16)
+        return model.to(torch.bfloat16)
     if precision == "int8":
         if not str(device).startswith("cpu"):
             raise ValueError("precision='int8' runs on the CPU only; use 'bf16' or 'fp32' on other devices")
@@ -54,7 +53,7 @@ def prepare_for_inference(model: Any, precision: str, device: str = "cpu") -> An
             # per-channel weight scales: per-tensor int8 cost 14 points of real-text macro-F1 on the
             # shipped classifier, per-channel under 1 (eval/evaluate_classifier.py --precision int8)
             qconfig = torch.ao.quantization.per_channel_dynamic_qconfig
-            model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear: qconfig})
+            model = torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear: qconfig}, inplace=True)
     return model
 
 

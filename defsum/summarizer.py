@@ -29,6 +29,7 @@ from defsum.modelio import (
     hub_load_error,
     load_defsum_config,
     pretrained_kwargs,
+    reload_float,
     resolve_model_path,
     save_defsum_config,
 )
@@ -186,20 +187,24 @@ class Summarizer:
             config["prefix"] = "summarize: "
         model.to(device).eval()
         summ = cls(model, tokenizer, config, device, precision, ranker)
-        summ._float_model = model  # what save_pretrained writes
-        summ.model = prepare_for_inference(model, summ.precision, device)  # bf16: a bf16 copy
+        summ.model = prepare_for_inference(model, summ.precision, device)  # bf16: converted in place
+        if summ.precision != "fp32":  # saving reads the float weights again
+            summ._float_weights = lambda: reload_float(
+                resolved, lambda: AutoModelForSeq2SeqLM.from_pretrained(resolved, dtype=torch.float32, **pretrained_kwargs()))
         logger.info("loaded summariser %s (%s) on %s, %s", resolved, type(model).__name__, device, summ.precision)
         return summ
 
     def save_pretrained(self, path: str | Path) -> None:
-        """Write weights (safetensors), tokenizer and ``defsum_config.json`` to ``path``.
+        """Write weights (safetensors), tokenizer and ``defsum_config.json`` to ``path`` (an
+        instance loaded in bf16 writes the float weights, read again from the folder it was loaded from).
 
         >>> summ.save_pretrained("my-summarizer")  # doctest: +SKIP
         """
         self._check_ready()
         folder = Path(path)
         folder.mkdir(parents=True, exist_ok=True)
-        getattr(self, "_float_model", self.model).save_pretrained(folder, safe_serialization=True)
+        float_weights = getattr(self, "_float_weights", None)
+        (float_weights() if float_weights else self.model).save_pretrained(folder, safe_serialization=True)
         self.tokenizer.save_pretrained(folder)
         save_defsum_config(folder, {k: self.config[k] for k in DEFAULTS})
         if self.ranker is not None:

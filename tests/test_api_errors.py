@@ -314,7 +314,8 @@ def test_bf16_weights_under_another_precision_are_refused(tiny_summarizer_path, 
     with pytest.raises(ValueError, match=r"precision='fp32', but the model's weights are bfloat16"):
         Summarizer(summ.model, summ.tokenizer, summ.config, precision="fp32", ranker=summ.ranker)
     assert Summarizer(summ.model, summ.tokenizer, summ.config, ranker=summ.ranker).precision == "bf16"  # as the weights are
-    assert Summarizer(summ._float_model, summ.tokenizer, summ.config, ranker=summ.ranker).precision == "fp32"
+    fp32 = Summarizer.from_pretrained(tiny_summarizer_path, precision="fp32")
+    assert Summarizer(fp32.model, summ.tokenizer, summ.config, ranker=summ.ranker).precision == "fp32"
     clf = EventClassifier.from_pretrained(tiny_classifier_dir, precision="bf16")
     with pytest.raises(ValueError, match="load the model again"):
         EventClassifier(clf.model, clf.tokenizer, clf.config, precision="fp32")

@@ -183,7 +183,7 @@ def test_model_card_keeps_notes_and_limits_from_the_report():
     assert "- Asylum stories fool it." in limits and "All evaluations" not in limits
 
 
-def test_bf16_scores_with_a_bf16_copy_and_saves_the_float_weights(tiny_classifier_dir, tmp_path):
+def test_bf16_scores_with_bf16_weights_and_saves_the_float_weights(tiny_classifier_dir, tmp_path):
     from safetensors import safe_open
 
     bf16 = EventClassifier.from_pretrained(tiny_classifier_dir, precision="bf16")
@@ -292,3 +292,21 @@ def test_cpu_workers_share_every_thread(tiny_classifier_dir, monkeypatch):
         real(before)
     main = seen.pop(threading.get_ident())
     assert main == 3 and sorted(seen.values()) == [1, 2]
+
+
+def test_saving_a_bf16_model_whose_folder_is_gone_says_how_to_save_it(tiny_classifier_dir, tmp_path):
+    """bf16 weights are converted in place (no float copy kept): saving reads the float ones again."""
+    import shutil
+
+    from defsum.modelio import ModelLoadError
+
+    folder = tmp_path / "clf"
+    shutil.copytree(tiny_classifier_dir, folder)
+    bf16 = EventClassifier.from_pretrained(folder, precision="bf16")
+    shutil.rmtree(folder)
+    with pytest.raises(ModelLoadError, match=r"read again from .*clf.*precision='fp32'"):
+        bf16.save_pretrained(tmp_path / "copy")
+    int8 = EventClassifier.from_pretrained(tiny_classifier_dir, precision="int8")
+    int8.save_pretrained(tmp_path / "int8")  # the float weights, read from the source folder
+    np.testing.assert_allclose(EventClassifier.from_pretrained(tmp_path / "int8", precision="fp32").predict_proba([LONG]),
+                               EventClassifier.from_pretrained(tiny_classifier_dir, precision="fp32").predict_proba([LONG]), atol=1e-6)
