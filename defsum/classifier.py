@@ -6,6 +6,7 @@ import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Sequence, overload
 
@@ -179,8 +180,7 @@ class EventClassifier:
         else:
             clf = cls(prepare_for_inference(float_model, precision, device), tokenizer, config, precision, head)
             if precision != "fp32":  # the weights were converted in place: saving reads the float ones again
-                clf._float_weights = lambda: reload_float(
-                    where, lambda: AutoModelForSequenceClassification.from_pretrained(where, dtype=torch.float32, **pretrained_kwargs()))
+                clf._float_weights = partial(reload_float, where, AutoModelForSequenceClassification)
         return clf
 
     @staticmethod

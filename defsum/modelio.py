@@ -7,7 +7,7 @@ import logging
 import os
 import platform
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from defsum.checks import bytes_hint
 
@@ -134,11 +134,14 @@ def pretrained_kwargs() -> dict[str, Any]:
     return {"use_safetensors": True, "trust_remote_code": False}
 
 
-def reload_float(where: str, load: Callable[[], Any]) -> Any:
-    """The float weights of a model loaded from ``where`` in bf16 or int8 (converted in place, so
-    kept nowhere else), read again by ``load`` to be saved; a clear error when they cannot be."""
+def reload_float(where: str, auto_class: Any) -> Any:
+    """The float32 weights of a model loaded from ``where`` in bf16 or int8 (converted in place,
+    so kept nowhere else), read again with ``auto_class`` (an ``AutoModel...`` class) to be saved;
+    a clear error when they cannot be."""
+    import torch
+
     try:
-        return load()
+        return auto_class.from_pretrained(where, dtype=torch.float32, **pretrained_kwargs())
     except Exception as err:  # transformers and safetensors raise many kinds here
         raise ModelLoadError(
             f"saving a bf16 or int8 model writes its float weights, read again from {where}, which failed "

@@ -72,8 +72,8 @@ def model_precision(model: Any, precision: str | None) -> str:
         return "bf16" if bf16 else "fp32"
     if bf16 and precision != "bf16":
         raise ValueError(
-            f"precision={precision!r}, but the model's weights are bfloat16 (the copy a precision='bf16' "
-            "instance scores with); pass precision='bf16' (or leave it out), or load the model again "
+            f"precision={precision!r}, but the model's weights are bfloat16 (as the .model of an instance "
+            "loaded with precision='bf16' is); pass precision='bf16' (or leave it out), or load the model again "
             f"with from_pretrained(..., precision={precision!r})"
         )
     return precision

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, Sequence, overload
 
@@ -189,8 +190,7 @@ class Summarizer:
         summ = cls(model, tokenizer, config, device, precision, ranker)
         summ.model = prepare_for_inference(model, summ.precision, device)  # bf16: converted in place
         if summ.precision != "fp32":  # saving reads the float weights again
-            summ._float_weights = lambda: reload_float(
-                resolved, lambda: AutoModelForSeq2SeqLM.from_pretrained(resolved, dtype=torch.float32, **pretrained_kwargs()))
+            summ._float_weights = partial(reload_float, resolved, AutoModelForSeq2SeqLM)
         logger.info("loaded summariser %s (%s) on %s, %s", resolved, type(model).__name__, device, summ.precision)
         return summ
 

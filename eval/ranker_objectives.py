@@ -33,7 +33,7 @@ for path in (ROOT, ROOT / "eval"):
 
 from actor_event import MAX_WORDS, load_labels, load_split, sentence_key  # noqa: E402
 
-from defsum.salience import C_GRID, SentenceRanker, candidates  # noqa: E402
+from defsum.salience import C_GRID, SentenceRanker, candidates, mean_rouge  # noqa: E402
 from defsum.scripthelp import HelpFormatter  # noqa: E402
 
 DEV = ("validation", "real-dev")
@@ -63,10 +63,10 @@ def labelled(split: str) -> list[dict[str, Any]]:
 def evaluate(articles: list[dict[str, Any]], weight: np.ndarray | None) -> dict[str, float]:
     """Hits (picked sentence labelled 1), their rate, and mean ROUGE-L x 100 of the picked
     sentence; ``weight`` None picks the first candidate (the lead)."""
-    picks = [int(np.argmax(a["feats"] @ weight)) if weight is not None else 0 for a in articles]
-    hits = int(sum(a["y"][p] for a, p in zip(articles, picks)))
-    return {"n": len(articles), "hits": hits, "rate": round(hits / len(articles), 4),
-            "rougeL": round(100 * float(np.mean([a["rouge"][p] for a, p in zip(articles, picks)])), 2)}
+    ranker = SentenceRanker(weight) if weight is not None else None
+    hits = int(sum(a["y"][int(np.argmax(a["feats"] @ weight)) if ranker else 0] for a in articles))
+    rouge = mean_rouge([(a["feats"], a["rouge"]) for a in articles], ranker)
+    return {"n": len(articles), "hits": hits, "rate": round(hits / len(articles), 4), "rougeL": round(rouge, 2)}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -104,7 +104,14 @@ def test_ranker_comparison_scores_the_picked_sentence() -> None:
     import numpy as np
     from ranker_objectives import evaluate
 
-    arts = [{"feats": np.array([[0.0], [1.0]]), "y": np.array([0.0, 1.0]), "rouge": np.array([0.2, 0.4])},
-            {"feats": np.array([[1.0], [0.0]]), "y": np.array([0.0, 1.0]), "rouge": np.array([0.1, 0.3])}]
-    assert evaluate(arts, np.array([1.0])) == {"n": 2, "hits": 1, "rate": 0.5, "rougeL": 25.0}
+    from defsum.salience import FEATURES
+
+    def feats(*first: float) -> np.ndarray:  # one informative feature, the rest zero
+        out = np.zeros((len(first), len(FEATURES)))
+        out[:, 0] = first
+        return out
+
+    arts = [{"feats": feats(0.0, 1.0), "y": np.array([0.0, 1.0]), "rouge": np.array([0.2, 0.4])},
+            {"feats": feats(1.0, 0.0), "y": np.array([0.0, 1.0]), "rouge": np.array([0.1, 0.3])}]
+    assert evaluate(arts, np.eye(len(FEATURES))[0]) == {"n": 2, "hits": 1, "rate": 0.5, "rougeL": 25.0}
     assert evaluate(arts, None)["hits"] == 0  # the lead: the first candidate of each
