@@ -29,7 +29,9 @@ def resolve_model_path(path: str | Path | None, kind: str) -> str:
 
     ``None`` means the default model shipped in the package. A name that looks like a local path
     (a ``Path``, starts with ``./``, ``../``, ``/`` or ``~``, ends with a separator, or its first
-    part is a folder here) but does not exist is an error at once; other names are hub ids.
+    part is a folder here) but does not exist is an error at once; other names are hub ids, and
+    one that is not in the local Hugging Face cache fails at once when the hub cannot be reached
+    (:func:`check_hub_reachable`), not after the hub client's retries.
 
     >>> resolve_model_path("my/folder", "classifier")  # doctest: +SKIP
     'my/folder'
@@ -54,7 +56,39 @@ def resolve_model_path(path: str | Path | None, kind: str) -> str:
             f"model folder {text!r} does not exist (looked in {p.absolute()}, working directory {os.getcwd()}); "
             "pass the path of an existing model folder"
         )
+    check_hub_reachable(text, kind)
     return text  # a hub id, for users with network access
+
+
+HUB_PROBE_TIMEOUT = 10.0
+"""Seconds the one request of :func:`check_hub_reachable` may take."""
+
+_NETWORK_ERRORS = {"TransportError", "ConnectionError", "Timeout", "TimeoutError"}
+"""Names of exception classes (httpx, requests, builtins) that mean the request never got an answer."""
+
+
+def check_hub_reachable(name: str, kind: str) -> None:
+    """Fail at once, with :func:`hub_load_error`, when hub id ``name`` is not cached and one request
+    to the hub gets no answer (no network, DNS failure, timeout): transformers would retry for
+    ~25 s before saying the same. Skipped with ``HF_HUB_OFFLINE`` set or ``name`` in the cache; a hub
+    that answers with an error (no such repository, gated) is left to ``from_pretrained`` to report.
+
+    >>> check_hub_reachable("sentence-transformers/all-MiniLM-L6-v2", "classifier")  # doctest: +SKIP
+    """
+    import huggingface_hub
+
+    if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on"):
+        return
+    try:
+        if isinstance(huggingface_hub.try_to_load_from_cache(name, "config.json"), str):
+            return
+    except Exception:  # noqa: BLE001  (an id the cache cannot even parse: let the loader report it)
+        return
+    try:
+        huggingface_hub.model_info(name, timeout=HUB_PROBE_TIMEOUT)
+    except Exception as err:  # noqa: BLE001
+        if any(c.__name__ in _NETWORK_ERRORS for c in type(err).__mro__):
+            raise hub_load_error(name, {"summarizer": "summariser"}.get(kind, kind), err) from err
 
 
 def looks_like_local_path(text: str) -> bool:

@@ -13,6 +13,13 @@ from defsum.labels import LABELS
 from defsum.modelio import base_model_path
 
 
+@pytest.fixture(autouse=True)
+def _offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never reach the network: hub ids are treated as in offline mode (HF_HUB_OFFLINE=1), so
+    defsum's hub probe is skipped; the tests of that probe unset it and stub the hub client."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+
+
 @pytest.fixture(scope="session")
 def tokenizer():
     return AutoTokenizer.from_pretrained(base_model_path())

@@ -247,6 +247,67 @@ def test_path_of_wrong_type():
         Summarizer.from_pretrained(b"models/summarizer")  # type: ignore[arg-type]
 
 
+class TransportError(Exception):
+    """Named like httpx's base class of requests that got no answer."""
+
+
+class ConnectError(TransportError):
+    pass
+
+
+class HfHubHTTPError(Exception):
+    """Named like the hub client's error for a hub that answered (no such repository, gated)."""
+
+
+def stub_hub(monkeypatch, *, error=None, cached=None):
+    """Stub the hub client: model_info raises ``error`` (or answers); the cache holds ``cached``."""
+    import huggingface_hub
+
+    calls = []
+
+    def model_info(name, timeout=None):
+        calls.append((name, timeout))
+        if error is not None:
+            raise error
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setattr(huggingface_hub, "model_info", model_info)
+    monkeypatch.setattr(huggingface_hub, "try_to_load_from_cache", lambda name, filename: cached)
+    return calls
+
+
+@pytest.mark.parametrize("cls, module, attr, word", [
+    (EventClassifier, defsum.classifier, "AutoModelForSequenceClassification", "classifier"),
+    (Summarizer, defsum.summarizer, "AutoModelForSeq2SeqLM", "summariser"),
+])
+def test_unreachable_hub_fails_before_the_loader_retries(cls, module, attr, word, monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    calls = stub_hub(monkeypatch, error=ConnectError("[Errno -2] Name or service not known"))
+
+    def never(*args, **kwargs):
+        raise AssertionError("from_pretrained must not run when the hub cannot be reached")
+
+    monkeypatch.setattr(getattr(module, attr), "from_pretrained", never)
+    with pytest.raises(ModelLoadError) as err:
+        cls.from_pretrained("org/some-model")
+    msg = str(err.value)
+    assert f"hub id 'org/some-model' could not be loaded as a {word}" in msg
+    assert "HF_HUB_OFFLINE=1" in msg and "ConnectError: [Errno -2] Name or service not known" in msg
+    assert calls == [("org/some-model", defsum.modelio.HUB_PROBE_TIMEOUT)]  # one request
+
+
+def test_hub_probe_leaves_answers_cache_and_offline_mode_alone(monkeypatch, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    calls = stub_hub(monkeypatch, error=HfHubHTTPError("404 Repository Not Found"))
+    assert resolve_model_path("org/missing", "classifier") == "org/missing"  # the loader reports the hub's answer
+    assert calls == [("org/missing", defsum.modelio.HUB_PROBE_TIMEOUT)]
+    calls = stub_hub(monkeypatch, error=ConnectError("down"), cached="/cache/org/name/config.json")
+    assert resolve_model_path("org/name", "summarizer") == "org/name" and calls == []  # loads from the cache
+    calls = stub_hub(monkeypatch, error=ConnectError("down"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert resolve_model_path("org/name", "classifier") == "org/name" and calls == []
+
+
 @pytest.mark.parametrize("cls, module, attr", [
     (EventClassifier, defsum.classifier, "AutoModelForSequenceClassification"),
     (Summarizer, defsum.summarizer, "AutoModelForSeq2SeqLM"),
