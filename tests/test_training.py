@@ -47,10 +47,51 @@ def test_train_classifier_from_a_base_stored_in_fp16(tiny_classifier_dir, tmp_pa
     rows = [json.loads(line) for line in (ROOT / "data/corpus/train.jsonl").read_text().splitlines()]
     (tmp_path / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows[:8]))
     (tmp_path / "val.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows[8:14]))
+    negative = {**rows[14], "labels": [], "primary": "none", "known_labels": ["elite_defection"]}
+    (tmp_path / "weak.jsonl").write_text(json.dumps(negative) + "\n")  # a partially labelled record goes through training
     out = tmp_path / "model"
     done = subprocess.run([sys.executable, str(ROOT / "training/train_classifier.py"), "--base", str(base), "--bf16",
-                           "--train", str(tmp_path / "train.jsonl"), "--validation", str(tmp_path / "val.jsonl"), "--test", "",
-                           "--output", str(out), "--max-steps", "1", "--batch-size", "4", "--max-length", "64", "--overlap", "16"],
+                           "--train", str(tmp_path / "train.jsonl"), "--weak", str(tmp_path / "weak.jsonl"),
+                           "--validation", str(tmp_path / "val.jsonl"), "--test", "", "--output", str(out), "--max-steps", "1", "--batch-size", "4", "--max-length", "64", "--overlap", "16"],
                           capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     assert EventClassifier.from_pretrained(out).predict("North Korea fired a missile.").primary in (*clf.labels, "none")
+
+
+def _train_module():
+    sys.path.insert(0, str(ROOT / "training"))
+    import train_classifier
+
+    return train_classifier
+
+
+def test_masked_loss_counts_only_known_labels():
+    torch = pytest.importorskip("torch")
+    masked_bce = _train_module().masked_bce
+    logits = torch.tensor([[3.0, -2.0, 0.5], [-1.0, 4.0, 2.0]])
+    targets = torch.tensor([[0.0, 0.0, 1.0], [1.0, 1.0, 0.0]])
+    per = torch.nn.functional.binary_cross_entropy_with_logits(logits, targets, reduction="none")
+    assert torch.isclose(masked_bce(logits, targets), per.mean())  # no mask: every label, as before
+    mask = torch.tensor([[1.0, 0.0, 0.0], [1.0, 1.0, 1.0]])
+    expected = (per[0, 0] / 3 + per[1].mean()) / 2  # record 0 speaks for its first label only, at the usual weight
+    assert torch.isclose(masked_bce(logits, targets, mask), expected)
+    weights = torch.tensor([0.5, 1.0])
+    assert torch.isclose(masked_bce(logits, targets, mask, weights), (0.5 * per[0, 0] / 3 + per[1].mean()) / 2)
+    # a wrong target on an unknown label changes nothing
+    assert torch.isclose(masked_bce(logits, torch.tensor([[0.0, 1.0, 0.0], [1.0, 1.0, 0.0]]), mask), expected)
+
+
+def test_load_reads_known_labels(tmp_path):
+    tc = _train_module()
+    base = {"title": "T", "text": "Some text.", "date": None, "brief": ""}
+    rows = [{**base, "id": "a", "labels": ["diplomacy"], "primary": "diplomacy"},
+            {**base, "id": "b", "labels": [], "primary": "none", "known_labels": ["elite_defection"]}]
+    path = tmp_path / "rows.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    args = tc.parse_args(["--output", str(tmp_path / "out")])
+    loaded = tc.load([str(path)], args, 0.5)
+    assert [r["mask"] for r in loaded] == [[1.0, 1.0, 1.0], [1.0, 0.0, 0.0]] and loaded[1]["weight"] == 0.5
+    for bad in ([], ["coup"], "elite_defection"):
+        path.write_text(json.dumps({**rows[1], "known_labels": bad}) + "\n")
+        with pytest.raises(SystemExit, match=f"{path}: record 'b': 'known_labels' must be a non-empty list"):
+            tc.load([str(path)], args, 1.0)

@@ -80,12 +80,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def load(paths: list[str], args: argparse.Namespace, weight: float) -> list[dict[str, Any]]:
+    """Records of ``paths`` for training, each with its loss ``weight`` and a label ``mask``: 1 for
+    the labels the record speaks for. A record may name them in ``known_labels`` (e.g. news stories
+    known to be no elite defection, their other labels unknown); without it, all labels are known."""
     rows = []
     for path in paths:
         for r in read_records(path, check=args.labels_field == "labels" and args.text_field == "text"):
+            known = r.get("known_labels", list(LABELS))
+            if not isinstance(known, list) or not known or any(label not in LABELS for label in known):
+                raise SystemExit(f"{path}: record {r.get('id')!r}: 'known_labels' must be a non-empty list drawn from {list(LABELS)}, got {known!r}")
             rows.append({
                 "text": r[args.text_field], "title": (r.get(args.title_field) or "") if args.title_field else "",
                 "labels": r[args.labels_field], "primary": r.get("primary"), "weight": weight, "id": r.get("id"),
+                "mask": [float(label in known) for label in LABELS],
             })
     if not rows:
         raise SystemExit(f"no records in {paths}")
@@ -162,24 +169,22 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         enc["labels"] = [[float(l in ls) for l in labels] for ls in batch["labels"]]
         return enc
 
-    columns = ["title", "text", "labels", "weight"]
+    columns = ["title", "text", "labels", "weight", "mask"]
     train_ds = Dataset.from_list([{k: r[k] for k in columns} for r in train]).map(encode, batched=True, remove_columns=["title", "text"])
-    val_ds = Dataset.from_list([{k: r[k] for k in columns} for r in val]).map(encode, batched=True, remove_columns=["title", "text", "weight"])
+    val_ds = Dataset.from_list([{k: r[k] for k in columns} for r in val]).map(encode, batched=True, remove_columns=["title", "text", "weight", "mask"])
     y = np.array(label_matrix(train, labels), dtype=np.float32)
+    known = np.array([r["mask"] for r in train], dtype=np.float32)
     pos = y.sum(0)
-    pos_weight = None if args.no_class_weights else torch.tensor(np.clip((len(y) - pos) / np.maximum(pos, 1), 1.0, 5.0))
+    pos_weight = None if args.no_class_weights else torch.tensor(np.clip((known.sum(0) - pos) / np.maximum(pos, 1), 1.0, 5.0))
     logger.info("train %d (%s positives per label), validation %d, pos_weight %s", len(train), pos.astype(int).tolist(), len(val), pos_weight)
 
     class WeightedTrainer(Trainer):
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
             targets = inputs.pop("labels")
             weights = inputs.pop("weight", None)
+            mask = inputs.pop("mask", None)
             outputs = model(**inputs)
-            loss = torch.nn.functional.binary_cross_entropy_with_logits(
-                outputs.logits.float(), targets, pos_weight=pos_weight, reduction="none").mean(1)
-            if weights is not None:
-                loss = loss * weights
-            loss = loss.mean()
+            loss = masked_bce(outputs.logits, targets, mask, weights, pos_weight)
             return (loss, outputs) if return_outputs else loss
 
     def compute_metrics(pred: Any) -> dict[str, float]:
@@ -229,6 +234,22 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     shutil.rmtree(Path(args.output) / "checkpoints", ignore_errors=True)
     logger.info("wrote %s", args.output)
     return report
+
+
+def masked_bce(logits: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor | None = None,
+               weights: torch.Tensor | None = None, pos_weight: torch.Tensor | None = None) -> torch.Tensor:
+    """Binary cross-entropy per record and label, the labels its ``mask`` marks as unknown left out,
+    averaged over all labels (so a known label weighs the same whether or not the record's other labels
+    are known), times the record's weight, averaged over the batch. Without a mask every label counts.
+
+    >>> masked_bce(torch.tensor([[9.0, -9.0]]), torch.tensor([[0.0, 0.0]]), torch.tensor([[0.0, 1.0]])).item() < 0.001
+    True
+    """
+    loss = torch.nn.functional.binary_cross_entropy_with_logits(logits.float(), targets, pos_weight=pos_weight, reduction="none")
+    loss = loss.mean(1) if mask is None else (loss * mask).sum(1) / loss.shape[1]
+    if weights is not None:
+        loss = loss * weights
+    return loss.mean()
 
 
 def length_grouping(cls: Any) -> dict[str, Any]:

@@ -21,6 +21,11 @@ were revised once after reading that sample's errors):
   diplomacy; material conflict (4) naming strikes, shelling, missiles or incursions by state
   forces, with no non-state actor named -> provocation; anything else is left out.
 - BBC News Summary business, entertainment, sport and tech stories: no label (hard negatives).
+- With ``--news-negatives N``: N XSum, Inshorts and CNN/DailyMail (FRANK) stories, known to be
+  negative for elite_defection only (``"known_labels": ["elite_defection"]``; the classifier's
+  training script leaves their other labels out of the loss). Real defections are rare in general
+  news, and stories that use any form of "defect" are left out; what remains teaches the model
+  that arrests, killings, spies and asylum seekers are not elite defections.
 
 Usage: python training/weak_labels.py --shared ../shared/data --out data/weak/weak.jsonl
 """
@@ -136,6 +141,19 @@ def bbc_negatives(shared: Path) -> Iterator[dict[str, Any]]:
 
 SOURCES = {"csis": csis, "cns": cns, "kcna": kcna, "cameo": cameo, "bbc": bbc_negatives}
 
+DEFECT_WORD = re.compile(r"\bdefect", re.I)
+NEWS = (("xsum", "summaries/xsum.jsonl", None), ("inshorts", "summaries/inshorts.jsonl", "headline"),
+        ("cnndm", "summaries/frank_cnndm_xsum.jsonl", None))
+
+
+def news_negatives(shared: Path) -> Iterator[dict[str, Any]]:
+    """General news stories as elite_defection negatives (their other labels unknown)."""
+    for source, path, title_field in NEWS:
+        for r in _read(shared / path):
+            if not DEFECT_WORD.search(r["document"]):
+                rec = _record(r["id"], source, r.get(title_field, "") if title_field else "", r["document"][:3000], [], "none")
+                yield {**rec, "known_labels": ["elite_defection"]}
+
 
 HAND_LABELLED = ("data/real_eval/labels.jsonl", "data/real_eval/validation.jsonl")
 
@@ -153,13 +171,14 @@ def hand_labelled_ids(paths: tuple[str, ...] = HAND_LABELLED) -> set[str]:
 
 def build(shared: Path, limits: dict[str, int], seed: int = 0) -> list[dict[str, Any]]:
     """All weak records outside the held-out pool and the hand-labelled sets, at most
-    ``limits[source]`` per source."""
+    ``limits[source]`` per source (``"news"``: :func:`news_negatives`, only when given a limit)."""
     import random
 
     rng = random.Random(seed)
     excluded = hand_labelled_ids()
     out = []
-    for name, fn in SOURCES.items():
+    sources = {**SOURCES, "news": news_negatives} if limits.get("news") else SOURCES
+    for name, fn in sources.items():
         rows = [r for r in fn(shared) if not held_out(r["id"]) and r["text"].strip()]
         rng.shuffle(rows)
         rows = [r for r in rows if r["id"] not in excluded]  # after the shuffle: the sample stays what it was
@@ -173,8 +192,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", default="data/weak/weak.jsonl", help="output JSONL (git-ignored)")
     parser.add_argument("--per-source", type=int, default=400, help="at most this many records per source")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--news-negatives", type=int, default=0,
+                        help="also write this many general news stories as elite_defection-only negatives (default: 0, none)")
     args = parser.parse_args(argv)
-    records = build(Path(args.shared), {k: args.per_source for k in SOURCES}, args.seed)
+    records = build(Path(args.shared), {**{k: args.per_source for k in SOURCES}, "news": args.news_negatives}, args.seed)
     write_records(args.out, records)
     combos = Counter((r["source_style"], "+".join(r["labels"]) or "none") for r in records)
     for (src, combo), n in sorted(combos.items()):
