@@ -1,7 +1,8 @@
 """The ``defsum`` command line: ``defsum score PATH... -o OUT``.
 
 Exit status: 0 when every article was scored (skipped symlinks do not count as failures),
-1 when some records carry an error, 2 on a fatal error (bad arguments, a model that will not
+1 when some records carry an error (with --resume, any record in the output file: this run's or
+an earlier run's), 2 on a fatal error (bad arguments, a model that will not
 load, an output file that cannot be written), 130 when interrupted (Ctrl-C; rerun with --resume).
 """
 
@@ -120,9 +121,10 @@ def score(args: argparse.Namespace) -> int:
                 bar.clear()
                 print_table(records)
         bar.close()
+    counts["failed earlier"] = writer.failed_before  # a resumed job's output holds them too
     summary = ", ".join(f"{v} {k}" for k, v in counts.items() if v or k in ("scored", "failed"))
     print(f"defsum: {summary}; records in {args.output}", file=sys.stderr)
-    return EXIT_FAILED_RECORDS if counts["failed"] else EXIT_OK
+    return EXIT_FAILED_RECORDS if counts["failed"] or writer.failed_before else EXIT_OK
 
 
 def print_table(records: list[dict[str, Any]]) -> None:

@@ -439,7 +439,8 @@ class RecordWriter:
     """Append result records to a JSONL or CSV file, each written whole and flushed.
 
     With ``resume=True`` an existing file is kept: a torn last line (from a killed run) is
-    cut off, and ``done`` holds the keys of articles already written, so they can be skipped.
+    cut off, ``done`` holds the keys of articles already written, so they can be skipped, and
+    ``failed_before`` counts those of them whose record carries an error (skipped articles aside).
 
     >>> with RecordWriter("out.jsonl") as w:  # doctest: +SKIP
     ...     w.write([{"path": "a.txt", "id": "a", ...}])
@@ -451,6 +452,7 @@ class RecordWriter:
         if self.fmt not in ("jsonl", "csv"):
             raise ValueError(f"output format must be jsonl or csv, got {self.fmt!r}")
         self.done: set[str] = set()
+        self.failed_before = 0
         if resume and self.path.exists():
             self._repair_and_load()
         # backslashreplace: a lone surrogate left in some field is written as a \\udXXX escape, not a crash
@@ -483,6 +485,8 @@ class RecordWriter:
             # a second record. To retry failed articles, rerun them without --resume (or into a new file).
             if isinstance(row, dict):
                 self.done.add(f"{row.get('path')}\t{row.get('id')}\t{row.get('content_hash')}")
+                error = row.get("error") or ""
+                self.failed_before += bool(error) and not str(error).startswith("skipped")
 
     def write(self, records: list[dict[str, Any]]) -> None:
         """Write records and flush them to disk before returning."""

@@ -152,8 +152,9 @@ def test_resume_gives_failed_and_skipped_articles_one_record(tmp_path, tiny_clas
     assert _score(tmp_path, tiny_classifier_dir, *args) == EXIT_FAILED_RECORDS
     for _ in range(2):
         capsys.readouterr()
-        assert _score(tmp_path, tiny_classifier_dir, *args, "--resume") == EXIT_OK
-        assert "4 already done" in capsys.readouterr().err
+        assert _score(tmp_path, tiny_classifier_dir, *args, "--resume") == EXIT_FAILED_RECORDS  # the records of bad.jsonl and empty.txt
+        err = capsys.readouterr().err
+        assert "4 already done" in err and "2 failed earlier" in err
     rows = read_jsonl(out) if fmt == "jsonl" else list(csv.DictReader(out.open(encoding="utf-8", newline="")))
     assert sorted(r["id"] for r in rows) == ["a", "bad:1", "empty", "link"]
 

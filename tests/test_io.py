@@ -152,6 +152,17 @@ def test_writer_resume_drops_torn_line(tmp_path, fmt):
         assert [json.loads(line)["id"] for line in text.splitlines()] == ["a", "b"]
 
 
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_writer_resume_counts_earlier_failures_not_skips(tmp_path, fmt):
+    out = tmp_path / f"out.{fmt}"
+    rec = {"path": "a.txt", "id": "a", "title": "T", "labels": [], "scores": {}, "primary": None, "summary": None,
+           "error": None, "flags": [], "encoding": "utf-8", "content_hash": "h1"}
+    with RecordWriter(out) as w:
+        w.write([rec, dict(rec, id="b", error="empty article"), dict(rec, id="c", error="skipped: symbolic link loop")])
+    with RecordWriter(out, resume=True) as w:
+        assert len(w.done) == 3 and w.failed_before == 1
+
+
 def test_short_cp1252_text_is_not_taken_for_utf16():
     from defsum.io import decode_bytes
 
