@@ -26,6 +26,16 @@ _BOMS = (
     (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"),
 )
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_BOILERPLATE = re.compile(
+    r"\b(click|tap) here (to|for)\b"
+    r"|\bfollow us on (instagram|twitter|x|facebook|telegram|whatsapp|linkedin|youtube|tiktok|threads|google news)\b"
+    r"|^\W*(sign up|subscribe)\b.{0,40}\b(newsletter|channel|updates|alerts)\b|^\W*download (the|our)\b.{0,30}\bapp\b"
+    r"|^\W*(advertisement|advertising|sponsored( content)?|read more|also read|related (stories|articles)|"
+    r"share (this|the) (article|story)|skip to (main )?content)\W*$",
+    re.IGNORECASE,
+)
+BOILERPLATE_MAX_WORDS = 25
+"""A line longer than this is never taken for site furniture, whatever it says."""
 _GLUED_AFTER_LETTER_OK = frozenset("\u201d\u2019\u2026\u00bb\u2014\u2013\u203a\u2122\u00ae\u00a9\u00b0\u00b7\u20ac\u00a0\u00b2")  # ” ’ … » — – › ™ ® © ° · € nbsp ²
 _ICELANDIC_ONLY = frozenset("\u00fe\u00f0\u00de\u00d0")  # þ ð Þ Ð: in cp1252 text mostly Turkish ş ğ Ş Ğ (cp1254)
 _ENGLISH = frozenset(
@@ -182,6 +192,9 @@ def _read_file(path: Path, opts: ReadOptions) -> Iterator[Article]:
     elif suffix == ".jsonl":
         yield from _from_jsonl(path, text, encoding, flags, opts)
     else:
+        text, dropped = drop_boilerplate(text.strip())  # before the title is split: a prompt line is no title
+        if dropped:
+            flags.append("boilerplate_removed")
         title, body = split_title(text, markdown=suffix == ".md")
         yield _article(str(path), path.stem, title, body, encoding, flags)
 
@@ -327,6 +340,27 @@ def _looks_binary(text: str) -> bool:
     return "\x00" in sample or control > max(8, len(sample) // 50)
 
 
+def drop_boilerplate(text: str) -> tuple[str, int]:
+    """Drop the lines of ``text`` that are web-page furniture, not news; return the rest and how many went.
+
+    A line goes when it is short (at most :data:`BOILERPLATE_MAX_WORDS` words) and is a social
+    media or newsletter prompt ("Click here to follow us on Instagram", "Sign up for our daily
+    newsletter"), an app prompt, or a bare "Advertisement", "Read more", "Related stories" or
+    "Share this article". Scraped articles often open with one; left in, it is taken for the
+    title, repeated in every window the classifier reads, and can be picked as the brief.
+
+    >>> drop_boilerplate("Stay updated - Click here to follow us on Instagram\\nSeoul said on Tuesday ...")
+    ('Seoul said on Tuesday ...', 1)
+    """
+    kept, dropped = [], 0
+    for line in text.split("\n"):
+        if len(line.split()) <= BOILERPLATE_MAX_WORDS and _BOILERPLATE.search(line.strip()):
+            dropped += 1
+        else:
+            kept.append(line)
+    return ("\n".join(kept), dropped) if dropped else (text, 0)
+
+
 def split_title(text: str, markdown: bool = False) -> tuple[str | None, str]:
     """Take a short first line followed by a blank line as the title.
 
@@ -415,7 +449,11 @@ def split_lines(text: str) -> list[str]:
 
 def _article(path: str, ident: str, title: str | None, body: str, encoding: str, flags: list[str]) -> Article:
     body = escape_surrogates(body.replace("\r\n", "\n")).strip()
-    title = escape_surrogates(" ".join(title.split())) if title else None
+    body, dropped = drop_boilerplate(body)
+    body = body.strip()
+    if (dropped or (title and _BOILERPLATE.search(title.strip()))) and "boilerplate_removed" not in flags:
+        flags = [*flags, "boilerplate_removed"]
+    title = escape_surrogates(" ".join(title.split())) if title and not _BOILERPLATE.search(title.strip()) else None
     if not body:
         return Article(path, ident, title=title, error="no article text (empty after reading)", encoding=encoding)
     extra = [] if looks_english(body) else ["non_english"]

@@ -331,3 +331,23 @@ def test_writer_counts_error_records_as_done(tmp_path):
 def test_utf8_with_a_stray_latin1_byte():
     data = "Naïve title\n\n".encode() + ARTICLE.encode() + " café".encode("latin-1")
     assert decode_bytes(data) == ("Naïve title\n\n" + ARTICLE + " café", "utf-8+cp1252")
+
+
+def test_boilerplate_lines_are_dropped_before_the_title_is_split(tmp_path):
+    from defsum.io import drop_boilerplate
+
+    (tmp_path / "a.txt").write_text(
+        "Stay updated with the latest - Click here to follow us on Instagram\n\nTalks resume in Geneva\n\n"
+        f"{ARTICLE}\nAdvertisement\nUsers were told to download the government's app to report damage.\n"
+        "Sign up for our daily newsletter\n"
+    )
+    (tmp_path / "b.jsonl").write_text(json.dumps({"id": "b", "title": "Read more", "text": f"{ARTICLE}\nRELATED STORIES:"}) + "\n")
+    (tmp_path / "c.txt").write_text(f"Talks resume\n\n{ARTICLE} Click here is what the sign said.")
+    by = {a.id: a for a in read_articles([tmp_path])}
+    assert by["a"].title == "Talks resume in Geneva" and "boilerplate_removed" in by["a"].flags
+    assert by["a"].text.startswith(ARTICLE[:20]) and "Instagram" not in by["a"].text and "Advertisement" not in by["a"].text
+    assert "newsletter" not in by["a"].text and "download the government's app" in by["a"].text  # news, not a prompt
+    assert by["b"].title is None and by["b"].text == ARTICLE and by["b"].flags.count("boilerplate_removed") == 1
+    assert "boilerplate_removed" not in by["c"].flags  # "click here" but no prompt: news text, kept
+    long_line = "Click here to read the notice, the officials wrote in " + "a very long letter " * 8  # over 25 words
+    assert drop_boilerplate(long_line) == (long_line, 0)
