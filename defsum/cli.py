@@ -1,8 +1,8 @@
 """The ``defsum`` command line: ``defsum score PATH... -o OUT``.
 
 Exit status: 0 when every article was scored (skipped symlinks do not count as failures),
-1 when some records carry an error (with --resume, any record in the output file: this run's or
-an earlier run's), 2 on a fatal error (bad arguments, a model that will not
+1 when some records carry an error (with --resume, also the records an earlier run wrote for
+this run's articles), 2 on a fatal error (bad arguments, a model that will not
 load, an output file that cannot be written), 130 when interrupted (Ctrl-C; rerun with --resume).
 """
 
@@ -94,7 +94,7 @@ def score(args: argparse.Namespace) -> int:
     if args.engine == "local":  # the Ray engine loads the models once per actor instead
         analyzer = Analyzer.from_pretrained(args.classifier, args.summarizer, summarize=not args.no_summary,
                                             extractive=args.extractive, device=args.device, backend=args.backend)
-    counts = {"scored": 0, "failed": 0, "skipped": 0, "already done": 0}
+    counts = {"scored": 0, "failed": 0, "skipped": 0, "already done": 0, "failed earlier": 0}
     show_table = not args.quiet
     articles = read_articles(args.paths, options)
     with RecordWriter(args.output, resume=args.resume) as writer:
@@ -112,19 +112,19 @@ def score(args: argparse.Namespace) -> int:
             chunks = score_local(analyzer, articles, args.batch_size, writer.done)
         for records, already in chunks:
             writer.write(records)
-            counts["already done"] += already
+            counts["already done"] += len(already)
+            counts["failed earlier"] += sum(key in writer.failed_keys for key in already)  # this job's, from a run before
             for r in records:
                 kind = "skipped" if (r["error"] or "").startswith("skipped") else "failed" if r["error"] else "scored"
                 counts[kind] += 1
-            bar.update(len(records) + already)
+            bar.update(len(records) + len(already))
             if show_table:
                 bar.clear()
                 print_table(records)
         bar.close()
-    counts["failed earlier"] = writer.failed_before  # a resumed job's output holds them too
     summary = ", ".join(f"{v} {k}" for k, v in counts.items() if v or k in ("scored", "failed"))
     print(f"defsum: {summary}; records in {args.output}", file=sys.stderr)
-    return EXIT_FAILED_RECORDS if counts["failed"] or writer.failed_before else EXIT_OK
+    return EXIT_FAILED_RECORDS if counts["failed"] or counts["failed earlier"] else EXIT_OK
 
 
 def print_table(records: list[dict[str, Any]]) -> None:

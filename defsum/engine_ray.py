@@ -45,7 +45,7 @@ def _reader(options: ReadOptions, done: set[str]) -> Any:
     def read(row: dict[str, Any]) -> list[dict[str, Any]]:
         path, problem = row["path"], row["problem"]
         arts = [Article(path, Path(path).stem, error=problem)] if problem else list(read_articles([path], options))
-        return [{"article": json.dumps(asdict(a)), "done": a.key in done} for a in arts]
+        return [{"article": json.dumps(asdict(a)), "key": a.key, "done": a.key in done} for a in arts]
 
     return read
 
@@ -64,8 +64,8 @@ def score_with_ray(
     address: str | None = None,
     actors: int = 1,
     object_store_mb: int = 512,
-) -> Iterator[tuple[list[dict[str, Any]], int]]:
-    """Yield ``(records, n_already_done)`` batch by batch, in input order, like ``score_local``."""
+) -> Iterator[tuple[list[dict[str, Any]], list[str]]]:
+    """Yield ``(records, keys_already_done)`` batch by batch, in input order, like ``score_local``."""
     try:
         import ray
     except ImportError as err:
@@ -88,10 +88,10 @@ def score_with_ray(
                                         "extractive": extractive, "backend": backend, "batch_size": batch_size},
         batch_size=batch_size, concurrency=actors, batch_format="numpy",
     )
-    already = rows.filter(lambda r: r["done"]).count() if done else 0
+    already = [r["key"] for r in rows.filter(lambda r: r["done"]).iter_rows()] if done else []
     first = True
     for batch in todo.iter_batches(batch_size=batch_size * 4, batch_format="numpy"):
-        yield [json.loads(r) for r in batch["record"]], already if first else 0
+        yield [json.loads(r) for r in batch["record"]], already if first else []
         first = False
     if first and already:
         yield [], already

@@ -26,16 +26,33 @@ _BOMS = (
     (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"),
 )
 _SURROGATE = re.compile("[\ud800-\udfff]")
-_BOILERPLATE = re.compile(
-    r"\b(click|tap) here (to|for)\b"
+_PROMPT = re.compile(
+    # anywhere in the line: an invitation to follow or subscribe ("Stay updated - Click here to follow us on Instagram")
+    r"\b(click|tap) here to (follow|subscribe|join|sign up|get|read|see|watch|download)\b"
     r"|\bfollow us on (instagram|twitter|x|facebook|telegram|whatsapp|linkedin|youtube|tiktok|threads|google news)\b"
-    r"|^\W*(sign up|subscribe)\b.{0,40}\b(newsletter|channel|updates|alerts)\b|^\W*download (the|our)\b.{0,30}\bapp\b"
-    r"|^\W*(advertisement|advertising|sponsored( content)?|read more|also read|related (stories|articles)|"
+    # opening the line (after list or heading marks, never after a quotation mark)
+    r"|^[\s#*>|\u2022\u00b7-]*((click|tap) here (to|for)\b|(sign up|subscribe)\b.{0,40}\b(newsletter|channel|updates|alerts)\b"
+    r"|download (the|our)\b.{0,30}\bapp\b)"
+    # the whole line
+    r"|^[\s#*>|\u2022\u00b7-]*(advertisement|advertising|sponsored( content)?|read more|also read|related (stories|articles)|"
     r"share (this|the) (article|story)|skip to (main )?content)\W*$",
     re.IGNORECASE,
 )
+_REPORTED = re.compile(r"[\"\u201c\u201d\u2018\u2019\u00ab\u00bb]|\b(said|says|saying|told|tells|wrote|writes|urged|urges|warned|according)\b", re.IGNORECASE)
 BOILERPLATE_MAX_WORDS = 25
 """A line longer than this is never taken for site furniture, whatever it says."""
+
+
+def is_boilerplate(line: str) -> bool:
+    """Whether one line, on its own, is web-page furniture rather than news: short (at most
+    :data:`BOILERPLATE_MAX_WORDS` words), a prompt to follow, subscribe or download, or a bare
+    "Advertisement" or "Read more", and neither quoted nor reported speech.
+
+    >>> is_boilerplate("Sign up for our daily newsletter"), is_boilerplate("Sign up for alerts, officials urged residents.")
+    (True, False)
+    """
+    line = line.strip()
+    return bool(line) and len(line.split()) <= BOILERPLATE_MAX_WORDS and bool(_PROMPT.search(line)) and not _REPORTED.search(line)
 _GLUED_AFTER_LETTER_OK = frozenset("\u201d\u2019\u2026\u00bb\u2014\u2013\u203a\u2122\u00ae\u00a9\u00b0\u00b7\u20ac\u00a0\u00b2")  # ” ’ … » — – › ™ ® © ° · € nbsp ²
 _ICELANDIC_ONLY = frozenset("\u00fe\u00f0\u00de\u00d0")  # þ ð Þ Ð: in cp1252 text mostly Turkish ş ğ Ş Ğ (cp1254)
 _ENGLISH = frozenset(
@@ -341,24 +358,32 @@ def _looks_binary(text: str) -> bool:
 
 
 def drop_boilerplate(text: str) -> tuple[str, int]:
-    """Drop the lines of ``text`` that are web-page furniture, not news; return the rest and how many went.
+    """Drop the lines of ``text`` that are web-page furniture (:func:`is_boilerplate`); return the
+    rest and how many went.
 
-    A line goes when it is short (at most :data:`BOILERPLATE_MAX_WORDS` words) and is a social
-    media or newsletter prompt ("Click here to follow us on Instagram", "Sign up for our daily
-    newsletter"), an app prompt, or a bare "Advertisement", "Read more", "Related stories" or
-    "Share this article". Scraped articles often open with one; left in, it is taken for the
-    title, repeated in every window the classifier reads, and can be picked as the brief.
+    Only a line that stands on its own goes: at the start of the text, after a blank line or after
+    a line ending a sentence, and not followed by a line that continues it in lower case (so a
+    hard-wrapped sentence never loses a piece). Scraped articles often open with such a prompt;
+    left in, it is taken for the title, repeated in every window the classifier reads, or picked
+    as the brief.
 
     >>> drop_boilerplate("Stay updated - Click here to follow us on Instagram\\nSeoul said on Tuesday ...")
     ('Seoul said on Tuesday ...', 1)
     """
+    lines = text.split("\n")
     kept, dropped = [], 0
-    for line in text.split("\n"):
-        if len(line.split()) <= BOILERPLATE_MAX_WORDS and _BOILERPLATE.search(line.strip()):
+    for i, line in enumerate(lines):
+        before = lines[i - 1].rstrip() if i else ""
+        after = lines[i + 1].lstrip() if i + 1 < len(lines) else ""
+        alone = (not before or before[-1] in _LINE_ENDS) and not after[:1].islower()
+        if alone and is_boilerplate(line):
             dropped += 1
         else:
             kept.append(line)
     return ("\n".join(kept), dropped) if dropped else (text, 0)
+
+
+_LINE_ENDS = frozenset(".!?:;\"')]\u201d\u2019")
 
 
 def split_title(text: str, markdown: bool = False) -> tuple[str | None, str]:
@@ -451,11 +476,14 @@ def _article(path: str, ident: str, title: str | None, body: str, encoding: str,
     body = escape_surrogates(body.replace("\r\n", "\n")).strip()
     body, dropped = drop_boilerplate(body)
     body = body.strip()
-    if (dropped or (title and _BOILERPLATE.search(title.strip()))) and "boilerplate_removed" not in flags:
+    if title and is_boilerplate(title):
+        title, dropped = None, dropped + 1
+    if dropped and "boilerplate_removed" not in flags:
         flags = [*flags, "boilerplate_removed"]
-    title = escape_surrogates(" ".join(title.split())) if title and not _BOILERPLATE.search(title.strip()) else None
+    title = escape_surrogates(" ".join(title.split())) if title else None
     if not body:
-        return Article(path, ident, title=title, error="no article text (empty after reading)", encoding=encoding)
+        why = "only web-page furniture lines (boilerplate_removed)" if "boilerplate_removed" in flags else "empty after reading"
+        return Article(path, ident, title=title, error=f"no article text ({why})", encoding=encoding, flags=flags)
     extra = [] if looks_english(body) else ["non_english"]
     return Article(path, ident, title or None, body, encoding=encoding, flags=[*flags, *extra])
 
@@ -478,7 +506,7 @@ class RecordWriter:
 
     With ``resume=True`` an existing file is kept: a torn last line (from a killed run) is
     cut off, ``done`` holds the keys of articles already written, so they can be skipped, and
-    ``failed_before`` counts those of them whose record carries an error (skipped articles aside).
+    ``failed_keys`` those of them whose record carries an error (skipped articles aside).
 
     >>> with RecordWriter("out.jsonl") as w:  # doctest: +SKIP
     ...     w.write([{"path": "a.txt", "id": "a", ...}])
@@ -490,7 +518,7 @@ class RecordWriter:
         if self.fmt not in ("jsonl", "csv"):
             raise ValueError(f"output format must be jsonl or csv, got {self.fmt!r}")
         self.done: set[str] = set()
-        self.failed_before = 0
+        self.failed_keys: set[str] = set()
         if resume and self.path.exists():
             self._repair_and_load()
         # backslashreplace: a lone surrogate left in some field is written as a \\udXXX escape, not a crash
@@ -522,9 +550,11 @@ class RecordWriter:
             # Every article with a record counts as done, error or not: a rerun with --resume never adds
             # a second record. To retry failed articles, rerun them without --resume (or into a new file).
             if isinstance(row, dict):
-                self.done.add(f"{row.get('path')}\t{row.get('id')}\t{row.get('content_hash')}")
+                key = f"{row.get('path')}\t{row.get('id')}\t{row.get('content_hash')}"
+                self.done.add(key)
                 error = row.get("error") or ""
-                self.failed_before += bool(error) and not str(error).startswith("skipped")
+                if error and not str(error).startswith("skipped"):
+                    self.failed_keys.add(key)
 
     def write(self, records: list[dict[str, Any]]) -> None:
         """Write records and flush them to disk before returning."""

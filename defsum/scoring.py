@@ -13,18 +13,21 @@ CHUNK_BATCHES = 4
 """Articles are read and written in chunks of this many model batches."""
 
 
-def score_local(analyzer: Any, articles: Iterable[Article], batch_size: int, done: set[str]) -> Iterator[tuple[list[dict[str, Any]], int]]:
-    """Yield ``(records, n_already_done)`` for successive chunks of articles, in input order."""
+def score_local(
+    analyzer: Any, articles: Iterable[Article], batch_size: int, done: set[str]
+) -> Iterator[tuple[list[dict[str, Any]], list[str]]]:
+    """Yield ``(records, keys_already_done)`` for successive chunks of articles, in input order
+    (``keys_already_done``: the keys of this chunk's articles found in ``done`` and not scored)."""
     chunk: list[Article] = []
-    already = 0
+    already: list[str] = []
     for article in articles:
         if article.key in done:
-            already += 1
+            already.append(article.key)
             continue
         chunk.append(article)
         if len(chunk) >= batch_size * CHUNK_BATCHES:
             yield analyze_chunk(analyzer, chunk, batch_size), already
-            chunk, already = [], 0
+            chunk, already = [], []
     if chunk or already:
         yield analyze_chunk(analyzer, chunk, batch_size), already
 

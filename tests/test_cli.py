@@ -140,6 +140,20 @@ def test_output_inside_the_input_folder_is_not_read(tmp_path, tiny_classifier_di
     assert [r["id"] for r in read_jsonl(tmp_path / "in" / "briefs.jsonl")] == ["a"]
 
 
+def test_resume_exit_status_ignores_failures_of_inputs_since_fixed(tmp_path, tiny_classifier_dir, capsys):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.txt").write_text(ARTICLE)
+    (tmp_path / "in" / "b.txt").write_bytes(b"")
+    args = [tmp_path / "in", "-o", tmp_path / "out.jsonl"]
+    assert _score(tmp_path, tiny_classifier_dir, *args) == EXIT_FAILED_RECORDS
+    (tmp_path / "in" / "b.txt").write_text(ARTICLE + " Fixed.")  # a new article: its content hash changed
+    capsys.readouterr()
+    assert _score(tmp_path, tiny_classifier_dir, *args, "--resume") == EXIT_OK
+    assert "1 scored" in capsys.readouterr().err
+    assert _score(tmp_path, tiny_classifier_dir, *args, "--resume") == EXIT_OK  # the old error record is not this job's
+    assert "failed earlier" not in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("fmt", ["jsonl", "csv"])
 def test_resume_gives_failed_and_skipped_articles_one_record(tmp_path, tiny_classifier_dir, capsys, fmt):
     (tmp_path / "in").mkdir()

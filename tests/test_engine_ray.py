@@ -12,7 +12,7 @@ from tests.test_io import ARTICLE
 ray = pytest.importorskip("ray", reason="Ray is not installed: pip install 'defsum[ray]'")
 
 
-def test_ray_engine_matches_local(tmp_path, tiny_classifier_dir):
+def test_ray_engine_matches_local(tmp_path, tiny_classifier_dir, capsys):
     folder = tmp_path / "in"
     folder.mkdir()
     for i in range(7):
@@ -22,12 +22,19 @@ def test_ray_engine_matches_local(tmp_path, tiny_classifier_dir):
     common = ["score", str(folder), "--classifier", str(tiny_classifier_dir), "--no-summary", "-q", "--batch-size", "3"]
     assert main([*common, "-o", str(tmp_path / "local.jsonl")]) == EXIT_FAILED_RECORDS
     try:
-        assert main([*common, "-o", str(tmp_path / "ray.jsonl"), "--engine", "ray", "--ray-object-store-mb", "100"]) == EXIT_FAILED_RECORDS
+        ray_args = [*common, "-o", str(tmp_path / "ray.jsonl"), "--engine", "ray", "--ray-object-store-mb", "100"]
+        assert main(ray_args) == EXIT_FAILED_RECORDS
+        (folder / "a7.txt").write_text(f"Headline 7\n\n{ARTICLE} 7")
+        capsys.readouterr()
+        assert main([*ray_args, "--resume"]) == EXIT_FAILED_RECORDS  # the broken line's and empty.txt's records
+        err = capsys.readouterr().err
+        assert "1 scored" in err and "10 already done" in err and "2 failed earlier" in err
     finally:
         ray.shutdown()
     local = [json.loads(line) for line in (tmp_path / "local.jsonl").read_text().splitlines()]
     remote = [json.loads(line) for line in (tmp_path / "ray.jsonl").read_text().splitlines()]
-    assert len(local) == 10
+    assert len(local) == 10 and len(remote) == 11 and remote[-1]["id"] == "a7"
+    remote = remote[:10]
     for a, b in zip(local, remote, strict=True):
         assert {k: a[k] for k in ("path", "id", "labels", "primary", "error", "content_hash")} == \
                {k: b[k] for k in ("path", "id", "labels", "primary", "error", "content_hash")}

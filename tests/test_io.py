@@ -160,7 +160,7 @@ def test_writer_resume_counts_earlier_failures_not_skips(tmp_path, fmt):
     with RecordWriter(out) as w:
         w.write([rec, dict(rec, id="b", error="empty article"), dict(rec, id="c", error="skipped: symbolic link loop")])
     with RecordWriter(out, resume=True) as w:
-        assert len(w.done) == 3 and w.failed_before == 1
+        assert len(w.done) == 3 and w.failed_keys == {"a.txt\tb\th1"}
 
 
 def test_short_cp1252_text_is_not_taken_for_utf16():
@@ -334,20 +334,36 @@ def test_utf8_with_a_stray_latin1_byte():
 
 
 def test_boilerplate_lines_are_dropped_before_the_title_is_split(tmp_path):
-    from defsum.io import drop_boilerplate
+    from defsum.io import drop_boilerplate, is_boilerplate
 
     (tmp_path / "a.txt").write_text(
         "Stay updated with the latest - Click here to follow us on Instagram\n\nTalks resume in Geneva\n\n"
         f"{ARTICLE}\nAdvertisement\nUsers were told to download the government's app to report damage.\n"
         "Sign up for our daily newsletter\n"
     )
-    (tmp_path / "b.jsonl").write_text(json.dumps({"id": "b", "title": "Read more", "text": f"{ARTICLE}\nRELATED STORIES:"}) + "\n")
-    (tmp_path / "c.txt").write_text(f"Talks resume\n\n{ARTICLE} Click here is what the sign said.")
+    (tmp_path / "b.jsonl").write_text(json.dumps({"id": "b", "title": "Read more", "text": f"{ARTICLE}\nRELATED STORIES:"}) + "\n"
+                                      + json.dumps({"id": "c", "title": "T", "text": "Advertisement\n\nRead more"}) + "\n")
     by = {a.id: a for a in read_articles([tmp_path])}
     assert by["a"].title == "Talks resume in Geneva" and "boilerplate_removed" in by["a"].flags
     assert by["a"].text.startswith(ARTICLE[:20]) and "Instagram" not in by["a"].text and "Advertisement" not in by["a"].text
     assert "newsletter" not in by["a"].text and "download the government's app" in by["a"].text  # news, not a prompt
     assert by["b"].title is None and by["b"].text == ARTICLE and by["b"].flags.count("boilerplate_removed") == 1
-    assert "boilerplate_removed" not in by["c"].flags  # "click here" but no prompt: news text, kept
-    long_line = "Click here to read the notice, the officials wrote in " + "a very long letter " * 8  # over 25 words
-    assert drop_boilerplate(long_line) == (long_line, 0)
+    assert "only web-page furniture" in by["c"].error
+    news = [  # quoted, reported or plain news lines that use a prompt's words: all kept
+        'Victims received a text saying "click here to pay your toll" before their accounts were emptied.',
+        '"Click here to verify your account," the fake bank email read.',
+        '"Download the Home Front Command app," the army told residents in the north on Tuesday.',
+        "Sign up for emergency alerts, county officials urged residents as the fire spread.",
+        "Subscribe to updates from the hurricane center, the governor said.",
+        "Follow us on X, the militia wrote in a post claiming the attack.",
+        "The ministry said residents should tap here for shelter locations.",
+        "Click here to read the notice, the officials wrote in " + "a very long letter " * 8,  # over 25 words
+    ]
+    for line in news:
+        assert not is_boilerplate(line), line
+        assert drop_boilerplate(f"{ARTICLE}\n{line}\n{ARTICLE}") == (f"{ARTICLE}\n{line}\n{ARTICLE}", 0)
+    wrapped = "Officials said the phishing message urged recipients to\nclick here to see the full list of\nwinners, a scam."
+    assert drop_boilerplate(wrapped) == (wrapped, 0)  # a piece of a hard-wrapped sentence is never dropped
+    long_title = "Drivers who click here to see a fine lose money " + "and so on " * 6  # 29 words
+    (tmp_path / "d.txt").write_text(f"{long_title}\n\n{ARTICLE}")
+    assert next(read_articles([tmp_path / "d.txt"])).title == long_title.strip()
