@@ -85,7 +85,8 @@ class Prediction:
     n_windows: int = 1
     capped: bool = False
     evidence_window: dict[str, int] = field(default_factory=dict)
-    """For each label, the index of the window that gave its highest probability."""
+    """For each label, the index of the window that gave its highest probability (0 with first-window
+    aggregation, which scores only the first window)."""
 
     @property
     def chunked(self) -> bool:
@@ -319,17 +320,19 @@ class EventClassifier:
             if not body.strip():
                 raise ValueError(f"text[{i}] is empty or whitespace only; nothing to classify")
             windows.append(self.windows(body, head))
-        flat = [(a, j) for a, w in enumerate(windows) for j in range(len(w.input_ids))]
+        how = aggregation or cfg["aggregation"]
+        # "first" reads nothing past an article's first window, so the other windows are not scored
+        scored = [1 if how == "first" else len(w.input_ids) for w in windows]
+        flat = [(a, j) for a, n in enumerate(scored) for j in range(n)]
         want = self.primary_head is not None if features is None else features
         logits, cls_vectors = self._score_windows(windows, flat, batch_size, show_progress_bar, want)
         temperature = cfg["temperature"] if calibrated else 1.0
         window_probs = 1.0 / (1.0 + np.exp(-logits / temperature))
-        how = aggregation or cfg["aggregation"]
         per_window: list[np.ndarray] = []
         start = 0
-        for w in windows:
-            per_window.append(window_probs[start : start + len(w.input_ids)])
-            start += len(w.input_ids)
+        for n in scored:
+            per_window.append(window_probs[start : start + n])
+            start += n
         first = None
         if cls_vectors is not None:
             first = cls_vectors[[k for k, (_, j) in enumerate(flat) if j == 0]]

@@ -104,10 +104,12 @@ def run_alternately(systems: dict[str, Callable[[], Any]], rounds: int) -> dict[
 def token_counts(clf: EventClassifier, joined: list[str], texts: list[str], titles: list[str]) -> dict[str, int]:
     """Non-padding tokens each system feeds the encoder: the pipeline's (``joined`` = title + text,
     cut at the tokenizer's limit as the pipeline cuts it), defsum's windows over whole articles,
-    and defsum's first windows only."""
+    and defsum's first windows only (all a model with first-window aggregation scores)."""
     pipeline = sum(len(ids) for ids in clf.tokenizer(joined, truncation=True)["input_ids"])
     wins = [clf.windows(t, h).input_ids for t, h in zip(texts, titles)]
-    return {"pipeline": pipeline, "windows": sum(len(ids) for w in wins for ids in w), "first_window": sum(len(w[0]) for w in wins)}
+    first = sum(len(w[0]) for w in wins)
+    windows = first if clf.config["aggregation"] == "first" else sum(len(ids) for w in wins for ids in w)
+    return {"pipeline": pipeline, "windows": windows, "first_window": first}
 
 
 def per_token_ratio(base_seconds: float, seconds: float, tokens: int, base_tokens: int) -> float:

@@ -129,6 +129,21 @@ def test_primary_rule_first_window(tiny_classifier_dir):
         EventClassifier._check_config(clf.config, clf.model, "here")
 
 
+def test_first_window_aggregation_scores_only_first_windows(tiny_classifier_dir):
+    clf = EventClassifier.from_pretrained(tiny_classifier_dir)
+    texts = [LONG, "Kim met Xi in Beijing."]
+    per_window, _, _, _ = clf._article_probs(texts, [None, None], 8, False, "max")
+    seen = []
+    score = clf._score_windows
+    clf._score_windows = lambda windows, flat, *a, **k: (seen.append(list(flat)), score(windows, flat, *a, **k))[1]
+    clf.config["aggregation"] = "first"
+    pred = clf.predict(LONG)
+    assert seen[-1] == [(0, 0)] and pred.n_windows == len(per_window[0]) > 1 and set(pred.evidence_window.values()) == {0}
+    assert np.allclose(clf.predict_proba(texts), np.stack([p[0] for p in per_window]), atol=1e-5)
+    assert np.allclose(clf.predict_proba(texts, aggregation="max"), np.stack([p.max(0) for p in per_window]), atol=1e-5)
+    assert len(seen[-1]) == sum(len(p) for p in per_window)  # an explicit aggregation still reads every window
+
+
 def test_primary_head_round_trip_and_rule(tiny_classifier_dir, tmp_path):
     from defsum.primary_head import PrimaryHead
 
