@@ -263,7 +263,8 @@ class EventClassifier:
         """Tag one article (returns a ``Prediction``) or a list (returns a list).
 
         Long articles are split into overlapping windows that keep the title; all windows of
-        all articles are scored in length-sorted batches, then aggregated per article.
+        all articles are scored in length-sorted batches, then aggregated per article (with
+        first-window aggregation only each article's first window is scored).
 
         ``batch_size`` is the number of windows per forward pass.
 
@@ -308,7 +309,9 @@ class EventClassifier:
         features: bool | None = None,
     ) -> tuple[list[np.ndarray], list[np.ndarray], list[Windows], np.ndarray | None]:
         """Per-window probabilities, aggregated article probabilities, the windows, and each
-        article's first-window [CLS] vector (when ``features``; default: when there is a primary head)."""
+        article's first-window [CLS] vector (when ``features``; default: when there is a primary head).
+        With "first" aggregation the per-window arrays hold the first window only (one row), while
+        the windows are all there (``n_windows`` counts them)."""
         batch_size = check_count(batch_size, "batch_size")
         if aggregation is not None and aggregation not in AGGREGATIONS:
             raise ValueError(f"aggregation must be one of {AGGREGATIONS} (or None: the model's own), got {aggregation!r}")

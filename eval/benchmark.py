@@ -4,8 +4,8 @@ Runs the systems alternately in one process (so they share the machine's state),
 articles per second, the ratio to the pipeline, peak resident memory added during each run, and
 the accuracy cost of each fast path (macro-F1 against the fp32 run on the same articles). Each
 classify row also counts the (non-padding) tokens its system feeds the encoder and reports its speed per token
-against the pipeline's: defsum reads every window of a long article where the pipeline cuts at
-512 tokens, so its article ratio is its per-token ratio divided by that extra work. The "first
+against the pipeline's: defsum reads every window of a long article (its first only, for a model
+whose aggregation is "first") where the pipeline cuts at 512 tokens, so its article ratio is its per-token ratio divided by that extra work. The "first
 window only" rows read what the pipeline reads, to separate the two.
 
     python eval/benchmark.py                      # classify-only and classify+summarise, corpus test split

@@ -23,6 +23,8 @@ def test_token_counts_show_the_extra_work_of_reading_whole_articles(tiny_classif
     assert got["first_window"] == short + 1 + 64  # title and text as a pair: one more [SEP]
     # every window of the long article: all of its tokens, plus a title and 16 overlapping tokens per extra window
     assert got["windows"] - (short + 1) > full + 16
+    clf.config["aggregation"] = "first"  # such a model scores first windows only
+    assert token_counts(clf, joined, texts, titles)["windows"] == got["first_window"]
 
 
 def test_per_token_ratio_credits_the_extra_tokens() -> None:
