@@ -41,18 +41,7 @@ _PROMPT = re.compile(
 _REPORTED = re.compile(r"[\"\u201c\u201d\u2018\u2019\u00ab\u00bb]|\b(said|says|saying|told|tells|wrote|writes|urged|urges|warned|according)\b", re.IGNORECASE)
 BOILERPLATE_MAX_WORDS = 25
 """A line longer than this is never taken for site furniture, whatever it says."""
-
-
-def is_boilerplate(line: str) -> bool:
-    """Whether one line, on its own, is web-page furniture rather than news: short (at most
-    :data:`BOILERPLATE_MAX_WORDS` words), a prompt to follow, subscribe or download, or a bare
-    "Advertisement" or "Read more", and neither quoted nor reported speech.
-
-    >>> is_boilerplate("Sign up for our daily newsletter"), is_boilerplate("Sign up for alerts, officials urged residents.")
-    (True, False)
-    """
-    line = line.strip()
-    return bool(line) and len(line.split()) <= BOILERPLATE_MAX_WORDS and bool(_PROMPT.search(line)) and not _REPORTED.search(line)
+_LINE_ENDS = frozenset(".!?:;\"')]\u201d\u2019")
 _GLUED_AFTER_LETTER_OK = frozenset("\u201d\u2019\u2026\u00bb\u2014\u2013\u203a\u2122\u00ae\u00a9\u00b0\u00b7\u20ac\u00a0\u00b2")  # ” ’ … » — – › ™ ® © ° · € nbsp ²
 _ICELANDIC_ONLY = frozenset("\u00fe\u00f0\u00de\u00d0")  # þ ð Þ Ð: in cp1252 text mostly Turkish ş ğ Ş Ğ (cp1254)
 _ENGLISH = frozenset(
@@ -209,11 +198,7 @@ def _read_file(path: Path, opts: ReadOptions) -> Iterator[Article]:
     elif suffix == ".jsonl":
         yield from _from_jsonl(path, text, encoding, flags, opts)
     else:
-        text, dropped = drop_boilerplate(text.strip())  # before the title is split: a prompt line is no title
-        if dropped:
-            flags.append("boilerplate_removed")
-        title, body = split_title(text, markdown=suffix == ".md")
-        yield _article(str(path), path.stem, title, body, encoding, flags)
+        yield _article(str(path), path.stem, None, text, encoding, flags, title_in_body="markdown" if suffix == ".md" else "text")
 
 
 def cut_bytes(data: bytes, limit: int) -> bytes:
@@ -357,13 +342,25 @@ def _looks_binary(text: str) -> bool:
     return "\x00" in sample or control > max(8, len(sample) // 50)
 
 
+def is_boilerplate(line: str) -> bool:
+    """Whether one line, on its own, is web-page furniture rather than news: short (at most
+    :data:`BOILERPLATE_MAX_WORDS` words), a prompt to follow, subscribe or download, or a bare
+    "Advertisement" or "Read more", and neither quoted nor reported speech.
+
+    >>> is_boilerplate("Sign up for our daily newsletter"), is_boilerplate("Sign up for alerts, officials urged residents.")
+    (True, False)
+    """
+    line = line.strip()
+    return bool(line) and len(line.split()) <= BOILERPLATE_MAX_WORDS and bool(_PROMPT.search(line)) and not _REPORTED.search(line)
+
+
 def drop_boilerplate(text: str) -> tuple[str, int]:
     """Drop the lines of ``text`` that are web-page furniture (:func:`is_boilerplate`); return the
     rest and how many went.
 
     Only a line that stands on its own goes: at the start of the text, after a blank line or after
-    a line ending a sentence, and not followed by a line that continues it in lower case (so a
-    hard-wrapped sentence never loses a piece). Scraped articles often open with such a prompt;
+    a kept line ending a sentence (so a run of furniture lines goes together), and not followed by
+    a line that continues it in lower case (so a hard-wrapped sentence never loses a piece). Scraped articles often open with such a prompt;
     left in, it is taken for the title, repeated in every window the classifier reads, or picked
     as the brief.
 
@@ -373,7 +370,7 @@ def drop_boilerplate(text: str) -> tuple[str, int]:
     lines = text.split("\n")
     kept, dropped = [], 0
     for i, line in enumerate(lines):
-        before = lines[i - 1].rstrip() if i else ""
+        before = kept[-1].rstrip() if kept else ""
         after = lines[i + 1].lstrip() if i + 1 < len(lines) else ""
         alone = (not before or before[-1] in _LINE_ENDS) and not after[:1].islower()
         if alone and is_boilerplate(line):
@@ -381,9 +378,6 @@ def drop_boilerplate(text: str) -> tuple[str, int]:
         else:
             kept.append(line)
     return ("\n".join(kept), dropped) if dropped else (text, 0)
-
-
-_LINE_ENDS = frozenset(".!?:;\"')]\u201d\u2019")
 
 
 def split_title(text: str, markdown: bool = False) -> tuple[str | None, str]:
@@ -472,9 +466,15 @@ def split_lines(text: str) -> list[str]:
     return [line[:-1] if line.endswith("\r") else line for line in lines]
 
 
-def _article(path: str, ident: str, title: str | None, body: str, encoding: str, flags: list[str]) -> Article:
+def _article(
+    path: str, ident: str, title: str | None, body: str, encoding: str, flags: list[str], title_in_body: str | None = None
+) -> Article:
+    """The article of one text, furniture lines dropped; ``title_in_body`` ("text" or "markdown"):
+    take the title from the body's first line (:func:`split_title`), after the furniture is gone."""
     body = escape_surrogates(body.replace("\r\n", "\n")).strip()
     body, dropped = drop_boilerplate(body)
+    if title_in_body:
+        title, body = split_title(body, markdown=title_in_body == "markdown")
     body = body.strip()
     if title and is_boilerplate(title):
         title, dropped = None, dropped + 1

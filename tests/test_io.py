@@ -362,6 +362,8 @@ def test_boilerplate_lines_are_dropped_before_the_title_is_split(tmp_path):
     for line in news:
         assert not is_boilerplate(line), line
         assert drop_boilerplate(f"{ARTICLE}\n{line}\n{ARTICLE}") == (f"{ARTICLE}\n{line}\n{ARTICLE}", 0)
+    run = f"{ARTICLE}\nRead more\nAdvertisement\nSign up for our daily newsletter\n{ARTICLE}"
+    assert drop_boilerplate(run) == (f"{ARTICLE}\n{ARTICLE}", 3)  # a run of furniture goes together, in one pass
     wrapped = "Officials said the phishing message urged recipients to\nclick here to see the full list of\nwinners, a scam."
     assert drop_boilerplate(wrapped) == (wrapped, 0)  # a piece of a hard-wrapped sentence is never dropped
     long_title = "Drivers who click here to see a fine lose money " + "and so on " * 6  # 29 words
