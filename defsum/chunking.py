@@ -40,7 +40,8 @@ def make_windows(
         raise ValueError(f"max_length={max_length} is too small; use at least 16 tokens")
     head = None
     if title and title.strip():
-        ids = tokenizer(title, add_special_tokens=False)["input_ids"]
+        # one token past the cap tells whether the title was cut; a huge title is not tokenised whole
+        ids = tokenizer(title, add_special_tokens=False, truncation=True, max_length=title_tokens + 1)["input_ids"]
         head = tokenizer.decode(ids[:title_tokens]) if len(ids) > title_tokens else title
         title_len = min(len(ids), title_tokens)
     else:

@@ -21,6 +21,7 @@ from defsum.primary_head import PrimaryHead
 from defsum.checks import as_texts, as_titles, check_count, check_device
 from defsum.modelio import (
     ModelLoadError,
+    check_vocabulary,
     hub_load_error,
     load_defsum_config,
     pretrained_kwargs,
@@ -160,6 +161,7 @@ class EventClassifier:
                 f"could not load a classifier from {where}: its files are missing or corrupt "
                 f"({type(err).__name__}: {err})"
             ) from err
+        check_vocabulary(tokenizer, model, where)
         defaults = dict(DEFAULTS)
         id2label = getattr(model.config, "id2label", None) or {}
         defaults["labels"] = [id2label[i] for i in sorted(id2label)] or list(LABELS)

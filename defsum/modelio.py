@@ -130,6 +130,24 @@ def check_model_folder(folder: Path) -> None:
         raise ModelLoadError(f"{folder / 'config.json'} is not valid JSON: {err}") from err
 
 
+def check_vocabulary(tokenizer: Any, model: Any, where: str) -> None:
+    """Refuse a tokenizer far smaller than the model's vocabulary: transformers builds an almost
+    empty one when a folder lacks its tokenizer files, and every word would then read as unknown.
+
+    >>> check_vocabulary(tokenizer, model, "my-model")  # doctest: +SKIP
+    """
+    try:
+        size = int(model.get_input_embeddings().num_embeddings)
+    except (AttributeError, NotImplementedError, TypeError):
+        size = int(getattr(model.config, "vocab_size", 0) or 0)
+    if size and len(tokenizer) < size // 2:
+        raise ModelLoadError(
+            f"{where}: its tokenizer has {len(tokenizer)} tokens but the model's vocabulary has {size}: the "
+            "tokenizer files (tokenizer.json, or vocab.txt and its companions) are missing or belong to another "
+            "model; copy them from the model these weights were trained from"
+        )
+
+
 def load_defsum_config(folder: str, defaults: dict[str, Any]) -> dict[str, Any]:
     """Read ``defsum_config.json`` from a local folder, filling missing keys from ``defaults``."""
     path = Path(folder) / DEFSUM_CONFIG

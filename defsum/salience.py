@@ -28,6 +28,10 @@ from defsum.modelio import load_arrays, save_arrays
 FILENAME = "sentence_ranker.safetensors"
 MAX_CANDIDATES = 10
 C_GRID = (0.01, 0.1, 1.0, 10.0)
+MAX_WORD_CHARS = 40
+"""A "word" longer than this (a run of characters with no space: a URL, an encoded blob) marks text
+that is not a sentence; :meth:`SentenceRanker.best` returns no such text as a brief."""
+
 FEATURES = (
     "is_first",  # the first sentence-like sentence
     "inverse_rank",  # 1 / (1 + rank among candidates)
@@ -126,11 +130,15 @@ class SentenceRanker:
 
     def best(self, text: str, title: str | None = None, max_words: int = 45) -> str:
         """The best-scoring candidate, sentence-cased; when the article has none, its first
-        sentence that is not the headline, trimmed to ``max_words`` ("" when it has none at all)."""
+        sentence that is not the headline, trimmed to ``max_words`` ("" when it has none at all, or
+        when that sentence repeats a word trigram or holds a "word" over :data:`MAX_WORD_CHARS` characters)."""
         sents, scores = self.scores(text, title, max_words)
         if not sents:
             body = briefs.body_sentences(text, title)
-            return briefs.sentence_case(briefs.trim_to_sentences(body[0], max_words)) if body else ""
+            first = briefs.trim_to_sentences(body[0], max_words) if body else ""
+            if not first or briefs.has_repeated_ngrams(first, 3) or max(len(w) for w in first.split()) > MAX_WORD_CHARS:
+                return ""  # a line that repeats itself or is one long run of characters is no brief
+            return briefs.sentence_case(first)
         return briefs.sentence_case(sents[int(np.argmax(scores))])
 
     @classmethod
@@ -193,10 +201,17 @@ class SentenceRanker:
     def load(cls, folder: str | Path) -> SentenceRanker | None:
         """The ranker stored in ``folder``, or None when there is none."""
         path = Path(folder) / FILENAME
-        stored = load_arrays(path)
+        try:
+            stored = load_arrays(path)
+        except Exception as err:  # safetensors raises its own error kinds for a damaged file
+            raise ValueError(f"{path} is not a readable safetensors file ({type(err).__name__}: {err}); "
+                             "restore it or refit it with training/train_sentence_ranker.py") from err
         if stored is None:
             return None
         arrays, meta = stored
+        if "weight" not in arrays:
+            raise ValueError(f"{path} holds no ranker weights (tensors {sorted(arrays)}); refit it with "
+                             "training/train_sentence_ranker.py")
         if meta.get("features") != list(FEATURES):
             raise ValueError(
                 f"{path}: its features {meta.get('features')} are not this defsum's {list(FEATURES)}; "

@@ -27,6 +27,7 @@ from defsum.copygen import CopyGenForConditionalGeneration  # also registers "de
 from defsum.checks import as_texts, as_titles, check_count, check_device, check_text, check_title
 from defsum.modelio import (
     ModelLoadError,
+    check_vocabulary,
     hub_load_error,
     load_defsum_config,
     pretrained_kwargs,
@@ -52,7 +53,8 @@ DEFAULTS: dict[str, Any] = {
     "faithfulness_check": True,  # pick the best beam whose names and numbers occur in the source
     # when every beam fails: "lead" (first sentence), "title" (the lead unless a nearby sentence
     # echoes the title better; briefs.title_sentence), "salient" (the sentence the trained ranker
-    # in sentence_ranker.safetensors scores highest; defsum.salience) or "best" (the least bad beam)
+    # in sentence_ranker.safetensors scores highest; defsum.salience) or "best" (the least bad beam);
+    # with lead, title or salient, an article with no such sentence (a headline alone) gets "" as its brief
     "fallback": "lead",
     "min_score": None,  # beams whose mean token log-probability is lower count as failed (chosen on validation)
     "max_novel_words": None,  # beams with more content words absent from the article count as failed
@@ -178,10 +180,12 @@ class Summarizer:
         try:  # the model first: a hub id that cannot be reached fails once, not once per file kind
             model = AutoModelForSeq2SeqLM.from_pretrained(resolved, dtype=torch.float32, **pretrained_kwargs())
             tokenizer = AutoTokenizer.from_pretrained(resolved, **pretrained_kwargs())
-        except (OSError, ValueError, KeyError) as err:
+        except Exception as err:  # transformers and safetensors raise many kinds here
             if not local:
                 raise hub_load_error(resolved, "summariser", err) from err
-            raise ModelLoadError(f"could not load a seq2seq model from {resolved!r}: {err}") from err
+            raise ModelLoadError(f"could not load a seq2seq model from {resolved!r}: its files are missing or corrupt "
+                                 f"({type(err).__name__}: {err})") from err
+        check_vocabulary(tokenizer, model, resolved)
         if config["uncased"] is None:
             config["uncased"] = bool(getattr(tokenizer, "do_lower_case", False))
         if not config["prefix"] and getattr(model.config, "model_type", "") == "t5":
@@ -422,10 +426,9 @@ class Summarizer:
                 short = self._check(first[0], c.rank, text, title, c.score)
                 if self.passes(short):
                     return short.text
-        extracted = self.extract(text, title, max_words)
-        if extracted:
+        if self.config["fallback"] != "best":  # an extracted sentence, or no brief: never a beam that failed the checks
             logger.debug("no faithful beam; falling back to an extracted sentence")
-            return extracted
+            return self.extract(text, title, max_words)
         return min(cands, key=lambda c: (len(c.unsupported) + len(c.novel), c.repeated, len(c.novel_trigrams), c.rank)).text
 
 

@@ -117,6 +117,22 @@ def test_missing_or_corrupt_folder(tiny_classifier_dir, tmp_path):
         EventClassifier.from_pretrained(bad)
 
 
+def test_missing_tokenizer_files_are_refused(tiny_classifier_dir, tmp_path):
+    bad = tmp_path / "no_tokenizer"
+    shutil.copytree(tiny_classifier_dir, bad)
+    (bad / "tokenizer.json").unlink()  # transformers would build a near-empty tokenizer: every word [UNK]
+    with pytest.raises(ModelLoadError, match="tokenizer has .* tokens but the model's vocabulary has"):
+        EventClassifier.from_pretrained(bad)
+
+
+def test_huge_title_is_not_tokenised_whole(tiny_classifier, caplog):
+    title = "Missile " * 5000
+    with caplog.at_level("WARNING"):
+        windows = tiny_classifier.windows("North Korea fired two missiles on Monday.", title)
+    assert not [r for r in caplog.records if "longer than the specified maximum" in r.getMessage()]
+    assert windows.input_ids[0].count(tiny_classifier.tokenizer.convert_tokens_to_ids("missile")) == 8  # title_tokens
+
+
 def test_primary_rule_first_window(tiny_classifier_dir):
     clf = EventClassifier.from_pretrained(tiny_classifier_dir)
     clf.config["thresholds"] = {label: 0.0 for label in LABELS}

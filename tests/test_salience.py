@@ -82,6 +82,26 @@ def test_best_never_returns_the_headline():
     assert ranker.best("Kim visits Moscow", "Kim visits Moscow") == ""
 
 
+def test_best_returns_no_blob_or_looping_line():
+    ranker = SentenceRanker(np.zeros(len(FEATURES)))
+    assert ranker.best("x" * 5000) == ""  # one run of characters, no sentence
+    looping = " ".join(["north korea fired a missile on monday and officials condemned it"] * 10)
+    assert ranker.best(looping) == ""  # no candidate (it repeats trigrams), and the fallback line repeats them too
+    assert ranker.best("Kim visits Moscow\nHe left for Moscow on Monday.", "Kim visits Moscow") == "He left for Moscow on Monday."
+
+
+def test_damaged_ranker_file_is_refused(tmp_path: Path):
+    (tmp_path / FILENAME).write_bytes(b"not a safetensors file")
+    with pytest.raises(ValueError, match="not a readable safetensors file"):
+        SentenceRanker.load(tmp_path)
+    import torch
+    from safetensors.torch import save_file
+
+    save_file({"other": torch.zeros(2)}, str(tmp_path / FILENAME), metadata={"features": json.dumps(list(FEATURES))})
+    with pytest.raises(ValueError, match="holds no ranker weights"):
+        SentenceRanker.load(tmp_path)
+
+
 def test_wrong_feature_list_is_refused(tmp_path: Path):
     import torch
     from safetensors.torch import save_file
@@ -107,6 +127,12 @@ def test_summarizer_salient_fallback(tmp_path: Path, tiny_summarizer_path: Path)
     assert summ.summarize(text, num_beams=2) == ref
     summ.save_pretrained(tmp_path / "copy")
     assert (tmp_path / "copy" / FILENAME).is_file()
+    # a headline alone has no sentence to fall back to: no brief, never a beam that failed the checks
+    assert summ.summarize("Diplomat defects", titles="Diplomat defects", num_beams=2) == ""
+    assert summ.summarize("Diplomat defects", titles="Diplomat defects", extractive=True) == ""
+    (folder / FILENAME).write_bytes(b"not a safetensors file")
+    with pytest.raises(ModelLoadError, match="not a readable safetensors file"):
+        Summarizer.from_pretrained(folder)
 
 
 def test_training_script_writes_ranker(tmp_path: Path):

@@ -281,6 +281,23 @@ def test_beam_cut_mid_phrase_fails_the_checks(summ: Summarizer):
     assert not whole.clipped and whole.ok
 
 
+def test_missing_or_corrupt_files_are_refused(tiny_summarizer_dir: Path, tmp_path: Path):
+    import shutil
+
+    from defsum.modelio import ModelLoadError
+
+    no_tokenizer = tmp_path / "no_tokenizer"
+    shutil.copytree(tiny_summarizer_dir, no_tokenizer)
+    (no_tokenizer / "tokenizer.json").unlink()
+    with pytest.raises(ModelLoadError, match="tokenizer files"):
+        Summarizer.from_pretrained(no_tokenizer)
+    corrupt = tmp_path / "corrupt"
+    shutil.copytree(tiny_summarizer_dir, corrupt)
+    (corrupt / "model.safetensors").write_bytes(b"not a safetensors file")
+    with pytest.raises(ModelLoadError, match="missing or corrupt"):
+        Summarizer.from_pretrained(corrupt)
+
+
 def test_gate_limits_are_checked_at_load(tiny_summarizer_dir: Path, tmp_path: Path):
     import shutil
 
