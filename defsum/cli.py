@@ -19,7 +19,8 @@ from typing import Any, Sequence
 
 from tqdm.auto import tqdm
 
-from defsum.io import ReadOptions, RecordWriter, read_articles
+from defsum.io import SUFFIXES, ReadOptions, RecordWriter, read_articles
+from defsum.modelio import resolve_model_path
 from defsum.scoring import score_local
 
 logger = logging.getLogger(__name__)
@@ -50,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--text-field", default="text", help="JSON field holding the article text (default: text)")
     s.add_argument("--title-field", default="title", help="JSON field holding the title (default: title)")
     s.add_argument("--id-field", default="id", help="JSON field holding the article id (default: id)")
-    s.add_argument("--max-bytes", type=int, default=1_000_000, help="size limit per file in bytes (default: 1000000)")
+    s.add_argument("--max-bytes", type=int, default=1_000_000, help="size limit per file in bytes; for .jsonl files, per line (default: 1000000)")
     s.add_argument("--oversize", choices=("truncate", "error"), default="truncate",
                    help="files over --max-bytes: score the first --max-bytes bytes (flagged truncated_input) or record an error")
     s.add_argument("--follow-symlinks", action="store_true", help="follow symbolic links (loops are detected)")
@@ -71,9 +72,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="defsum: %(message)s")
-    if args.batch_size < 1:
-        print(f"defsum: --batch-size must be at least 1, got {args.batch_size}", file=sys.stderr)
-        return EXIT_FATAL
+    for flag, value in (("--batch-size", args.batch_size), ("--ray-actors", args.ray_actors)):
+        if value < 1:
+            print(f"defsum: {flag} must be at least 1, got {value}", file=sys.stderr)
+            return EXIT_FATAL
+    if hasattr(sys.stdout, "reconfigure"):  # the table is for reading: a console that cannot show a title must not stop the run
+        sys.stdout.reconfigure(errors="backslashreplace")
     try:
         return score(args)
     except (ValueError, OSError) as err:
@@ -88,12 +92,24 @@ def score(args: argparse.Namespace) -> int:
     """The ``score`` subcommand: stream articles through the models into the output file."""
     from defsum.pipeline import Analyzer
 
+    output = os.path.realpath(args.output)
+    for given in args.paths:  # before the output is opened: writing it would wipe an input
+        if os.path.isfile(given) and os.path.realpath(given) == output:
+            raise ValueError(f"the output file {args.output} is also an input; write the records to another file (-o)")
     options = ReadOptions(args.text_field, args.title_field, args.id_field, args.max_bytes, args.oversize, args.follow_symlinks,
-                          exclude=frozenset({os.path.realpath(args.output)}))  # never read our own output as input
+                          exclude=frozenset({output}))  # never read our own output as input
+    if args.quiet:  # transformers' "Loading weights" bar too
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
     analyzer = None
     if args.engine == "local":  # the Ray engine loads the models once per actor instead
         analyzer = Analyzer.from_pretrained(args.classifier, args.summarizer, summarize=not args.no_summary,
                                             extractive=args.extractive, device=args.device, backend=args.backend)
+    else:  # a model folder that is not there fails here, before the output is opened, not in an actor
+        resolve_model_path(args.classifier, "classifier")
+        if not args.no_summary:
+            resolve_model_path(args.summarizer, "summarizer")
     counts = {"scored": 0, "failed": 0, "skipped": 0, "already done": 0, "failed earlier": 0}
     show_table = not args.quiet
     articles = read_articles(args.paths, options)
@@ -120,8 +136,14 @@ def score(args: argparse.Namespace) -> int:
             bar.update(len(records) + len(already))
             if show_table:
                 bar.clear()
-                print_table(records)
+                try:
+                    print_table(records)
+                except BrokenPipeError:  # the table's reader went away (| head): keep scoring into the output file
+                    show_table = False
+                    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         bar.close()
+    if not any(counts.values()):  # most likely a wrong folder or suffix: say so rather than finish silently
+        print(f"defsum: no article files found in {' '.join(args.paths)} (defsum reads files ending in {', '.join(sorted(SUFFIXES))})", file=sys.stderr)
     summary = ", ".join(f"{v} {k}" for k, v in counts.items() if v or k in ("scored", "failed"))
     print(f"defsum: {summary}; records in {args.output}", file=sys.stderr)
     return EXIT_FAILED_RECORDS if counts["failed"] or counts["failed earlier"] else EXIT_OK

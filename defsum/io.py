@@ -25,6 +25,7 @@ _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
     (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"),
 )
+_WIDE_BOMS = tuple(bom for bom, name in _BOMS if name != "utf-8-sig")  # UTF-16 and UTF-32: lines cannot be split as bytes
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _PROMPT = re.compile(
     # anywhere in the line: an invitation to follow or subscribe ("Stay updated - Click here to follow us on Instagram")
@@ -104,8 +105,20 @@ def iter_files(paths: Iterable[str | Path], follow_symlinks: bool = False) -> It
     """Yield ``(file, problem)`` for every article file under ``paths``, in sorted order.
 
     A problem (a symlink not followed, a loop, a missing path) comes back as a string
-    instead of raising, so the caller can write a record for it.
+    instead of raising, so the caller can write a record for it. A file named twice (a folder
+    and a file in it, or two links to one file) is yielded once.
     """
+    seen: set[str] = set()
+    for path, problem in _iter_paths(paths, follow_symlinks):
+        if problem is None:
+            real = os.path.realpath(path)
+            if real in seen:
+                continue
+            seen.add(real)
+        yield path, problem
+
+
+def _iter_paths(paths: Iterable[str | Path], follow_symlinks: bool) -> Iterator[tuple[Path, str | None]]:
     for root in paths:
         root = Path(root)
         if root.is_symlink() and not follow_symlinks and root.is_dir():
@@ -114,6 +127,8 @@ def iter_files(paths: Iterable[str | Path], follow_symlinks: bool = False) -> It
             yield from _walk(root, follow_symlinks, {root.resolve()})
         elif root.is_file():
             yield root, None
+        elif root.exists():
+            yield root, "skipped: not a regular file (a pipe or a device: save the text to a file first)"
         elif root.is_symlink():
             yield root, "broken or looping symbolic link"
         else:
@@ -172,6 +187,11 @@ def read_articles(paths: Iterable[str | Path], options: ReadOptions | None = Non
 
 def _read_file(path: Path, opts: ReadOptions) -> Iterator[Article]:
     with open(path, "rb") as fh:
+        if path.suffix.lower() == ".jsonl" and not fh.read(4).startswith(_WIDE_BOMS):
+            fh.seek(0)  # UTF-8 (or single-byte) lines: read one at a time, --max-bytes a limit per line
+            yield from _stream_jsonl(path, fh, opts)
+            return
+        fh.seek(0)
         data = fh.read(opts.max_bytes + 1)
     flags: list[str] = []
     if len(data) > opts.max_bytes:
@@ -259,6 +279,8 @@ def decode_bytes(data: bytes) -> tuple[str | None, str]:
         text, name = data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         text, name = None, ""
+    if text is not None and "\x00" in text:
+        text = None  # NUL bytes: UTF-16 or UTF-32 without a byte-order mark (or binary), for the detector to decide
     if text is None and b"\x00" not in data:
         text, name = _utf8_with_cp1252_bytes(data)
     western: tuple[str, str] | None = None
@@ -424,20 +446,50 @@ def _from_json(path: Path, text: str, encoding: str, flags: list[str], opts: Rea
 
 
 def _from_jsonl(path: Path, text: str, encoding: str, flags: list[str], opts: ReadOptions) -> Iterator[Article]:
+    """The articles of a JSONL file read whole (UTF-16 or UTF-32, which cannot be split into lines as bytes)."""
     lines = split_lines(text)  # not str.splitlines(): U+2028, U+0085 ... may sit inside a JSON string
     for n, line in enumerate(lines, 1):
-        if not line.strip():
+        if line.strip():
+            cut = "truncated_input" in flags and n == len(lines)
+            yield _jsonl_line(path, n, line, encoding, [f for f in flags if f != "truncated_input"], opts, cut)
+
+
+def _stream_jsonl(path: Path, fh: Any, opts: ReadOptions) -> Iterator[Article]:
+    """The articles of a JSONL file read line by line: each line is decoded on its own, and a line
+    over ``opts.max_bytes`` gets an error record (JSON cannot be parsed when cut) while the lines
+    after it are read as usual."""
+    n = found = 0
+    while raw := fh.readline(opts.max_bytes + 1):
+        n += 1
+        if len(raw) > opts.max_bytes and not raw.endswith(b"\n"):
+            while (rest := fh.readline(1 << 20)) and not rest.endswith(b"\n"):
+                pass  # the rest of the long line
+            found += 1
+            yield Article(str(path), f"{path.stem}:{n}", error=f"line {n} is larger than the limit of {opts.max_bytes} bytes "
+                          "(--max-bytes) and a JSON line cannot be scored when cut: rerun with a larger --max-bytes")
             continue
-        try:
-            item = json.loads(line)
-        except json.JSONDecodeError as err:
-            if "truncated_input" in flags and n == len(lines):
-                error = f"line {n}: cut at --max-bytes {opts.max_bytes} (rerun with a larger --max-bytes to score it)"
-            else:
-                error = f"line {n}: invalid JSON: {err.msg} (column {err.colno})"
-            yield Article(str(path), f"{path.stem}:{n}", error=error)
+        if not raw.strip():
             continue
-        yield _from_object(path, item, f"{path.stem}:{n}", encoding, flags, opts, f"line {n}")
+        found += 1
+        text, encoding = decode_bytes(raw)
+        if text is None:
+            yield Article(str(path), f"{path.stem}:{n}", error=f"line {n}: {encoding}")
+            continue
+        yield _jsonl_line(path, n, text.rstrip("\r\n"), encoding, [], opts, False)
+    if not found:
+        yield Article(str(path), path.stem, error="empty file")
+
+
+def _jsonl_line(path: Path, n: int, line: str, encoding: str, flags: list[str], opts: ReadOptions, cut: bool) -> Article:
+    try:
+        item = json.loads(line)
+    except json.JSONDecodeError as err:
+        if cut:
+            error = f"line {n}: cut at --max-bytes {opts.max_bytes} (rerun with a larger --max-bytes to score it)"
+        else:
+            error = f"line {n}: invalid JSON: {err.msg} (column {err.colno})"
+        return Article(str(path), f"{path.stem}:{n}", error=error)
+    return _from_object(path, item, f"{path.stem}:{n}", encoding, flags, opts, f"line {n}")
 
 
 def _from_object(path: Path, item: Any, default_id: str, encoding: str, flags: list[str], opts: ReadOptions, where: str) -> Article:

@@ -196,3 +196,62 @@ def test_resume_with_line_separators_in_records(tmp_path, tiny_classifier_dir, c
     assert _score(tmp_path, tiny_classifier_dir, tmp_path / "in", "-o", out, "--resume") == EXIT_OK
     assert "1 already done" in capsys.readouterr().err
     assert [r["id"] for r in read_jsonl(out)] == ["a\u2029b"]
+
+
+def test_output_that_is_an_input_is_refused_and_kept(tmp_path, tiny_classifier_dir, capsys):
+    src = tmp_path / "a.jsonl"
+    src.write_text(json.dumps({"id": "a", "text": ARTICLE}) + "\n")
+    before = src.read_bytes()
+    code = main(["score", str(src), "-o", str(tmp_path / "." / "a.jsonl"), "--classifier", str(tiny_classifier_dir), "--no-summary"])
+    assert code == EXIT_FATAL and "is also an input" in capsys.readouterr().err
+    assert src.read_bytes() == before
+
+
+def test_ray_engine_with_a_missing_model_keeps_the_output(tmp_path, capsys):
+    (tmp_path / "a.txt").write_text(ARTICLE)
+    out = tmp_path / "out.jsonl"
+    out.write_text('{"kept": 1}\n')
+    args = ["score", str(tmp_path / "a.txt"), "-o", str(out), "--engine", "ray", "--no-summary"]
+    assert main([*args, "--classifier", str(tmp_path / "none")]) == EXIT_FATAL  # fails before Ray starts or the file opens
+    assert "does not exist" in capsys.readouterr().err and out.read_text() == '{"kept": 1}\n'
+    assert main([*args, "--ray-actors", "0"]) == EXIT_FATAL and "--ray-actors" in capsys.readouterr().err
+
+
+def test_table_that_the_console_cannot_show_does_not_stop_the_run(tmp_path, tiny_classifier_dir):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "k.jsonl").write_text("\n".join(json.dumps({"id": f"k{i}", "title": "북한 미사일 발사", "text": f"{ARTICLE} {i}"})
+                                              for i in range(40)) + "\n", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    cmd = [sys.executable, "-m", "defsum.cli", "score", str(folder), "-o", str(out), "--classifier", str(tiny_classifier_dir),
+           "--no-summary", "--batch-size", "1"]
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]), PYTHONIOENCODING="cp1252")
+    done = subprocess.run(cmd, env=env, capture_output=True, timeout=300)
+    assert done.returncode == EXIT_OK, done.stderr
+    assert b"\\ubd81" in done.stdout and len(read_jsonl(out)) == 40  # escaped in the table, all scored
+    # the table's reader goes away after one line (| head -1): the records are all written still
+    out.unlink()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.readline()
+    proc.stdout.close()
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == EXIT_OK, err
+    assert len(read_jsonl(out)) == 40
+
+
+def test_files_named_twice_are_read_once_and_empty_folders_are_reported(tmp_path, tiny_classifier_dir, capsys):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.txt").write_text(ARTICLE)
+    out = tmp_path / "out.jsonl"
+    base = ["-o", str(out), "--classifier", str(tiny_classifier_dir), "--no-summary", "-q"]
+    assert main(["score", str(folder), str(folder / "a.txt"), str(tmp_path / "in" / "." / "a.txt"), *base]) == EXIT_OK
+    assert [r["id"] for r in read_jsonl(out)] == ["a"]
+    os.mkfifo(folder / "pipe.txt")
+    assert main(["score", str(folder / "pipe.txt"), *base]) == EXIT_OK  # skipped, not failed
+    [record] = read_jsonl(out)
+    assert "not a regular file" in record["error"]
+    (tmp_path / "empty").mkdir()
+    capsys.readouterr()
+    assert main(["score", str(tmp_path / "empty"), *base]) == EXIT_OK
+    assert "no article files found" in capsys.readouterr().err

@@ -170,6 +170,15 @@ def test_short_cp1252_text_is_not_taken_for_utf16():
     assert decode_bytes("Seoul said the talks resumed.".encode("utf-16"))[0] == "Seoul said the talks resumed."
 
 
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_byte_order_mark_is_read(encoding):
+    from defsum.io import decode_bytes
+
+    text, name = decode_bytes(ARTICLE.encode(encoding))  # ASCII text in UTF-16 is valid UTF-8 with NUL bytes
+    assert text == ARTICLE and name.startswith("utf_16")
+    assert decode_bytes(b"abc\x00def" * 100)[0] is None  # NUL bytes in what is no UTF-16 text: still binary
+
+
 # ---------------------------------------------------------------------- reviewed bugs
 def test_undecodable_file_name_gives_an_escaped_path(tmp_path):
     with open(os.path.join(os.fsencode(tmp_path), b"caf\xe9.txt"), "wb") as fh:
@@ -292,8 +301,23 @@ def test_cut_json_says_to_raise_max_bytes(tmp_path):
     [big_json] = [a for a in arts if a.path.endswith(".json")]
     assert "--max-bytes 1000" in big_json.error and "larger --max-bytes" in big_json.error
     lines = [a for a in arts if a.path.endswith(".jsonl")]
-    assert all(a.error is None for a in lines[:-1])
-    assert "cut at --max-bytes 1000" in lines[-1].error
+    assert len(lines) == 50 and all(a.error is None and not a.flags for a in lines)  # the limit is per line: all 50 read
+
+
+def test_jsonl_limit_is_per_line(tmp_path):
+    rows = [{"id": f"n{i}", "text": ARTICLE if i != 3 else ARTICLE * 20} for i in range(6)]
+    (tmp_path / "a.jsonl").write_bytes(b"\n".join(json.dumps(r).encode() for r in rows) + b"\n")
+    arts = list(read_articles([tmp_path / "a.jsonl"], ReadOptions(max_bytes=len(json.dumps(rows[0])) + 10)))
+    assert [a.id for a in arts] == ["n0", "n1", "n2", "a:4", "n4", "n5"]  # every line gets a record
+    assert "line 4 is larger than the limit" in arts[3].error and "larger --max-bytes" in arts[3].error
+    assert all(a.error is None for i, a in enumerate(arts) if i != 3)
+    # each line is decoded on its own: a byte-order mark before a later line (files joined with cat) is read
+    (tmp_path / "b.jsonl").write_bytes(json.dumps(rows[0]).encode() + b"\n\xef\xbb\xbf" + json.dumps(rows[1]).encode() + b"\n")
+    assert [a.error for a in read_articles([tmp_path / "b.jsonl"])] == [None, None]
+    # UTF-16 lines cannot be split as bytes: read whole, the last line cut at the limit as before
+    (tmp_path / "c.jsonl").write_text("\n".join(json.dumps(r) for r in rows[:3]), encoding="utf-16")
+    cut = list(read_articles([tmp_path / "c.jsonl"], ReadOptions(max_bytes=2 * len(json.dumps(rows[0])) * 2)))
+    assert [a.error is None for a in cut] == [True, False] and "cut at --max-bytes" in cut[1].error
 
 
 def test_dangling_link_with_other_suffix_is_ignored(tmp_path):
