@@ -499,8 +499,11 @@ def _from_object(path: Path, item: Any, default_id: str, encoding: str, flags: l
     ident = default_id if raw_id is None or raw_id == "" else str(raw_id)
     body = item.get(opts.text_field)
     if not isinstance(body, str):
+        if {"scores", "content_hash"} <= set(item):
+            return Article(str(path), ident, error=f"{where}: a defsum output record (it has scores and content_hash), "
+                           "not an article: keep output files out of the folders being scored")
         found = ", ".join(sorted(map(str, item))[:10])
-        what = "no" if body is None else f"a non-string ({type(body).__name__})"
+        what = "no" if opts.text_field not in item else "a null" if body is None else f"a non-string ({type(body).__name__})"
         return Article(str(path), ident, error=f"{where}: {what} {opts.text_field!r} field (fields: {found}); set --text-field")
     title = item.get(opts.title_field)
     return _article(str(path), ident, title if isinstance(title, str) else None, body, encoding, flags)

@@ -393,3 +393,12 @@ def test_boilerplate_lines_are_dropped_before_the_title_is_split(tmp_path):
     long_title = "Drivers who click here to see a fine lose money " + "and so on " * 6  # 29 words
     (tmp_path / "d.txt").write_text(f"{long_title}\n\n{ARTICLE}")
     assert next(read_articles([tmp_path / "d.txt"])).title == long_title.strip()
+
+
+def test_null_text_and_output_records_are_named(tmp_path):
+    rows = [{"id": "a", "text": None}, {"id": "b", "body": ARTICLE},
+            {"path": "x.txt", "id": "c", "scores": {}, "content_hash": "0f", "summary": "s"}]
+    (tmp_path / "a.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    errors = [a.error for a in read_articles([tmp_path / "a.jsonl"])]
+    assert "a null 'text' field" in errors[0] and "no 'text' field" in errors[1]
+    assert "a defsum output record" in errors[2] and "keep output files out" in errors[2]
