@@ -17,6 +17,7 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer
 from defsum.chunking import Windows, make_windows
 from defsum.labels import LABELS, NONE
 from defsum.precision import autocast, model_precision, prepare_for_inference, resolve_precision
+from defsum.primary_head import FILENAME as HEAD_FILE
 from defsum.primary_head import PrimaryHead
 from defsum.checks import as_texts, as_titles, check_count, check_device
 from defsum.modelio import (
@@ -233,6 +234,8 @@ class EventClassifier:
         save_defsum_config(folder, self.config)
         if self.primary_head is not None:
             self.primary_head.save(folder)
+        else:
+            (folder / HEAD_FILE).unlink(missing_ok=True)  # a stale head from an earlier save would be loaded with these weights
         if card is not None:
             (folder / "README.md").write_text(card, encoding="utf-8")
 

@@ -13,8 +13,11 @@ from defsum.labels import LABELS, NONE
 REQUIRED = ("id", "title", "text", "date", "labels", "primary", "brief")
 
 
-def check_record(record: Any, where: str) -> dict[str, Any]:
+def check_record(record: Any, where: str, *, text_field: str = "text", labels_field: str = "labels") -> dict[str, Any]:
     """Return ``record`` if it follows the record format, else raise ``ValueError`` naming ``where``.
+
+    With the default field names every LABELS.md field must be there; with other names (a user's
+    own data), only the text and labels fields are required, and ``primary`` is checked if present.
 
     >>> check_record({"id": "1", "title": "T", "text": "x", "date": None, "labels": [],
     ...               "primary": "none", "brief": "B."}, "f.jsonl:1")["id"]
@@ -22,26 +25,28 @@ def check_record(record: Any, where: str) -> dict[str, Any]:
     """
     if not isinstance(record, dict):
         raise ValueError(f"{where}: expected a JSON object, got {type(record).__name__}")
-    missing = [k for k in REQUIRED if k not in record]
+    own = (text_field, labels_field) != ("text", "labels")
+    missing = [k for k in ((text_field, labels_field) if own else REQUIRED) if k not in record]
     if missing:
-        raise ValueError(f"{where}: missing field(s) {missing}")
-    labels = record["labels"]
+        raise ValueError(f"{where}: missing field(s) {missing} (fields: {sorted(record)[:10]})")
+    labels = record[labels_field]
     if not isinstance(labels, list) or any(label not in LABELS for label in labels):
-        raise ValueError(f"{where}: field 'labels' must be a list drawn from {list(LABELS)}, got {labels!r}")
+        raise ValueError(f"{where}: field {labels_field!r} must be a list drawn from {list(LABELS)}, got {labels!r}")
     if len(set(labels)) != len(labels):
-        raise ValueError(f"{where}: field 'labels' repeats a label: {labels!r}")
-    primary = record["primary"]
-    if labels and primary not in labels:
-        raise ValueError(f"{where}: field 'primary' is {primary!r}, which is not among labels {labels}")
-    if not labels and primary != NONE:
-        raise ValueError(f"{where}: field 'primary' must be 'none' when labels is empty, got {primary!r}")
-    if not isinstance(record["text"], str) or not record["text"].strip():
-        raise ValueError(f"{where}: field 'text' is empty")
+        raise ValueError(f"{where}: field {labels_field!r} repeats a label: {labels!r}")
+    if not own or "primary" in record:
+        primary = record["primary"]
+        if labels and primary not in labels:
+            raise ValueError(f"{where}: field 'primary' is {primary!r}, which is not among labels {labels}")
+        if not labels and primary != NONE:
+            raise ValueError(f"{where}: field 'primary' must be 'none' when labels is empty, got {primary!r}")
+    if not isinstance(record[text_field], str) or not record[text_field].strip():
+        raise ValueError(f"{where}: field {text_field!r} is empty")
     return record
 
 
-def read_records(path: str | Path, *, check: bool = True) -> list[dict[str, Any]]:
-    """Read a JSONL file of labelled records, checking each one.
+def read_records(path: str | Path, *, check: bool = True, text_field: str = "text", labels_field: str = "labels") -> list[dict[str, Any]]:
+    """Read a JSONL file of labelled records, checking each one (:func:`check_record`).
 
     >>> records = read_records("data/corpus/train.jsonl")  # doctest: +SKIP
     """
@@ -53,8 +58,9 @@ def read_records(path: str | Path, *, check: bool = True) -> list[dict[str, Any]
             try:
                 record = json.loads(line)
             except json.JSONDecodeError as err:
-                raise ValueError(f"{path}:{n}: invalid JSON: {err.msg}") from err
-            out.append(check_record(record, f"{path}:{n}") if check else record)
+                raise ValueError(f"{path}:{n}: invalid JSON: {err.msg} (one JSON object per line expected)") from err
+            where = f"{path}:{n}"
+            out.append(check_record(record, where, text_field=text_field, labels_field=labels_field) if check else record)
     return out
 
 

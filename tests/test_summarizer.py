@@ -409,3 +409,25 @@ def test_bf16_summariser_saves_its_float_weights(tiny_summarizer_dir: Path, tmp_
     bf16.save_pretrained(tmp_path)
     with safe_open(str(tmp_path / "model.safetensors"), "pt") as saved:
         assert {saved.get_tensor(k).dtype for k in saved.keys()} == {torch.float32}
+
+
+def test_summariser_training_data_errors_name_the_file(tmp_path: Path):
+    sys.path.insert(0, str(ROOT / "training"))
+    import argparse
+
+    import train_summarizer as ts
+
+    args = argparse.Namespace(max_target_words=45, max_source_tokens=192, min_support=0.5, dev="given")
+    corpus = tmp_path / "corpus.jsonl"
+    corpus.write_text(json.dumps({"id": "a", "title": "T", "text": ARTICLE, "brief": "North Korea fired two missiles on Monday."}) + "\n")
+    with pytest.raises(SystemExit, match=r"corpus.jsonl: no usable pair .*Text field 'document', target field 'summary'; "
+                                         r"the records have \['brief', 'id', 'text', 'title'\]"):
+        ts.load_pairs([ts.Source(str(corpus), split="all")], args)
+    assert len(ts.load_pairs([ts.Source(str(corpus), text="text", target="brief", split="all")], args)) == 1
+    for name, body, message in (("a.csv", "document,summary\nx,y\n", "a.csv:1: invalid JSON"),
+                                ("b.jsonl", json.dumps([{"document": "x"}]) + "\n", "b.jsonl:1: expected a JSON object, got list")):
+        (tmp_path / name).write_text(body)
+        with pytest.raises(SystemExit, match=message):
+            ts.read_records(ts.Source(str(tmp_path / name)))
+    with pytest.raises(SystemExit, match="no such file"):
+        ts.read_records(ts.Source(str(tmp_path / "missing.jsonl")))

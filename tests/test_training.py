@@ -95,3 +95,50 @@ def test_load_reads_known_labels(tmp_path):
         path.write_text(json.dumps({**rows[1], "known_labels": bad}) + "\n")
         with pytest.raises(SystemExit, match=f"{path}: record 'b': 'known_labels' must be a non-empty list"):
             tc.load([str(path)], args, 1.0)
+
+
+def test_bad_inputs_fail_before_training(tiny_classifier_dir, tmp_path):
+    rows = [json.loads(line) for line in (ROOT / "data/corpus/train.jsonl").read_text().splitlines()]
+    (tmp_path / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows[:6]))
+    script = [sys.executable, str(ROOT / "training/train_classifier.py"), "--base", str(tiny_classifier_dir),
+              "--train", str(tmp_path / "train.jsonl"), "--validation", str(tmp_path / "train.jsonl"), "--max-steps", "1"]
+    out = tmp_path / "model"
+    typo = subprocess.run([*script, "--test", str(tmp_path / "tset.jsonl"), "--output", str(out)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert typo.returncode != 0 and f"cannot train on {tmp_path / 'tset.jsonl'}" in typo.stderr
+    assert not out.exists()  # nothing was trained, so no checkpoints/ either
+    short = subprocess.run([*script, "--max-length", "64", "--output", str(out)], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert short.returncode == 2 and "lower --overlap or raise --max-length" in short.stderr
+
+
+def test_own_field_names_are_checked(tmp_path):
+    tc = _train_module()
+    args = tc.parse_args(["--output", str(tmp_path / "out"), "--text-field", "body", "--labels-field", "tags"])
+    path = tmp_path / "rows.jsonl"
+    for row, message in (({"body": "Some text.", "tags": "provocation,diplomacy"}, "field 'tags' must be a list"),
+                         ({"body": "Some text.", "tags": ["Diplomacy"]}, "field 'tags' must be a list drawn from"),
+                         ({"text": "Some text.", "tags": []}, r"missing field\(s\) \['body'\]"),
+                         ({"body": "Some text.", "tags": ["diplomacy"], "primary": "provocation"}, "field .primary. is .provocation., which is not among labels")):
+        path.write_text(json.dumps(row) + "\n")
+        with pytest.raises(SystemExit, match=f"cannot train on {path}: {path}:1: {message}"):
+            tc.load([str(path)], args, 1.0)
+    path.write_text(json.dumps({"body": "Some text.", "tags": ["diplomacy"]}) + "\n")
+    assert tc.load([str(path)], args, 1.0)[0]["labels"] == ["diplomacy"]
+    # weak-label files are in the record format whatever --text-field says
+    base = {"id": "w", "title": "T", "text": "Some text.", "date": None, "labels": [], "primary": "none", "brief": ""}
+    path.write_text(json.dumps(base) + "\n")
+    assert tc.load([str(path)], args, 0.5, own_fields=False)[0]["text"] == "Some text."
+
+
+def test_one_primary_class_fits_no_head_and_a_stale_head_is_removed(tiny_classifier, tmp_path):
+    tc = _train_module()
+    rows = [{"text": f"North Korea fired a missile on day {i}.", "title": "", "labels": ["provocation"], "primary": "provocation"}
+            for i in range(4)]
+    calib = tc.calibrate(tiny_classifier, rows, rows)  # one primary class: a 4-way head cannot be fitted
+    assert calib["primary_rule"] != "head" and tiny_classifier.primary_head is None
+    from defsum.primary_head import FILENAME, PrimaryHead
+
+    (tmp_path / FILENAME).write_bytes(b"stale")
+    tiny_classifier.save_pretrained(tmp_path)
+    assert not (tmp_path / FILENAME).exists()
+    assert PrimaryHead.load(tmp_path) is None

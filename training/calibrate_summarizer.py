@@ -126,6 +126,8 @@ def main(argv: list[str] | None = None) -> int:
         pairs = read_pairs(args.dev, text=args.text_field, title=args.title_field, reference=args.reference_field)
     except (OSError, ValueError) as err:
         raise SystemExit(str(err)) from err
+    if not pairs:
+        raise SystemExit(f"{args.dev}: no pairs to calibrate on (empty file?)")
     rows = [{"text": r["text"], "title": r["title"], "max_words": args.max_words} for r in pairs]
     refs = [r["reference"] for r in pairs]
     sources = [summ.prepare_input(r["text"], r["title"]) for r in rows]

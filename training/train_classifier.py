@@ -76,22 +76,33 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.batch_size < 1 or args.max_length < 32 or args.epochs <= 0:
         p.error("--batch-size must be >= 1, --max-length >= 32 and --epochs > 0")
+    body = args.max_length - 4 - DEFAULTS["title_tokens"]  # title, body and up to 4 special tokens (BERT 3, RoBERTa 4)
+    if not 0 <= args.overlap < body:
+        p.error(f"--max-length {args.max_length} leaves {body} body tokens per window after a {DEFAULTS['title_tokens']}-token "
+                f"title; --overlap ({args.overlap}) must be below that: lower --overlap or raise --max-length")
     return args
 
 
-def load(paths: list[str], args: argparse.Namespace, weight: float) -> list[dict[str, Any]]:
+def load(paths: list[str], args: argparse.Namespace, weight: float, own_fields: bool = True) -> list[dict[str, Any]]:
     """Records of ``paths`` for training, each with its loss ``weight`` and a label ``mask``: 1 for
     the labels the record speaks for. A record may name them in ``known_labels`` (e.g. news stories
-    known to be no elite defection, their other labels unknown); without it, all labels are known."""
+    known to be no elite defection, their other labels unknown); without it, all labels are known.
+    ``own_fields``: read the --text-field, --title-field and --labels-field names (False: the
+    record format's own, as weak_labels.py writes them)."""
+    text_f, title_f, labels_f = (args.text_field, args.title_field, args.labels_field) if own_fields else ("text", "title", "labels")
     rows = []
     for path in paths:
-        for r in read_records(path, check=args.labels_field == "labels" and args.text_field == "text"):
+        try:
+            records = read_records(path, text_field=text_f, labels_field=labels_f)
+        except (OSError, ValueError) as err:
+            raise SystemExit(f"cannot train on {path}: {err}") from err
+        for r in records:
             known = r.get("known_labels", list(LABELS))
             if not isinstance(known, list) or not known or any(label not in LABELS for label in known):
                 raise SystemExit(f"{path}: record {r.get('id')!r}: 'known_labels' must be a non-empty list drawn from {list(LABELS)}, got {known!r}")
             rows.append({
-                "text": r[args.text_field], "title": (r.get(args.title_field) or "") if args.title_field else "",
-                "labels": r[args.labels_field], "primary": r.get("primary"), "weight": weight, "id": r.get("id"),
+                "text": r[text_f], "title": (r.get(title_f) or "") if title_f else "",
+                "labels": r[labels_f], "primary": r.get("primary"), "weight": weight, "id": r.get("id"),
                 "mask": [float(label in known) for label in LABELS],
             })
     if not rows:
@@ -151,8 +162,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     set_seed(args.seed)
     base = args.base or base_model_path()
     labelled = load(args.train, args, 1.0)
-    train = labelled + (load(args.weak, args, args.weak_weight) if args.weak else [])
+    train = labelled + (load(args.weak, args, args.weak_weight, own_fields=False) if args.weak else [])
     val = load([args.validation], args, 1.0)
+    test = load([args.test], args, 1.0) if args.test else None  # read now: a bad test file fails before training, not after
     labels = list(LABELS)
     tokenizer = AutoTokenizer.from_pretrained(base, **pretrained_kwargs())
     model = AutoModelForSequenceClassification.from_pretrained(
@@ -219,8 +231,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                               "n_train": len(train), "n_validation": len(val), "train_seconds": round(train_seconds),
                               "calibration": calib, "args": vars(args),
                               "command": args.command}
-    if args.test:
-        test = load([args.test], args, 1.0)
+    if test is not None:
         report["test"] = evaluate(clf, test)
         logger.info("test: %s", json.dumps({k: v for k, v in report["test"].items() if not isinstance(v, dict)}))
     if args.save_fp16:
@@ -300,7 +311,9 @@ def calibrate(clf: EventClassifier, val: list[dict[str, Any]], train: list[dict[
 
     primary_acc: dict[str, float] = {rule: primary_accuracy(rule) for rule in PRIMARY_RULES if rule != "head"}
     heads: dict[str, PrimaryHead] = {}
-    if train:
+    if train and len({r["primary"] for r in train}) < 2:
+        logger.info("no primary head: the training records name only one primary event (%s)", train[0]["primary"])
+    elif train:
         tr_texts, tr_titles = [r["text"] for r in train], [r["title"] or None for r in train]
         tr_features = clf._article_probs(tr_texts, tr_titles, 32, False, "max", calibrated=False, features=True)[3]
         for c in C_GRID:

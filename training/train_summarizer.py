@@ -104,8 +104,20 @@ def read_records(src: Source) -> list[dict[str, Any]]:
     """Read a local JSONL file, or a hub data set by name (needs network)."""
     path = Path(src.path)
     if path.exists():
+        rows = []
         with path.open(encoding="utf-8") as f:
-            rows = [json.loads(line) for line in f if line.strip()]
+            for n, line in enumerate(f, 1):
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError as err:
+                    raise SystemExit(f"{path}:{n}: invalid JSON ({err.msg}); pair files are JSONL, one object per line") from err
+                if not isinstance(row, dict):
+                    raise SystemExit(f"{path}:{n}: expected a JSON object, got {type(row).__name__}; pair files are JSONL, one object per line")
+                rows.append(row)
+    elif path.suffix.lower() in {".jsonl", ".json", ".csv", ".txt"} or path.is_absolute() or src.path.startswith((".", "~")):
+        raise SystemExit(f"{src.path}: no such file (a name that is not a local path is read as a hub data set)")
     else:
         from datasets import load_dataset  # a hub data set name, for users with network
 
@@ -150,12 +162,13 @@ def support(target: str, source: str) -> float:
     return sum(w in sw for w in tw) / len(tw)
 
 
-def load_pairs(sources: list[Source], args: argparse.Namespace) -> list[dict[str, Any]]:
-    """Summary pairs: {source, target, weight, origin}."""
+def load_pairs(sources: list[Source], args: argparse.Namespace, required: bool = True) -> list[dict[str, Any]]:
+    """Summary pairs: {source, target, weight, origin}; with ``required``, a file that gives none is an error."""
     out = []
     for src in sources:
         rows = read_records(src)
         kept = dropped = held = 0
+        fields = sorted({k for r in rows[:50] for k in r})[:12]
         for r in rows:
             if src.split == "train" and (is_held_out(r[src.id]) or (args.dev is None and id_bucket(r[src.id]) == 1)):
                 held += 1  # bucket 0: evaluation; bucket 1: the default dev slice
@@ -177,6 +190,11 @@ def load_pairs(sources: list[Source], args: argparse.Namespace) -> list[dict[str
             out.append({"source": source, "target": target, "weight": src.weight * sup**2, "origin": Path(src.path).stem})
             kept += 1
         logger.info("pairs %s: %d kept, %d dropped, %d held out", src.path, kept, dropped, held)
+        if required and not kept:
+            raise SystemExit(
+                f"{src.path}: no usable pair ({len(rows)} records: {dropped} dropped, {held} held out). Text field "
+                f"{src.text!r}, target field {src.target!r}; the records have {fields}: name yours with ,text=F,target=F. "
+                "Targets need 4 or more words with spaces and enough support in the text (--min-support)")
     return out
 
 
@@ -451,12 +469,18 @@ def main(argv: list[str] | None = None) -> int:
             tmp = Path(out, "dev_tmp.jsonl")
             tmp.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
             s_all.path = str(tmp)
-            part = load_pairs([s_all], held_args)
+            part = load_pairs([s_all], held_args, required=False)
+            tmp.unlink(missing_ok=True)
             random.Random(0).shuffle(part)
             dev += part[:per_file]
     rng_dev = random.Random(0)
     rng_dev.shuffle(dev)
     dev = dev[: args.dev_size]
+    if not dev and not args.pairs:
+        logger.warning("no dev pairs (no --pairs, no --dev): best/ is not written; the model is final/")
+    elif not dev:
+        raise SystemExit("no dev pairs to choose best/ by: the pair files have no usable record in bucket 1 "
+                         "(sha1(id) % 10 == 1); give --dev SPEC (e.g. my_val.jsonl,text=text,target=brief)")
     logger.info("data: %d pairs, %d copy, %d gap-sentence examples, %d dev", len(pairs), len(copy_data), len(gsg_data), len(dev))
 
     model, tokenizer, config, ranker = build_model(args)
@@ -556,7 +580,10 @@ def main(argv: list[str] | None = None) -> int:
             logger.info("--max-minutes reached at step %d", step)
             break
     export(model, tokenizer, config, out / "final", args.fp16_export, ranker)
-    logger.info("done: step %d, best dev ROUGE-L %.2f; folders %s, %s", step, best, out / "best", out / "final")
+    if best >= 0:
+        logger.info("done: step %d, best dev ROUGE-L %.2f; folders %s, %s", step, best, out / "best", out / "final")
+    else:
+        logger.info("done: step %d, no dev evaluation; folder %s", step, out / "final")
     return 0
 
 
