@@ -60,6 +60,8 @@ def read_records(path: str | Path, *, check: bool = True, text_field: str = "tex
             except json.JSONDecodeError as err:
                 raise ValueError(f"{path}:{n}: invalid JSON: {err.msg} (one JSON object per line expected)") from err
             where = f"{path}:{n}"
+            if not isinstance(record, dict):
+                raise ValueError(f"{where}: expected a JSON object, got {type(record).__name__} (one JSON object per line expected)")
             out.append(check_record(record, where, text_field=text_field, labels_field=labels_field) if check else record)
     return out
 

@@ -55,6 +55,7 @@ if str(ROOT) not in sys.path:
 
 from defsum import briefs  # noqa: E402
 from defsum.data import id_bucket, is_held_out  # noqa: E402
+from defsum.data import read_records as read_jsonl  # noqa: E402
 from defsum.copygen import CopyGenForConditionalGeneration  # noqa: E402
 from defsum.modelio import base_model_path, pretrained_kwargs  # noqa: E402
 from defsum.salience import SentenceRanker  # noqa: E402
@@ -104,18 +105,10 @@ def read_records(src: Source) -> list[dict[str, Any]]:
     """Read a local JSONL file, or a hub data set by name (needs network)."""
     path = Path(src.path)
     if path.exists():
-        rows = []
-        with path.open(encoding="utf-8") as f:
-            for n, line in enumerate(f, 1):
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError as err:
-                    raise SystemExit(f"{path}:{n}: invalid JSON ({err.msg}); pair files are JSONL, one object per line") from err
-                if not isinstance(row, dict):
-                    raise SystemExit(f"{path}:{n}: expected a JSON object, got {type(row).__name__}; pair files are JSONL, one object per line")
-                rows.append(row)
+        try:
+            rows = read_jsonl(path, check=False)
+        except (OSError, ValueError) as err:
+            raise SystemExit(f"cannot read pairs from {path}: {err}") from err
     elif path.suffix.lower() in {".jsonl", ".json", ".csv", ".txt"} or path.is_absolute() or src.path.startswith((".", "~")):
         raise SystemExit(f"{src.path}: no such file (a name that is not a local path is read as a hub data set)")
     else:
