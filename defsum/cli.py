@@ -138,6 +138,7 @@ def score(args: argparse.Namespace) -> int:
                 bar.clear()
                 try:
                     print_table(records)
+                    sys.stdout.flush()  # here, not at exit: a reader that went away is met inside this try
                 except BrokenPipeError:  # the table's reader went away (| head): keep scoring into the output file
                     show_table = False
                     os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

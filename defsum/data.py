@@ -13,11 +13,13 @@ from defsum.labels import LABELS, NONE
 REQUIRED = ("id", "title", "text", "date", "labels", "primary", "brief")
 
 
-def check_record(record: Any, where: str, *, text_field: str = "text", labels_field: str = "labels") -> dict[str, Any]:
+def check_record(record: Any, where: str, *, text_field: str = "text", labels_field: str = "labels",
+                 full: bool | None = None) -> dict[str, Any]:
     """Return ``record`` if it follows the record format, else raise ``ValueError`` naming ``where``.
 
-    With the default field names every LABELS.md field must be there; with other names (a user's
-    own data), only the text and labels fields are required, and ``primary`` is checked if present.
+    ``full`` (default: when the default field names are used): every LABELS.md field must be
+    there; otherwise (a user's own data), only the text and labels fields are required, and
+    ``primary`` is checked if present.
 
     >>> check_record({"id": "1", "title": "T", "text": "x", "date": None, "labels": [],
     ...               "primary": "none", "brief": "B."}, "f.jsonl:1")["id"]
@@ -25,7 +27,7 @@ def check_record(record: Any, where: str, *, text_field: str = "text", labels_fi
     """
     if not isinstance(record, dict):
         raise ValueError(f"{where}: expected a JSON object, got {type(record).__name__}")
-    own = (text_field, labels_field) != ("text", "labels")
+    own = (text_field, labels_field) != ("text", "labels") if full is None else not full
     missing = [k for k in ((text_field, labels_field) if own else REQUIRED) if k not in record]
     if missing:
         raise ValueError(f"{where}: missing field(s) {missing} (fields: {sorted(record)[:10]})")
@@ -45,7 +47,8 @@ def check_record(record: Any, where: str, *, text_field: str = "text", labels_fi
     return record
 
 
-def read_records(path: str | Path, *, check: bool = True, text_field: str = "text", labels_field: str = "labels") -> list[dict[str, Any]]:
+def read_records(path: str | Path, *, check: bool = True, text_field: str = "text", labels_field: str = "labels",
+                 full: bool | None = None) -> list[dict[str, Any]]:
     """Read a JSONL file of labelled records, checking each one (:func:`check_record`).
 
     >>> records = read_records("data/corpus/train.jsonl")  # doctest: +SKIP
@@ -62,7 +65,7 @@ def read_records(path: str | Path, *, check: bool = True, text_field: str = "tex
             where = f"{path}:{n}"
             if not isinstance(record, dict):
                 raise ValueError(f"{where}: expected a JSON object, got {type(record).__name__} (one JSON object per line expected)")
-            out.append(check_record(record, where, text_field=text_field, labels_field=labels_field) if check else record)
+            out.append(check_record(record, where, text_field=text_field, labels_field=labels_field, full=full) if check else record)
     return out
 
 

@@ -26,6 +26,7 @@ _BOMS = (
     (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"),
 )
 _WIDE_BOMS = tuple(bom for bom, name in _BOMS if name != "utf-8-sig")  # UTF-16 and UTF-32: lines cannot be split as bytes
+_SAMPLE = 1 << 16  # bytes of a JSONL file that choose its encoding
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _PROMPT = re.compile(
     # anywhere in the line: an invitation to follow or subscribe ("Stay updated - Click here to follow us on Instagram")
@@ -187,9 +188,10 @@ def read_articles(paths: Iterable[str | Path], options: ReadOptions | None = Non
 
 def _read_file(path: Path, opts: ReadOptions) -> Iterator[Article]:
     with open(path, "rb") as fh:
-        if path.suffix.lower() == ".jsonl" and not fh.read(4).startswith(_WIDE_BOMS):
+        head = fh.read(_SAMPLE)
+        if path.suffix.lower() == ".jsonl" and not head.startswith(_WIDE_BOMS) and b"\x00" not in head[:4096]:
             fh.seek(0)  # UTF-8 (or single-byte) lines: read one at a time, --max-bytes a limit per line
-            yield from _stream_jsonl(path, fh, opts)
+            yield from _stream_jsonl(path, fh, opts, _sample_encoding(head))
             return
         fh.seek(0)
         data = fh.read(opts.max_bytes + 1)
@@ -454,28 +456,53 @@ def _from_jsonl(path: Path, text: str, encoding: str, flags: list[str], opts: Re
             yield _jsonl_line(path, n, line, encoding, [f for f in flags if f != "truncated_input"], opts, cut)
 
 
-def _stream_jsonl(path: Path, fh: Any, opts: ReadOptions) -> Iterator[Article]:
-    """The articles of a JSONL file read line by line: each line is decoded on its own, and a line
-    over ``opts.max_bytes`` gets an error record (JSON cannot be parsed when cut) while the lines
-    after it are read as usual."""
+def _sample_encoding(head: bytes) -> str | None:
+    """The codec a JSONL file's first bytes decode with (one line alone is too short for the
+    detector: a cp1251 line can pass for cp1250), or None when it is no single codec."""
+    text, name = decode_bytes(cut_bytes(head, len(head)))
+    if text is None:
+        return None
+    try:
+        codecs.lookup(name)
+    except LookupError:  # "utf-8+cp1252": mixed, decided line by line
+        return None
+    return name
+
+
+def _stream_jsonl(path: Path, fh: Any, opts: ReadOptions, encoding: str | None) -> Iterator[Article]:
+    """The articles of a JSONL file read line by line: each line is decoded with the file's
+    ``encoding`` (from its first bytes; a line that fails it, or every line when it is None, is
+    decoded on its own), and a line over ``opts.max_bytes`` (line end aside) gets an error record
+    (JSON cannot be parsed when cut) while the lines after it are read as usual."""
     n = found = 0
-    while raw := fh.readline(opts.max_bytes + 1):
+    while raw := fh.readline(opts.max_bytes + 2):  # + the line end, \r\n at most
         n += 1
-        if len(raw) > opts.max_bytes and not raw.endswith(b"\n"):
-            while (rest := fh.readline(1 << 20)) and not rest.endswith(b"\n"):
-                pass  # the rest of the long line
+        line = raw.rstrip(b"\r\n")
+        if len(line) > opts.max_bytes:
+            if not raw.endswith(b"\n"):
+                while (rest := fh.readline(1 << 20)) and not rest.endswith(b"\n"):
+                    pass  # the rest of the long line
             found += 1
             yield Article(str(path), f"{path.stem}:{n}", error=f"line {n} is larger than the limit of {opts.max_bytes} bytes "
                           "(--max-bytes) and a JSON line cannot be scored when cut: rerun with a larger --max-bytes")
             continue
-        if not raw.strip():
+        text, used = None, ""
+        if encoding is not None:
+            try:
+                text, used = line.decode(encoding), encoding
+            except UnicodeDecodeError:
+                pass
+        if text is None and line.strip():
+            text, used = decode_bytes(line)
+            if text is None:
+                found += 1
+                yield Article(str(path), f"{path.stem}:{n}", error=f"line {n}: {used}")
+                continue
+        text = (text or "").lstrip("\ufeff")
+        if not text.strip():
             continue
         found += 1
-        text, encoding = decode_bytes(raw)
-        if text is None:
-            yield Article(str(path), f"{path.stem}:{n}", error=f"line {n}: {encoding}")
-            continue
-        yield _jsonl_line(path, n, text.rstrip("\r\n"), encoding, [], opts, False)
+        yield _jsonl_line(path, n, text, used, [], opts, False)
     if not found:
         yield Article(str(path), path.stem, error="empty file")
 

@@ -402,3 +402,18 @@ def test_null_text_and_output_records_are_named(tmp_path):
     errors = [a.error for a in read_articles([tmp_path / "a.jsonl"])]
     assert "a null 'text' field" in errors[0] and "no 'text' field" in errors[1]
     assert "a defsum output record" in errors[2] and "keep output files out" in errors[2]
+
+
+def test_jsonl_lines_take_the_file_encoding_and_odd_lines_are_handled(tmp_path):
+    short, long = "Ким посетил Москву.", "Министр иностранных дел России встретился с послом Китая и обсудил торговлю."
+    rows = [{"id": f"r{i}", "text": t} for i, t in enumerate([short, long, long, long])]
+    (tmp_path / "ru.jsonl").write_bytes(b"\n".join(json.dumps(r, ensure_ascii=False).encode("cp1251") for r in rows) + b"\n")
+    arts = list(read_articles([tmp_path / "ru.jsonl"]))
+    assert arts[0].text == short and {a.encoding for a in arts} == {"cp1251"}  # a short line alone reads as cp1250
+    # UTF-16 without a byte-order mark cannot be split as bytes: read whole
+    (tmp_path / "u16.jsonl").write_bytes(("\n".join(json.dumps(r, ensure_ascii=False) for r in rows[:2]) + "\n").encode("utf-16-le"))
+    assert [a.text for a in read_articles([tmp_path / "u16.jsonl"])] == [short, long]
+    # the limit does not count the line end; a line of a byte-order mark or Unicode spaces only is blank
+    one = json.dumps({"id": "x", "text": ARTICLE}).encode()
+    (tmp_path / "crlf.jsonl").write_bytes(one + b"\r\n\xef\xbb\xbf\r\n" + "\u00a0\u3000".encode() + b"\n" + one.replace(b'"x"', b'"y"') + b"\r\n")
+    assert [(a.id, a.error) for a in read_articles([tmp_path / "crlf.jsonl"], ReadOptions(max_bytes=len(one)))] == [("x", None), ("y", None)]

@@ -124,6 +124,9 @@ def test_own_field_names_are_checked(tmp_path):
             tc.load([str(path)], args, 1.0)
     path.write_text(json.dumps({"body": "Some text.", "tags": ["diplomacy"]}) + "\n")
     assert tc.load([str(path)], args, 1.0)[0]["labels"] == ["diplomacy"]
+    headline = tc.parse_args(["--output", str(tmp_path / "out"), "--title-field", "headline"])  # any own name: own data
+    path.write_text(json.dumps({"headline": "H", "text": "Some text.", "labels": []}) + "\n")
+    assert tc.load([str(path)], headline, 1.0)[0]["title"] == "H"
     # weak-label files are in the record format whatever --text-field says
     base = {"id": "w", "title": "T", "text": "Some text.", "date": None, "labels": [], "primary": "none", "brief": ""}
     path.write_text(json.dumps(base) + "\n")

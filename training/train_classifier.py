@@ -93,7 +93,7 @@ def load(paths: list[str], args: argparse.Namespace, weight: float, own_fields: 
     rows = []
     for path in paths:
         try:
-            records = read_records(path, text_field=text_f, labels_field=labels_f)
+            records = read_records(path, text_field=text_f, labels_field=labels_f, full=(text_f, title_f, labels_f) == ("text", "title", "labels"))
         except (OSError, ValueError) as err:
             raise SystemExit(f"cannot train on {path}: {err}") from err
         for r in records:

@@ -469,8 +469,9 @@ def main(argv: list[str] | None = None) -> int:
     rng_dev = random.Random(0)
     rng_dev.shuffle(dev)
     dev = dev[: args.dev_size]
-    if not dev and not args.pairs:
-        logger.warning("no dev pairs (no --pairs, no --dev): best/ is not written; the model is final/")
+    if not dev and (not args.pairs or args.dev or args.dev_size <= 0):
+        logger.warning("no dev pairs (%s): best/ is not written; the model is final/",
+                       "--dev-size 0" if args.dev_size <= 0 else "no --pairs" if not args.pairs else "--dev gave none")
     elif not dev:
         raise SystemExit("no dev pairs to choose best/ by: the pair files have no usable record in bucket 1 "
                          "(sha1(id) % 10 == 1); give --dev SPEC (e.g. my_val.jsonl,text=text,target=brief)")
