@@ -145,3 +145,24 @@ def test_one_primary_class_fits_no_head_and_a_stale_head_is_removed(tiny_classif
     tiny_classifier.save_pretrained(tmp_path)
     assert not (tmp_path / FILENAME).exists()
     assert PrimaryHead.load(tmp_path) is None
+
+
+def test_a_base_with_another_head_size_gets_a_new_head(tmp_path, tokenizer):
+    import torch
+    from transformers import BertConfig, BertForSequenceClassification
+
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                        intermediate_size=64, max_position_embeddings=512, num_labels=2)
+    base = tmp_path / "two_label_base"
+    BertForSequenceClassification(config).save_pretrained(base, safe_serialization=True)
+    tokenizer.save_pretrained(base)
+    rows = [json.loads(line) for line in (ROOT / "data/corpus/train.jsonl").read_text().splitlines()]
+    (tmp_path / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows[:8]))
+    out = tmp_path / "model"
+    done = subprocess.run([sys.executable, str(ROOT / "training/train_classifier.py"), "--base", str(base),
+                           "--train", str(tmp_path / "train.jsonl"), "--validation", str(tmp_path / "train.jsonl"), "--test", "",
+                           "--output", str(out), "--max-steps", "1", "--batch-size", "4", "--max-length", "64", "--overlap", "16"],
+                          capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert EventClassifier.from_pretrained(out).model.config.num_labels == 3

@@ -170,7 +170,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     model = AutoModelForSequenceClassification.from_pretrained(
         base, num_labels=len(labels), problem_type="multi_label_classification",
         id2label=dict(enumerate(labels)), label2id={l: i for i, l in enumerate(labels)},
-        dtype=torch.float32, **pretrained_kwargs())  # fp32 master weights, even from a base stored in fp16
+        dtype=torch.float32, **pretrained_kwargs(),  # fp32 master weights, even from a base stored in fp16
+        ignore_mismatched_sizes=True)  # a base with another classification head (2 labels, say) gets a new one
 
     if args.freeze_layers >= 0:
         frozen = freeze_lower(model, args.freeze_layers)

@@ -43,6 +43,7 @@ from typing import Any, Iterator
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from defsum.data import write_records  # noqa: E402
+from defsum.scripthelp import HelpFormatter  # noqa: E402
 
 # Case-sensitive "UN" so that "Kim Jong Un" does not match; only acts of diplomacy, not background words.
 DIPLOMACY = re.compile(
@@ -187,11 +188,11 @@ def build(shared: Path, limits: dict[str, int], seed: int = 0) -> list[dict[str,
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=HelpFormatter)
     parser.add_argument("--shared", default="../shared/data", help="folder of the shared data sets")
     parser.add_argument("--out", default="data/weak/weak.jsonl", help="output JSONL (git-ignored)")
     parser.add_argument("--per-source", type=int, default=400, help="at most this many records per source")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="random seed of the sampling")
     parser.add_argument("--news-negatives", type=int, default=0,
                         help="also write this many general news stories as elite_defection-only negatives (default: 0, none)")
     args = parser.parse_args(argv)
