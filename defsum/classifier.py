@@ -23,8 +23,8 @@ from defsum.checks import as_texts, as_titles, check_count, check_device
 from defsum.modelio import (
     ModelLoadError,
     check_vocabulary,
-    hub_load_error,
     load_defsum_config,
+    model_load_error,
     pretrained_kwargs,
     reload_float,
     resolve_model_path,
@@ -156,12 +156,7 @@ class EventClassifier:
             )
             tokenizer = AutoTokenizer.from_pretrained(where, **pretrained_kwargs())
         except Exception as err:  # transformers and safetensors raise many kinds here
-            if not Path(where).is_dir():
-                raise hub_load_error(where, "classifier", err) from err
-            raise ModelLoadError(
-                f"could not load a classifier from {where}: its files are missing or corrupt "
-                f"({type(err).__name__}: {err})"
-            ) from err
+            raise model_load_error(where, "classifier", err) from err
         check_vocabulary(tokenizer, model, where)
         defaults = dict(DEFAULTS)
         id2label = getattr(model.config, "id2label", None) or {}

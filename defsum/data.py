@@ -14,12 +14,11 @@ REQUIRED = ("id", "title", "text", "date", "labels", "primary", "brief")
 
 
 def check_record(record: Any, where: str, *, text_field: str = "text", labels_field: str = "labels",
-                 full: bool | None = None) -> dict[str, Any]:
+                 full: bool = True) -> dict[str, Any]:
     """Return ``record`` if it follows the record format, else raise ``ValueError`` naming ``where``.
 
-    ``full`` (default: when the default field names are used): every LABELS.md field must be
-    there; otherwise (a user's own data), only the text and labels fields are required, and
-    ``primary`` is checked if present.
+    ``full``: every LABELS.md field must be there; otherwise (a user's own data, with its own
+    field names), only the text and labels fields are required, and ``primary`` is checked if present.
 
     >>> check_record({"id": "1", "title": "T", "text": "x", "date": None, "labels": [],
     ...               "primary": "none", "brief": "B."}, "f.jsonl:1")["id"]
@@ -27,8 +26,7 @@ def check_record(record: Any, where: str, *, text_field: str = "text", labels_fi
     """
     if not isinstance(record, dict):
         raise ValueError(f"{where}: expected a JSON object, got {type(record).__name__}")
-    own = (text_field, labels_field) != ("text", "labels") if full is None else not full
-    missing = [k for k in ((text_field, labels_field) if own else REQUIRED) if k not in record]
+    missing = [k for k in (REQUIRED if full else (text_field, labels_field)) if k not in record]
     if missing:
         raise ValueError(f"{where}: missing field(s) {missing} (fields: {sorted(record)[:10]})")
     labels = record[labels_field]
@@ -36,7 +34,7 @@ def check_record(record: Any, where: str, *, text_field: str = "text", labels_fi
         raise ValueError(f"{where}: field {labels_field!r} must be a list drawn from {list(LABELS)}, got {labels!r}")
     if len(set(labels)) != len(labels):
         raise ValueError(f"{where}: field {labels_field!r} repeats a label: {labels!r}")
-    if not own or "primary" in record:
+    if full or "primary" in record:
         primary = record["primary"]
         if labels and primary not in labels:
             raise ValueError(f"{where}: field 'primary' is {primary!r}, which is not among labels {labels}")
@@ -48,7 +46,7 @@ def check_record(record: Any, where: str, *, text_field: str = "text", labels_fi
 
 
 def read_records(path: str | Path, *, check: bool = True, text_field: str = "text", labels_field: str = "labels",
-                 full: bool | None = None) -> list[dict[str, Any]]:
+                 full: bool = True) -> list[dict[str, Any]]:
     """Read a JSONL file of labelled records, checking each one (:func:`check_record`).
 
     >>> records = read_records("data/corpus/train.jsonl")  # doctest: +SKIP

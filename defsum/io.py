@@ -78,8 +78,13 @@ class Article:
 
     @property
     def key(self) -> str:
-        """What identifies this article across runs: path, id and content hash."""
-        return f"{self.path}\t{self.id}\t{self.content_hash}"
+        """What identifies this article across runs: path, id and content hash (:func:`record_key`)."""
+        return record_key(self.path, self.id, self.content_hash)
+
+
+def record_key(path: Any, ident: Any, content_hash: Any) -> str:
+    """The ``--resume`` key of an article, from its record's ``path``, ``id`` and ``content_hash``."""
+    return f"{path}\t{ident}\t{content_hash}"
 
 
 @dataclass(frozen=True)
@@ -188,12 +193,12 @@ def read_articles(paths: Iterable[str | Path], options: ReadOptions | None = Non
 
 def _read_file(path: Path, opts: ReadOptions) -> Iterator[Article]:
     with open(path, "rb") as fh:
-        head = fh.read(_SAMPLE)
-        if path.suffix.lower() == ".jsonl" and not head.startswith(_WIDE_BOMS) and b"\x00" not in head[:4096]:
-            fh.seek(0)  # UTF-8 (or single-byte) lines: read one at a time, --max-bytes a limit per line
-            yield from _stream_jsonl(path, fh, opts, _sample_encoding(head))
-            return
-        fh.seek(0)
+        if path.suffix.lower() == ".jsonl":
+            head = fh.read(_SAMPLE)
+            fh.seek(0)
+            if not head.startswith(_WIDE_BOMS) and b"\x00" not in head[:4096]:  # UTF-8 or single-byte: lines split as bytes
+                yield from _stream_jsonl(path, fh, opts, _sample_encoding(head))  # --max-bytes a limit per line
+                return
         data = fh.read(opts.max_bytes + 1)
     flags: list[str] = []
     if len(data) > opts.max_bytes:
@@ -632,7 +637,7 @@ class RecordWriter:
             # Every article with a record counts as done, error or not: a rerun with --resume never adds
             # a second record. To retry failed articles, rerun them without --resume (or into a new file).
             if isinstance(row, dict):
-                key = f"{row.get('path')}\t{row.get('id')}\t{row.get('content_hash')}"
+                key = record_key(row.get("path"), row.get("id"), row.get("content_hash"))
                 self.done.add(key)
                 error = row.get("error") or ""
                 if error and not str(error).startswith("skipped"):

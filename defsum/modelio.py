@@ -112,6 +112,14 @@ def hub_load_error(name: str, kind: str, err: BaseException) -> ModelLoadError:
     )
 
 
+def model_load_error(where: str, kind: str, err: BaseException) -> ModelLoadError:
+    """The error for a model of ``kind`` that transformers could not load from ``where``: a hub id
+    that could not be reached (:func:`hub_load_error`), or a local folder whose files are missing or corrupt."""
+    if not Path(where).is_dir():
+        return hub_load_error(where, kind, err)
+    return ModelLoadError(f"could not load a {kind} from {where}: its files are missing or corrupt ({type(err).__name__}: {err})")
+
+
 def check_model_folder(folder: Path) -> None:
     """Refuse folders that are not model folders or that only hold pickle weights."""
     if not folder.is_dir():

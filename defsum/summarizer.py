@@ -28,8 +28,8 @@ from defsum.checks import as_texts, as_titles, check_count, check_device, check_
 from defsum.modelio import (
     ModelLoadError,
     check_vocabulary,
-    hub_load_error,
     load_defsum_config,
+    model_load_error,
     pretrained_kwargs,
     reload_float,
     resolve_model_path,
@@ -181,10 +181,7 @@ class Summarizer:
             model = AutoModelForSeq2SeqLM.from_pretrained(resolved, dtype=torch.float32, **pretrained_kwargs())
             tokenizer = AutoTokenizer.from_pretrained(resolved, **pretrained_kwargs())
         except Exception as err:  # transformers and safetensors raise many kinds here
-            if not local:
-                raise hub_load_error(resolved, "summariser", err) from err
-            raise ModelLoadError(f"could not load a seq2seq model from {resolved!r}: its files are missing or corrupt "
-                                 f"({type(err).__name__}: {err})") from err
+            raise model_load_error(resolved, "summariser", err) from err
         check_vocabulary(tokenizer, model, resolved)
         if config["uncased"] is None:
             config["uncased"] = bool(getattr(tokenizer, "do_lower_case", False))

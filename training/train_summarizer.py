@@ -155,39 +155,42 @@ def support(target: str, source: str) -> float:
     return sum(w in sw for w in tw) / len(tw)
 
 
-def load_pairs(sources: list[Source], args: argparse.Namespace, required: bool = True) -> list[dict[str, Any]]:
-    """Summary pairs: {source, target, weight, origin}; with ``required``, a file that gives none is an error."""
-    out = []
-    for src in sources:
-        rows = read_records(src)
-        kept = dropped = held = 0
-        fields = sorted({k for r in rows[:50] for k in r})[:12]
-        for r in rows:
-            if src.split == "train" and (is_held_out(r[src.id]) or (args.dev is None and id_bucket(r[src.id]) == 1)):
-                held += 1  # bucket 0: evaluation; bucket 1: the default dev slice
-                continue
-            text, ref = r.get(src.text), r.get(src.target)
-            if not text or not ref:
-                dropped += 1
-                continue
-            target = clean_target(ref, args.max_target_words)
-            title = r.get(src.title) if src.title else None
-            if target is None:
-                dropped += 1
-                continue
-            sup = support(target, f"{title or ''} {text}")
-            if sup < (args.min_support if src.min_support is None else src.min_support):
-                dropped += 1
-                continue
-            source = build_source(text, title, max_words=int(args.max_source_tokens * 0.7))
-            out.append({"source": source, "target": target, "weight": src.weight * sup**2, "origin": Path(src.path).stem})
-            kept += 1
-        logger.info("pairs %s: %d kept, %d dropped, %d held out", src.path, kept, dropped, held)
-        if required and not kept:
-            raise SystemExit(
-                f"{src.path}: no usable pair ({len(rows)} records: {dropped} dropped, {held} held out). Text field "
-                f"{src.text!r}, target field {src.target!r}; the records have {fields}: name yours with ,text=F,target=F. "
-                "Targets need 4 or more words with spaces and enough support in the text (--min-support)")
+def load_pairs(sources: list[Source], args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Summary pairs: {source, target, weight, origin}; a file that gives none is an error."""
+    return [pair for src in sources for pair in pairs_from_rows(src, read_records(src), args)]
+
+
+def pairs_from_rows(src: Source, rows: list[dict[str, Any]], args: argparse.Namespace, required: bool = True) -> list[dict[str, Any]]:
+    """The summary pairs of ``rows`` (records of ``src``); with ``required``, none is an error."""
+    out: list[dict[str, Any]] = []
+    kept = dropped = held = 0
+    fields = sorted({k for r in rows[:50] for k in r})[:12]
+    for r in rows:
+        if src.split == "train" and (is_held_out(r[src.id]) or (args.dev is None and id_bucket(r[src.id]) == 1)):
+            held += 1  # bucket 0: evaluation; bucket 1: the default dev slice
+            continue
+        text, ref = r.get(src.text), r.get(src.target)
+        if not text or not ref:
+            dropped += 1
+            continue
+        target = clean_target(ref, args.max_target_words)
+        title = r.get(src.title) if src.title else None
+        if target is None:
+            dropped += 1
+            continue
+        sup = support(target, f"{title or ''} {text}")
+        if sup < (args.min_support if src.min_support is None else src.min_support):
+            dropped += 1
+            continue
+        source = build_source(text, title, max_words=int(args.max_source_tokens * 0.7))
+        out.append({"source": source, "target": target, "weight": src.weight * sup**2, "origin": Path(src.path).stem})
+        kept += 1
+    logger.info("pairs %s: %d kept, %d dropped, %d held out", src.path, kept, dropped, held)
+    if required and not kept:
+        raise SystemExit(
+            f"{src.path}: no usable pair ({len(rows)} records: {dropped} dropped, {held} held out). Text field "
+            f"{src.text!r}, target field {src.target!r}; the records have {fields}: name yours with ,text=F,target=F. "
+            "Targets need 4 or more words with spaces and enough support in the text (--min-support)")
     return out
 
 
@@ -458,12 +461,7 @@ def main(argv: list[str] | None = None) -> int:
         for spec in args.pairs:
             s = Source.parse(spec)
             rows = [r for r in read_records(s) if id_bucket(r[s.id]) == 1]
-            s_all = Source(**{**s.__dict__, "split": "all"})
-            tmp = Path(out, "dev_tmp.jsonl")
-            tmp.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-            s_all.path = str(tmp)
-            part = load_pairs([s_all], held_args, required=False)
-            tmp.unlink(missing_ok=True)
+            part = pairs_from_rows(Source(**{**s.__dict__, "split": "all"}), rows, held_args, required=False)
             random.Random(0).shuffle(part)
             dev += part[:per_file]
     rng_dev = random.Random(0)
