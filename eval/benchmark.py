@@ -1,8 +1,8 @@
 """Speed and memory of defsum against the transformers pipeline on the same weights.
 
 Runs the systems alternately in one process (so they share the machine's state), reports
-articles per second, the ratio to the pipeline, peak resident memory added during each run, and
-the accuracy cost of each fast path (macro-F1 against the fp32 run on the same articles). Each
+articles per second, the ratio to the pipeline, the peak memory of each system run alone in a
+child process (loading its models and scoring the articles once), and the accuracy cost of each fast path (macro-F1 against the fp32 run on the same articles). Each
 classify row also counts the (non-padding) tokens its system feeds the encoder and reports its speed per token
 against the pipeline's: defsum reads every window of a long article (its first only, for a model
 whose aggregation is "first") where the pipeline cuts at 512 tokens, so its article ratio is its per-token ratio divided by that extra work. The "first
@@ -21,6 +21,8 @@ Numbers depend on the machine: compare ratios measured in the same run, not seco
 from __future__ import annotations
 
 import argparse
+import functools
+import importlib.util
 import json
 import os
 import platform
@@ -29,7 +31,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -43,13 +44,16 @@ from defsum import EventClassifier, Summarizer  # noqa: E402
 from defsum.data import label_matrix, read_records  # noqa: E402
 from defsum.metrics import classification_metrics  # noqa: E402
 from defsum.modelio import resolve_model_path  # noqa: E402
+from defsum.precision import resolve_precision  # noqa: E402
 from defsum.scripthelp import HelpFormatter  # noqa: E402
 
 
-def rss_mb() -> float:
+def rss_mb(field: str = "VmRSS") -> float:
+    """This process's resident memory in MB (``VmHWM``: its peak). Read from /proc, not taken from
+    ``getrusage``: a child's ``ru_maxrss`` starts at its parent's resident size when it was forked."""
     with open("/proc/self/status") as fh:
         for line in fh:
-            if line.startswith("VmRSS:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1]) / 1024
     return 0.0
 
@@ -65,39 +69,18 @@ def cpu_name() -> str:
     return f"{name} ({units})"
 
 
-def timed(fn: Callable[[], Any]) -> tuple[Any, float, float]:
-    """Run fn; return its result, seconds, and peak RSS above the starting RSS (MB, sampled)."""
-    start_rss, peak, stop = rss_mb(), [0.0], threading.Event()
-
-    def watch() -> None:
-        while not stop.is_set():
-            peak[0] = max(peak[0], rss_mb() - start_rss)
-            time.sleep(0.02)
-
-    t = threading.Thread(target=watch, daemon=True)
-    t.start()
-    t0 = time.perf_counter()
-    result = fn()
-    seconds = time.perf_counter() - t0
-    stop.set()
-    t.join()
-    return result, seconds, max(peak[0], rss_mb() - start_rss)
-
-
 def run_alternately(systems: dict[str, Callable[[], Any]], rounds: int) -> dict[str, dict[str, Any]]:
     """Run every system once per round, in a new (seeded) random order each round: a system's speed
     depends on what ran just before it (after the fp32 rows the next one ran up to 25% slower here),
     so each follows different systems and the medians compare like with like."""
-    out: dict[str, dict[str, Any]] = {name: {"seconds": [], "peak_mb": []} for name in systems}
+    out: dict[str, dict[str, Any]] = {name: {"seconds": []} for name in systems}
     for r in range(rounds):
         names = list(systems)
         random.Random(r).shuffle(names)
         for name in names:
-            fn = systems[name]
-            result, sec, mb = timed(fn)
-            out[name]["seconds"].append(sec)
-            out[name]["peak_mb"].append(mb)
-            out[name]["result"] = result
+            t0 = time.perf_counter()
+            out[name]["result"] = systems[name]()
+            out[name]["seconds"].append(time.perf_counter() - t0)
     return out
 
 
@@ -121,50 +104,83 @@ def per_token_ratio(base_seconds: float, seconds: float, tokens: int, base_token
     return round(base_seconds / seconds * tokens / base_tokens, 2)
 
 
-def classify_benchmark(model: str | None, rows: list[dict], batch_size: int, rounds: int, window_batches: Sequence[int] = ()) -> dict[str, Any]:
+Systems = dict[str, Callable[[], Callable[[], Any]]]
+"""Each system's name -> a loader that loads its models and returns the call that scores the articles."""
+
+
+def classify_systems(model: str | None, rows: list[dict], batch_size: int, window_batches: Sequence[int] = ()) -> Systems:
+    """The classify-only systems: the pipeline at batch 1 and ``batch_size``, defsum at each
+    precision (and ONNX Runtime int8 when installed), defsum bf16 at other windows per pass, and
+    defsum reading only first windows. Models are loaded once, when a loader first needs them."""
     from transformers import pipeline
 
     texts, titles = [r["text"] for r in rows], [r["title"] for r in rows]
-    folder = resolve_model_path(model, "classifier")
-    clfs = {p: EventClassifier.from_pretrained(model, precision=p) for p in ("fp32", "bf16", "int8")}
-    pipe = pipeline("text-classification", model=folder, tokenizer=folder, function_to_apply="sigmoid", top_k=None,
-                    device="cpu", model_kwargs={"dtype": torch.float32})
     joined = [f"{h}\n\n{t}" for h, t in zip(titles, texts)]
-    systems: dict[str, Callable[[], Any]] = {
-        "transformers pipeline (batch 1, truncation)": lambda: pipe(joined, truncation=True, batch_size=1),
-        f"transformers pipeline (batch {batch_size}, truncation)": lambda: pipe(joined, truncation=True, batch_size=batch_size),
-    }
-    for p, clf in clfs.items():
-        systems[f"defsum {p} (windows, length-sorted)"] = (lambda c: lambda: c.predict(texts, titles=titles))(clf)
-    try:
-        ort_clf = EventClassifier.from_pretrained(model, backend="onnxruntime")
-        systems["onnxruntime int8 (defsum windows, length-sorted)"] = lambda: ort_clf.predict(texts, titles=titles)
-    except ValueError as err:  # onnx or onnxruntime missing
-        print(f"skipping the ONNX Runtime row ({err})", file=sys.stderr)
+    clf = functools.cache(lambda p: EventClassifier.from_pretrained(model, precision=p))
+
+    @functools.cache
+    def pipe() -> Any:
+        folder = resolve_model_path(model, "classifier")
+        return pipeline("text-classification", model=folder, tokenizer=folder, function_to_apply="sigmoid", top_k=None,
+                        device="cpu", model_kwargs={"dtype": torch.float32})
+
+    def piped(b: int) -> Callable[[], Any]:
+        p = pipe()
+        return lambda: p(joined, truncation=True, batch_size=b)
+
+    def defsum(p: str, **kw: Any) -> Callable[[], Any]:
+        c = clf(p)
+        return lambda: c.predict(texts, titles=titles, **kw)
+
+    def onnx() -> Callable[[], Any]:
+        c = EventClassifier.from_pretrained(model, backend="onnxruntime")
+        return lambda: c.predict(texts, titles=titles)
+
+    def first_only(p: str) -> Callable[[], Any]:
+        # The fast path reading only each article's first window, as the pipeline reads only its
+        # first 512 tokens: how much of the gap to the pipeline is the work of reading whole articles.
+        c = clf(p)
+        f = EventClassifier(c.model, c.tokenizer, {**c.config, "max_windows": 1}, p, c.primary_head)
+        return lambda: f.predict(texts, titles=titles)
+
+    systems: Systems = {"transformers pipeline (batch 1, truncation)": lambda: piped(1),
+                        f"transformers pipeline (batch {batch_size}, truncation)": lambda: piped(batch_size)}
+    for p in ("fp32", "bf16", "int8"):
+        systems[f"defsum {p} (windows, length-sorted)"] = functools.partial(defsum, p)
+    if importlib.util.find_spec("onnx") and importlib.util.find_spec("onnxruntime"):
+        systems["onnxruntime int8 (defsum windows, length-sorted)"] = onnx
+    else:
+        print("skipping the ONNX Runtime row (onnx or onnxruntime is not installed)", file=sys.stderr)
     for wb in window_batches:
-        systems[f"defsum bf16, {wb} windows per pass"] = (lambda b: lambda: clfs["bf16"].predict(texts, titles=titles, batch_size=b))(wb)
-    # The same fast path reading only each article's first window, as the pipeline reads only its
-    # first 512 tokens: how much of the gap to the pipeline is the work of reading whole articles.
+        systems[f"defsum bf16, {wb} windows per pass"] = functools.partial(defsum, "bf16", batch_size=wb)
     for p in ("bf16", "int8"):
-        c = clfs[p]
-        first = EventClassifier(c.model, c.tokenizer, {**c.config, "max_windows": 1}, p, c.primary_head)
-        systems[f"defsum {p}, first window only (truncation)"] = (lambda f: lambda: f.predict(texts, titles=titles))(first)
-    res = run_alternately(systems, rounds)
-    tokens = token_counts(clfs["fp32"], joined, texts, titles)
+        systems[f"defsum {p}, first window only (truncation)"] = functools.partial(first_only, p)
+    return systems
+
+
+def classify_benchmark(model: str | None, rows: list[dict], batch_size: int, rounds: int, window_batches: Sequence[int] = (),
+                       memory: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Time :func:`classify_systems` alternately; ``memory`` (:func:`memory_of`) adds each row's peak."""
+    systems = classify_systems(model, rows, batch_size, window_batches)
+    res = run_alternately({name: load() for name, load in systems.items()}, rounds)
+    texts, titles = [r["text"] for r in rows], [r["title"] for r in rows]
+    joined = [f"{h}\n\n{t}" for h, t in zip(titles, texts)]
+    fp32 = EventClassifier.from_pretrained(model, precision="fp32")
+    tokens = token_counts(fp32, joined, texts, titles)
     y = np.array(label_matrix(rows))
-    labels = clfs["fp32"].labels
+    labels = fp32.labels
     report: dict[str, Any] = {}
     base = statistics.median(res["transformers pipeline (batch 1, truncation)"]["seconds"])
     for name, r in res.items():
         sec = statistics.median(r["seconds"])
         n_tok = tokens["pipeline"] if name.startswith("transformers pipeline") else tokens["first_window" if "first window" in name else "windows"]
-        entry = {"articles_per_s": round(len(rows) / sec, 2), "x_pipeline_batch1": round(base / sec, 2), "peak_mb": round(max(r["peak_mb"])),
+        entry = {"articles_per_s": round(len(rows) / sec, 2), "x_pipeline_batch1": round(base / sec, 2), **(memory or {}).get(name, {}),
                  "tokens": n_tok, "x_pipeline_batch1_per_token": per_token_ratio(base, sec, n_tok, tokens["pipeline"])}
         if not name.startswith("transformers pipeline"):
             yhat = np.array([[int(l in p.labels) for l in labels] for p in r["result"]])
             entry["macro_f1"] = classification_metrics(y, yhat, labels)["macro_f1"]
         else:
-            th = clfs["fp32"].thresholds
+            th = fp32.thresholds
             probs = np.array([[{d["label"]: d["score"] for d in out}[l] for l in labels] for out in r["result"]])
             entry["macro_f1_at_defsum_thresholds"] = classification_metrics(y, (probs >= th).astype(int), labels)["macro_f1"]
         report[name] = entry
@@ -176,58 +192,98 @@ def classify_benchmark(model: str | None, rows: list[dict], batch_size: int, rou
     return report
 
 
-def summary_benchmark(classifier: str | None, summarizer: str | None, rows: list[dict], batch_size: int, rounds: int, beams: int) -> dict[str, Any]:
-    """Classify + summarise: the plain way vs defsum in fp32 and at its default precision, with
-    the ROUGE-L of defsum's briefs at each precision (the fast path's accuracy cost), and defsum
-    with extractive briefs (``--extractive``: the seq2seq model is not run), with how many of its
-    briefs are the default's."""
-    from rouge_score import rouge_scorer
+PLAIN = "pipeline (classify, batch 1) + model.generate per article"
+EXTRACTIVE = "defsum, extractive briefs (--extractive, no seq2seq decoding)"
+
+
+def summary_systems(classifier: str | None, summarizer: str | None, rows: list[dict], batch_size: int, beams: int) -> Systems:
+    """Classify + summarise: the plain way (the pipeline, then ``generate`` per article with the
+    same generation settings), defsum in fp32 and at its default precision, and defsum with
+    extractive briefs (``--extractive``: the seq2seq model is not run). Each system returns
+    ``(predictions, briefs)``."""
     from transformers import pipeline
 
     texts, titles = [r["text"] for r in rows], [r["title"] for r in rows]
-    cfolder = resolve_model_path(classifier, "classifier")
-    clf, clf32 = EventClassifier.from_pretrained(classifier), EventClassifier.from_pretrained(classifier, precision="fp32")
-    summ, summ32 = Summarizer.from_pretrained(summarizer), Summarizer.from_pretrained(summarizer, precision="fp32")
-    cpipe = pipeline("text-classification", model=cfolder, tokenizer=cfolder, function_to_apply="sigmoid", top_k=None,
-                     device="cpu", model_kwargs={"dtype": torch.float32})
-    # transformers 5 removed the "summarization" pipeline: the plain alternative a user writes is
-    # tokenizer + model.generate, one article at a time, with the same generation settings.
     joined = [f"{h}\n\n{t}" for h, t in zip(titles, texts)]
-    max_new = summ.config["max_target_tokens"]
+    clf = functools.cache(lambda p: EventClassifier.from_pretrained(classifier, precision=p))
+    summ = functools.cache(lambda p: Summarizer.from_pretrained(summarizer, precision=p))
 
-    def plain() -> Any:
-        tags = cpipe(joined, truncation=True, batch_size=1)
-        briefs = []
-        with torch.inference_mode():
-            for text in joined:
-                enc = summ32.tokenizer(text, truncation=True, max_length=summ32.config["max_source_tokens"], return_tensors="pt")
-                ids = summ32.model.generate(**enc, num_beams=beams, max_new_tokens=max_new,  # the fp32 weights as loaded
-                                            no_repeat_ngram_size=summ32.config["no_repeat_ngram_size"])
-                briefs.append(summ32.tokenizer.decode(ids[0], skip_special_tokens=True))
-        return tags, briefs
+    def plain() -> Callable[[], Any]:
+        # transformers 5 removed the "summarization" pipeline: the plain alternative a user writes
+        # is tokenizer + model.generate, one article at a time, with the same generation settings.
+        cfolder = resolve_model_path(classifier, "classifier")
+        cpipe = pipeline("text-classification", model=cfolder, tokenizer=cfolder, function_to_apply="sigmoid", top_k=None,
+                         device="cpu", model_kwargs={"dtype": torch.float32})
+        s32 = summ("fp32")
 
-    def fast(c: EventClassifier, s: Summarizer, extractive: bool = False) -> Callable[[], Any]:
+        def run() -> Any:
+            tags = cpipe(joined, truncation=True, batch_size=1)
+            briefs = []
+            with torch.inference_mode():
+                for text in joined:
+                    enc = s32.tokenizer(text, truncation=True, max_length=s32.config["max_source_tokens"], return_tensors="pt")
+                    ids = s32.model.generate(**enc, num_beams=beams, max_new_tokens=s32.config["max_target_tokens"],
+                                             no_repeat_ngram_size=s32.config["no_repeat_ngram_size"])  # the fp32 weights as loaded
+                    briefs.append(s32.tokenizer.decode(ids[0], skip_special_tokens=True))
+            return tags, briefs
+        return run
+
+    def fast(p: str, extractive: bool = False) -> Callable[[], Any]:
+        c, s = clf(p), summ(p)
         return lambda: (c.predict(texts, titles=titles),
                         s.summarize(texts, titles=titles, batch_size=batch_size, num_beams=beams, extractive=extractive))
 
-    plain_name, default_name = "pipeline (classify, batch 1) + model.generate per article", f"defsum {summ.precision} (default)"
-    extractive_name = "defsum, extractive briefs (--extractive, no seq2seq decoding)"
-    names = {plain_name: plain, "defsum fp32": fast(clf32, summ32), default_name: fast(clf, summ), extractive_name: fast(clf, summ, extractive=True)}
-    res = run_alternately(names, rounds)
-    base = statistics.median(res[plain_name]["seconds"])
+    return {PLAIN: plain, "defsum fp32": functools.partial(fast, "fp32"),
+            f"defsum {resolve_precision('auto')} (default)": functools.partial(fast, "auto"),
+            EXTRACTIVE: functools.partial(fast, "auto", extractive=True)}
+
+
+def summary_benchmark(classifier: str | None, summarizer: str | None, rows: list[dict], batch_size: int, rounds: int, beams: int,
+                      memory: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Time :func:`summary_systems` alternately, with the ROUGE-L of each system's briefs (the
+    fast path's accuracy cost) and how many extractive briefs are the default's."""
+    from rouge_score import rouge_scorer
+
+    res = run_alternately({name: load() for name, load in summary_systems(classifier, summarizer, rows, batch_size, beams).items()}, rounds)
+    base = statistics.median(res[PLAIN]["seconds"])
     scorer = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=True)
     refs = [r.get("brief") for r in rows]
     out = {}
     for name, r in res.items():
         out[name] = {"articles_per_s": round(len(rows) / statistics.median(r["seconds"]), 3),
                      "s_per_article": round(statistics.median(r["seconds"]) / len(rows), 3),
-                     "x_pipeline": round(base / statistics.median(r["seconds"]), 2), "peak_mb": round(max(r["peak_mb"]))}
-        if name != plain_name and all(refs):
+                     "x_pipeline": round(base / statistics.median(r["seconds"]), 2), **(memory or {}).get(name, {})}
+        if name != PLAIN and all(refs):
             briefs = r["result"][1]
             out[name]["rougeL"] = round(100 * statistics.mean(scorer.score(ref, b)["rougeL"].fmeasure for ref, b in zip(refs, briefs)), 2)
-    out[extractive_name]["same_brief_as_default"] = sum(a == b for a, b in zip(res[extractive_name]["result"][1], res[default_name]["result"][1]))
+    default_name = f"defsum {resolve_precision('auto')} (default)"
+    out[EXTRACTIVE]["same_brief_as_default"] = sum(a == b for a, b in zip(res[EXTRACTIVE]["result"][1], res[default_name]["result"][1]))
     out["settings"] = {"articles": len(rows), "rounds": rounds, "beams": beams, "summary_batch": batch_size}
     return out
+
+
+def memory_of(section: str, names: Sequence[str], argv: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Peak memory of each system alone: one child process per system (``--memory-child``) imports
+    torch, loads that system's models and scores the articles once. Reports the resident memory
+    once loaded and the peak resident memory of the whole process (``VmHWM``, loading included),
+    so no row inherits what another row left in the allocator."""
+    out = {}
+    for name in names:
+        cmd = [sys.executable, str(Path(__file__).resolve()), *argv, "--memory-child", section, name]
+        done = subprocess.run(cmd, capture_output=True, text=True)
+        line = next((l for l in done.stdout.splitlines() if l.startswith("MEMORY ")), None)
+        if done.returncode or line is None:
+            raise RuntimeError(f"the memory run of {name!r} failed (exit {done.returncode}):\n{done.stderr[-2000:]}")
+        out[name] = json.loads(line[len("MEMORY "):])
+    return out
+
+
+def memory_child(load: Callable[[], Callable[[], Any]]) -> None:
+    """Body of a ``--memory-child`` process: load one system, score once, print its memory."""
+    run = load()
+    loaded = rss_mb()
+    run()
+    print("MEMORY " + json.dumps({"rss_loaded_mb": round(loaded), "peak_rss_mb": round(rss_mb("VmHWM"))}), flush=True)
 
 
 def stream_benchmark(sizes: list[int], classifier: str | None) -> dict[str, Any]:
@@ -242,8 +298,8 @@ def stream_benchmark(sizes: list[int], classifier: str | None) -> dict[str, Any]
                 r = corpus[i % len(corpus)]
                 (folder / f"a{i:06d}.txt").write_text(f"{r['title']}\n\n{' '.join(r['text'].split()[:60])} ({i})")
             cmd = [sys.executable, "-c",
-                   "import resource,sys; from defsum.cli import main; code=main(sys.argv[1:]); "
-                   "print('MAXRSS', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss); sys.exit(code)",
+                   "import sys; from defsum.cli import main; code=main(sys.argv[1:]); "
+                   "print('MAXRSS', next(l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM:'))); sys.exit(code)",
                    "score", str(folder), "-o", str(Path(tmp) / "out.jsonl"), "--no-summary", "-q", "--batch-size", "32"]
             if classifier:
                 cmd += ["--classifier", classifier]
@@ -276,6 +332,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--out", default="eval/reports/benchmark.json",
                    help="JSON report to update: the sections this run measures replace those in the file, the others are kept "
                         "(default: %(default)s, the shipped report)")
+    p.add_argument("--no-memory", action="store_true",
+                   help="skip the peak-memory runs (one child process per system, which load their models again)")
+    p.add_argument("--memory-child", nargs=2, metavar=("SECTION", "SYSTEM"), help=argparse.SUPPRESS)
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = p.parse_args(argv)
     machine = f"{cpu_name()}, {os.cpu_count()} CPUs, torch {torch.__version__}, {torch.get_num_threads()} threads"
     results: dict[str, Any] = {}
@@ -284,11 +344,20 @@ def main(argv: list[str] | None = None) -> None:
     else:
         rows = read_records(args.data)
         rows = rows[: args.n] if args.n else rows
+        srows = rows[: args.summary_n]
+        csys = lambda: classify_systems(args.classifier, rows, args.batch_size, args.window_batches)  # noqa: E731
+        ssys = lambda: summary_systems(args.classifier, args.summarizer, srows, args.summary_batch, args.beams)  # noqa: E731
+        if args.memory_child:
+            section, name = args.memory_child
+            memory_child((csys() if section == "classify" else ssys())[name])
+            return
         if not args.skip_classify:
-            results["classify"] = classify_benchmark(args.classifier, rows, args.batch_size, args.rounds, args.window_batches)
+            mem = None if args.no_memory else memory_of("classify", list(csys()), argv)
+            results["classify"] = classify_benchmark(args.classifier, rows, args.batch_size, args.rounds, args.window_batches, mem)
         if not args.skip_summary:
-            results["classify_and_summarise"] = summary_benchmark(args.classifier, args.summarizer, rows[: args.summary_n],
-                                                                  args.summary_batch, args.rounds, args.beams)
+            mem = None if args.no_memory else memory_of("summary", list(ssys()), argv)
+            results["classify_and_summarise"] = summary_benchmark(args.classifier, args.summarizer, srows,
+                                                                  args.summary_batch, args.rounds, args.beams, mem)
     for section in results.values():  # each section names the machine it ran on (a run may keep others)
         section["machine"] = machine
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

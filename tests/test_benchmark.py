@@ -31,3 +31,17 @@ def test_per_token_ratio_credits_the_extra_tokens() -> None:
     assert per_token_ratio(10.0, 10.0, 100, 100) == 1.0
     assert per_token_ratio(10.0, 5.0, 100, 100) == 2.0
     assert per_token_ratio(10.0, 10.0, 124, 100) == 1.24  # as fast per article on 24% more tokens
+
+
+def test_memory_is_measured_per_system_in_its_own_process(tiny_classifier_dir: Path) -> None:
+    from benchmark import memory_of, rss_mb
+
+    ballast = bytearray(300 << 20)  # this process holds 300 MB more than any child needs
+    ballast[:: 4096] = b"\x01" * len(ballast[:: 4096])
+    name = "defsum fp32 (windows, length-sorted)"
+    argv = ["--data", "data/corpus/test.jsonl", "--n", "3", "--classifier", str(tiny_classifier_dir)]
+    got = memory_of("classify", [name], argv)[name]
+    assert 0 < got["rss_loaded_mb"] <= got["peak_rss_mb"]
+    # a child's getrusage peak starts at its parent's size; the reported peak must be the child's own
+    assert got["peak_rss_mb"] < rss_mb() - 200
+    del ballast
