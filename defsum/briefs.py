@@ -483,12 +483,41 @@ def restore_case(brief: str, source: str) -> str:
     return sentence_case(text)
 
 
+WEB_ADDRESS = re.compile(
+    r"(?:\b[a-z][a-z0-9+.-]*://|\bwww\.)\S*[\w/]|\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
+    r"|\b[\w-]+(?:\.[\w-]+)*\.(?:com|org|net|gov|edu|int|mil|io)\b(?:/\S*[\w/])?", re.I)
+"""A URL, e-mail address or bare domain (``example.com``): text that casing must leave as it is."""
+
+
+def has_words(text: str) -> bool:
+    """True when ``text`` holds a word of two letters or more outside web addresses.
+
+    >>> has_words("https://example.com/x"), has_words("See example.com today")
+    (False, True)
+    """
+    return bool(re.search(r"[^\W\d_]{2,}", WEB_ADDRESS.sub(" ", text)))
+
+
 def sentence_case(text: str) -> str:
-    """Capitalise the first letter of each sentence and the pronoun ``i``.
+    """Capitalise the first letter of each sentence and the pronoun ``i``; web addresses are
+    left as they are.
 
     >>> sentence_case("he left. i stayed.")
     'He left. I stayed.'
+    >>> sentence_case("www.example.com/i has it.")
+    'www.example.com/i has it.'
     """
+    kept: list[str] = []
+
+    def keep(m: re.Match) -> str:
+        kept.append(m.group(0))
+        return f"\x00{len(kept) - 1}\x00"
+
+    text = _sentence_case(WEB_ADDRESS.sub(keep, text.replace("\x00", "")))
+    return re.sub(r"\x00(\d+)\x00", lambda m: kept[int(m.group(1))], text)
+
+
+def _sentence_case(text: str) -> str:
     text = re.sub(r"\bi\b", "I", text)
     months_days = "|".join(sorted(_MONTHS_DAYS - {"may"}))
     text = re.sub(rf"\b({months_days})\b", lambda m: m.group(1).capitalize(), text)
@@ -652,16 +681,25 @@ def novel_ngrams(brief: str, source: str, n: int = 3) -> list[str]:
     ['soldiers armed axes', 'armed axes attacked']
     >>> novel_ngrams("Bell will face Ireland in 1998.", "Bell will face Ireland in Dublin. He toured in 1998.")
     ['ireland in 1998']
+
+    N-grams are taken within sentences and lines, so running two sentences together is a seam too:
+
+    >>> novel_ngrams("Talks ended in Dublin he toured.", "Talks ended in Dublin. He toured.")
+    ['in dublin he', 'dublin he toured']
     """
     if n < 1:
         raise ValueError(f"n={n}: an n-gram needs at least one word")
-    grams = _source_ngrams(source, n)
-    return [" ".join(g) for g in _word_ngrams(brief, n) if g not in grams]
+    grams = _sentence_ngrams(source, n)
+    return [" ".join(g) for part in _sentences_and_lines(brief) for g in _word_ngrams(part, n) if g not in grams]
+
+
+def _sentences_and_lines(text: str) -> list[str]:
+    return [s for line in text.splitlines() for s in split_sentences_loose(line)]
 
 
 @lru_cache(maxsize=64)  # every beam of an article is checked against the same source
-def _source_ngrams(source: str, n: int) -> frozenset[tuple[str, ...]]:
-    return frozenset(_word_ngrams(source, n))
+def _sentence_ngrams(source: str, n: int) -> frozenset[tuple[str, ...]]:
+    return frozenset(g for part in _sentences_and_lines(source) for g in _word_ngrams(part, n))
 
 
 def novel_words(brief: str, source: str, known: Iterable[str] = ()) -> list[str]:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Sequence, overload
 
 from defsum.classifier import WINDOW_BATCH, EventClassifier
 from defsum.checks import as_texts, as_titles, check_count, check_device
+from defsum.io import drop_boilerplate, is_boilerplate
 
 if TYPE_CHECKING:
     from defsum.summarizer import Summarizer
@@ -85,18 +86,26 @@ class Analyzer:
         batch_size: int = 16,
         window_batch: int | None = None,
         show_progress_bar: bool | None = None,
+        drop_furniture: bool = True,
     ) -> Brief | list[Brief]:
         """Tag and summarise one article (returns a ``Brief``) or a list (returns a list).
 
         ``batch_size``: articles per summariser batch; ``window_batch``: classifier windows per
         forward pass (default :data:`defsum.classifier.WINDOW_BATCH`, the fastest on a 2-core CPU;
-        raise it on a GPU).
+        raise it on a GPU). ``drop_furniture``: first drop web-page furniture lines ("Click here
+        to follow us on Instagram"; :func:`defsum.io.drop_boilerplate`) and a title that is one, as
+        ``defsum score`` does; the brief is flagged ``boilerplate_removed``.
 
         >>> analyzer.analyze(["text one", "text two"], titles=["One", None])  # doctest: +SKIP
         [Brief(...), Brief(...)]
         """
         texts, single = as_texts(text)
         heads = as_titles(titles, len(texts), single)
+        cleaned = [False] * len(texts)
+        if drop_furniture:
+            texts, cleaned = _without_furniture(texts)
+            cleaned = [c or bool(h and is_boilerplate(h)) for c, h in zip(cleaned, heads)]
+            heads = [None if h and is_boilerplate(h) else h for h in heads]
         batch_size = check_count(batch_size, "batch_size")  # checked here: the classifier runs first
         window_batch = WINDOW_BATCH if window_batch is None else check_count(window_batch, "window_batch")
         preds = self.classifier.predict(
@@ -113,8 +122,21 @@ class Analyzer:
         briefs = [
             Brief(
                 labels=p.labels, scores=p.scores, primary=p.primary, summary=s, title=h,
-                chunked=p.chunked, capped=p.capped, flags=["capped"] if p.capped else [],
+                chunked=p.chunked, capped=p.capped,
+                flags=["capped"] * p.capped + ["boilerplate_removed"] * c,
             )
-            for p, s, h in zip(preds, summaries, heads)
+            for p, s, h, c in zip(preds, summaries, heads, cleaned)
         ]
         return briefs[0] if single else briefs
+
+
+def _without_furniture(texts: list[str]) -> tuple[list[str], list[bool]]:
+    """Each text with its furniture lines dropped (kept whole when nothing else is left), and
+    whether any were."""
+    out, dropped = [], []
+    for text in texts:
+        rest, n = drop_boilerplate(text)
+        keep = bool(n) and bool(rest.strip())
+        out.append(rest if keep else text)
+        dropped.append(keep)
+    return out, dropped

@@ -38,13 +38,14 @@ def analyze_chunk(analyzer: Any, chunk: list[Article], batch_size: int) -> list[
     results: dict[int, Any] = {}
     if good:
         try:
-            briefs = analyzer.analyze([a.text for a in good], titles=[a.title for a in good], batch_size=batch_size, show_progress_bar=False)
+            briefs = analyzer.analyze([a.text for a in good], titles=[a.title for a in good], batch_size=batch_size,
+                                      show_progress_bar=False, drop_furniture=False)  # done when the article was read
             results = {id(a): b for a, b in zip(good, briefs)}
         except Exception as err:  # one bad article must not sink the batch: retry one by one
             logger.warning("batch failed (%s); retrying articles one at a time", err)
             for a in good:
                 try:
-                    results[id(a)] = analyzer.analyze(a.text, titles=a.title)
+                    results[id(a)] = analyzer.analyze(a.text, titles=a.title, drop_furniture=False)
                 except Exception as one:
                     a.error = f"scoring failed: {type(one).__name__}: {one}"
     return [to_record(a, results.get(id(a))) for a in chunk]

@@ -39,6 +39,14 @@ def test_sentence_case_and_pronoun():
     assert briefs.sentence_case("he left. i stayed.") == "He left. I stayed."
 
 
+@pytest.mark.parametrize("address", ["https://example.com/i/may", "www.kcna.kp", "press@mofa.go.kr", "example.org/i"])
+def test_sentence_case_leaves_web_addresses_alone(address):
+    assert briefs.sentence_case(address) == address
+    assert briefs.sentence_case(f"{address} said i left.") == f"{address} said I left."
+    assert briefs.sentence_case(f"talks ended. see {address} for more.") == f"Talks ended. See {address} for more."
+    assert not briefs.has_words(address) and not briefs.has_words(f"{address}, {address}.")
+
+
 @pytest.mark.parametrize("max_words", [5, 10, 45])
 def test_trim_to_sentences_respects_limit(max_words):
     text = "North Korea fired two missiles on Tuesday. Japan protested. " * 5
@@ -130,6 +138,13 @@ def test_novel_ngrams_finds_seams_not_punctuation_or_case():
     assert briefs.novel_ngrams("KIM JONG-UN'S ENVOY met officials in Malmo on 2.5 days", other) == []
     assert briefs.novel_ngrams("Kim Jong-un's envoy met officials on 2.5 days' notice", other) == [
         "met officials on", "officials on 2"]
+
+
+def test_novel_ngrams_do_not_run_across_sentence_or_line_ends():
+    source = "Talks ended in Dublin. He toured in 1998.\nTeam news\nBell starts on Sunday."
+    assert briefs.novel_ngrams("Talks ended in Dublin. He toured in 1998.", source) == []  # two copied sentences
+    assert briefs.novel_ngrams("Talks ended in Dublin he toured in 1998.", source) == ["in dublin he", "dublin he toured"]
+    assert briefs.novel_ngrams("Team news Bell starts on Sunday.", source) == ["team news bell", "news bell starts"]
     with pytest.raises(ValueError, match="n=0"):
         briefs.novel_ngrams("a b c", "a b c", 0)
 

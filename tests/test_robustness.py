@@ -52,6 +52,20 @@ def test_analyzer_any_text(analyzer, text, title):
     assert brief.primary in (*analyzer.classifier.labels, "none")
 
 
+def test_analyzer_drops_web_page_furniture_as_the_cli_does(analyzer):
+    body = "Seoul said on Tuesday that a North Korean diplomat had defected with his family."
+    scraped = f"Click here to follow us on Instagram\n{body}\nSubscribe to our newsletter for updates"
+    got = analyzer.analyze(scraped, titles="Advertisement")
+    plain = analyzer.analyze(body)
+    assert got.title is None and "boilerplate_removed" in got.flags
+    assert (got.scores, got.summary) == (plain.scores, plain.summary)
+    assert "boilerplate_removed" not in plain.flags
+    raw = analyzer.analyze(scraped, titles="Advertisement", drop_furniture=False)
+    assert raw.title == "Advertisement" and raw.scores != plain.scores and not raw.flags
+    # a text of furniture alone is scored as it is (nothing else would be left)
+    assert not analyzer.analyze("Click here to follow us on Instagram").flags
+
+
 def test_cli_full_pipeline_on_examples(tmp_path, tiny_classifier_dir, tiny_summarizer_path):
     out = tmp_path / "briefs.jsonl"
     code = main(["score", str(ROOT / "examples" / "articles"), "-o", str(out), "-q",

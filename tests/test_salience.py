@@ -130,6 +130,9 @@ def test_summarizer_salient_fallback(tmp_path: Path, tiny_summarizer_path: Path)
     # a headline alone has no sentence to fall back to: no brief, never a beam that failed the checks
     assert summ.summarize("Diplomat defects", titles="Diplomat defects", num_beams=2) == ""
     assert summ.summarize("Diplomat defects", titles="Diplomat defects", extractive=True) == ""
+    # a bare web address is no brief either (it used to come back sentence-cased: "Https://example.com/x.")
+    assert summ.summarize("https://example.com/x", extractive=True) == ""
+    assert summ.summarize("Kim Jong Un visits Beijing.", extractive=True) == "Kim Jong Un visits Beijing."
     (folder / FILENAME).write_bytes(b"not a safetensors file")
     with pytest.raises(ModelLoadError, match="not a readable safetensors file"):
         Summarizer.from_pretrained(folder)
