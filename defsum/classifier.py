@@ -23,6 +23,7 @@ from defsum.checks import as_texts, as_titles, check_count, check_device
 from defsum.modelio import (
     ModelLoadError,
     check_vocabulary,
+    position_limit,
     load_defsum_config,
     model_load_error,
     pretrained_kwargs,
@@ -71,6 +72,30 @@ PAD_MULTIPLE = 32
 """Each batch is padded to a multiple of this many tokens (at most ``max_length``): a few shapes
 recur, so the CPU's matrix kernels (oneDNN) are built once and reused instead of for every new
 width."""
+
+
+def pad_id(model_config: Any, tokenizer: Any) -> int:
+    """The id to pad windows with: the model's own (a GPT-2-style classifier reads its last
+    non-padding token by it), else the tokenizer's, else 0."""
+    for owner in (model_config, tokenizer):
+        value = getattr(owner, "pad_token_id", None)
+        if isinstance(value, int):
+            return value
+    return 0
+
+
+def _fit_positions(config: dict[str, Any], model: Any, tokenizer: Any, where: str) -> None:
+    """Cut ``config["max_length"]`` to what the model can read (:func:`defsum.modelio.position_limit`),
+    and the window overlap with it when the shorter windows leave no room for it."""
+    limit = position_limit(model, tokenizer)
+    if not limit or config["max_length"] <= limit:
+        return
+    logger.warning("%s: windows of %d tokens are more than the model's %d positions; using %d-token windows",
+                   where, config["max_length"], limit, limit)
+    config["max_length"] = limit
+    body = limit - tokenizer.num_special_tokens_to_add(pair=True) - config["title_tokens"]
+    if config["overlap"] >= body:
+        config["overlap"] = max(body // 4, 0)
 
 
 @dataclass(frozen=True)
@@ -150,13 +175,21 @@ class EventClassifier:
                                  f"device={device!r}; use backend='torch' for bf16 or a GPU")
         where = resolve_model_path(path, "classifier")
         try:
-            model = AutoModelForSequenceClassification.from_pretrained(
-                where, dtype=torch.float32, **pretrained_kwargs(),
+            model, info = AutoModelForSequenceClassification.from_pretrained(
+                where, dtype=torch.float32, output_loading_info=True, **pretrained_kwargs(),
                 **({"attn_implementation": "eager"} if backend == "onnxruntime" else {}),  # the exporter traces eager attention
             )
             tokenizer = AutoTokenizer.from_pretrained(where, **pretrained_kwargs())
         except Exception as err:  # transformers and safetensors raise many kinds here
             raise model_load_error(where, "classifier", err) from err
+        if info["missing_keys"]:  # a base model (no classification head) or a damaged checkpoint
+            raise ModelLoadError(
+                f"{where}: these weights are not in the checkpoint and would be random: {sorted(info['missing_keys'])[:4]}; "
+                f"it is not a trained classifier (a base model?). Train one from it: "
+                f"python training/train_classifier.py --base {where} --out my-classifier")
+        if getattr(model.config, "is_encoder_decoder", False):
+            raise ModelLoadError(f"{where}: a {model.config.model_type} encoder-decoder classifier; defsum's classifier "
+                                 "reads windows with an encoder model (BERT, RoBERTa, DeBERTa, ELECTRA, ...)")
         check_vocabulary(tokenizer, model, where)
         defaults = dict(DEFAULTS)
         id2label = getattr(model.config, "id2label", None) or {}
@@ -167,6 +200,7 @@ class EventClassifier:
         except Exception as err:  # a corrupt or foreign head file
             raise ModelLoadError(f"could not load {where}/primary_head.safetensors: {err}") from err
         cls._check_config(config, model, where, head)
+        _fit_positions(config, model, tokenizer, where)
         float_model = model.to(device).eval()
         precision = resolve_precision(precision, device)
         if backend == "onnxruntime":
@@ -364,12 +398,11 @@ class EventClassifier:
         order = sorted(range(len(flat)), key=lambda k: len(windows[flat[k][0]].input_ids[flat[k][1]]))
         logits = np.zeros((len(flat), len(self.labels)), dtype=np.float32)
         vectors: list[np.ndarray | None] = [None]
-        pad = self.tokenizer.pad_token_id or 0
+        pad = pad_id(getattr(self.model, "config", None), self.tokenizer)
         device = self.model.device
         batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
         # rounding up never pads past the window length or the model's positions
-        positions = getattr(getattr(self.model, "config", None), "max_position_embeddings", None)
-        limit = min(self.config["max_length"], positions or self.config["max_length"])
+        limit = min(self.config["max_length"], position_limit(self.model, self.tokenizer) or self.config["max_length"])
         alloc = threading.Lock()
 
         def score(batch: list[int]) -> None:

@@ -271,20 +271,46 @@ class CopyGenForConditionalGeneration(PreTrainedModel):
 
         Encoder weights are loaded as they are; each decoder layer copies the matching encoder
         layer, its cross-attention copies the self-attention, and the decoder position embeddings
-        copy the encoder's first ``max_target_positions`` positions.
+        copy the encoder's first ``max_target_positions`` positions. The special tokens (decoder
+        start = ``[CLS]``, end = ``[SEP]``, never copied: those and ``[PAD]``, ``[UNK]``,
+        ``[MASK]``) are the ids the folder's tokenizer gives them. Raises ``ValueError`` for a
+        folder that is not a BERT model (RoBERTa, ELECTRA, ...: train those as a ``--base``
+        seq2seq model instead).
         """
+        from transformers import AutoConfig, AutoTokenizer
+
         from defsum.modelio import pretrained_kwargs
 
-        bert = BertModel.from_pretrained(bert_path, add_pooling_layer=False, dtype=torch.float32, **pretrained_kwargs())
+        kind = AutoConfig.from_pretrained(bert_path, **pretrained_kwargs()).model_type
+        if kind != "bert":
+            raise ValueError(f"{bert_path} is a {kind!r} model; the copy model is built from a BERT encoder "
+                             "(all-MiniLM-L6-v2 or another BERT checkpoint). For other models train a seq2seq checkpoint "
+                             "(T5, BART, ...) with --base instead")
+        bert, info = BertModel.from_pretrained(bert_path, add_pooling_layer=False, dtype=torch.float32,
+                                               output_loading_info=True, **pretrained_kwargs())
+        if info["missing_keys"]:
+            raise ValueError(f"{bert_path}: these BERT weights are missing, so the encoder would start random: "
+                             f"{sorted(info['missing_keys'])[:5]}")
+        tok = AutoTokenizer.from_pretrained(bert_path, **pretrained_kwargs())
+        specials = {"cls": tok.cls_token_id, "sep": tok.sep_token_id, "pad": tok.pad_token_id}
+        if None in specials.values():
+            raise ValueError(f"{bert_path}: its tokenizer has no {[k for k, v in specials.items() if v is None]} token, "
+                             "which the copy model needs as decoder start, end and padding")
+        config_overrides = {"bos_token_id": tok.cls_token_id, "decoder_start_token_id": tok.cls_token_id,
+                            "eos_token_id": tok.sep_token_id,
+                            "no_copy_token_ids": sorted({i for i in (tok.pad_token_id, tok.unk_token_id, tok.cls_token_id,
+                                                                     tok.sep_token_id, tok.mask_token_id) if i is not None}),
+                            **config_overrides}
         bc = bert.config
         fields = {
             k: getattr(bc, k)
             for k in (
                 "vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads",
                 "intermediate_size", "hidden_act", "max_position_embeddings", "type_vocab_size",
-                "layer_norm_eps", "initializer_range", "pad_token_id",
+                "layer_norm_eps", "initializer_range",
             )
         }
+        fields["pad_token_id"] = tok.pad_token_id
         fields["attention_probs_dropout_prob"] = 0.0  # dropout inside attention forces slow math SDPA on CPU
         fields.update(config_overrides)
         config = CopyGenConfig(**fields)

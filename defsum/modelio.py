@@ -117,6 +117,13 @@ def model_load_error(where: str, kind: str, err: BaseException) -> ModelLoadErro
     that could not be reached (:func:`hub_load_error`), or a local folder whose files are missing or corrupt."""
     if not Path(where).is_dir():
         return hub_load_error(where, kind, err)
+    if isinstance(err, ValueError) and "Unrecognized configuration class" in str(err):
+        try:
+            found = json.loads(Path(where, "config.json").read_text(encoding="utf-8")).get("model_type", "unknown")
+        except (OSError, ValueError):
+            found = "unknown"
+        want = "a seq2seq (encoder-decoder) model such as T5 or BART" if kind == "summariser" else "a classification model"
+        return ModelLoadError(f"{where} holds a {found!r} model, which cannot be loaded as a {kind}: it needs {want}")
     return ModelLoadError(f"could not load a {kind} from {where}: its files are missing or corrupt ({type(err).__name__}: {err})")
 
 
@@ -156,6 +163,31 @@ def check_vocabulary(tokenizer: Any, model: Any, where: str) -> None:
         )
 
 
+_OFFSET_POSITIONS = {"roberta", "xlm-roberta", "camembert", "roberta-prelayernorm", "data2vec-text", "xmod", "ibert",
+                     "longformer", "mpnet", "luke", "esm"}
+"""Model types whose position ids start after the padding index (RoBERTa: 514 positions hold 512 tokens)."""
+
+
+def position_limit(model: Any, tokenizer: Any) -> int | None:
+    """The most tokens one input may hold: the model's learnt positions (less the padding offset
+    of RoBERTa-like models) or the tokenizer's own limit, whichever is lower; ``None`` when
+    neither is known (T5's relative positions with a tokenizer that sets no limit).
+
+    >>> position_limit(model, tokenizer)  # all-MiniLM-L6-v2  # doctest: +SKIP
+    512
+    """
+    cfg = getattr(model, "config", None)
+    limits = []
+    positions = getattr(cfg, "max_position_embeddings", None)
+    if isinstance(positions, int) and positions > 0:
+        offset = (getattr(cfg, "pad_token_id", None) or 0) + 1 if getattr(cfg, "model_type", "") in _OFFSET_POSITIONS else 0
+        limits.append(positions - offset)
+    own = getattr(tokenizer, "model_max_length", None)
+    if isinstance(own, int) and 0 < own < 1_000_000:  # transformers' "no limit" is a huge number
+        limits.append(own)
+    return min(limits) if limits else None
+
+
 def load_defsum_config(folder: str, defaults: dict[str, Any]) -> dict[str, Any]:
     """Read ``defsum_config.json`` from a local folder, filling missing keys from ``defaults``."""
     path = Path(folder) / DEFSUM_CONFIG
@@ -167,6 +199,11 @@ def load_defsum_config(folder: str, defaults: dict[str, Any]) -> dict[str, Any]:
             raise ModelLoadError(f"{path} is not valid JSON: {err}") from err
         unknown = set(stored) - set(defaults) - {"versions"}
         if unknown:
+            other = ("classifier", "--classifier") if "labels" in unknown else ("summariser", "--summarizer") \
+                if "max_source_tokens" in unknown else None
+            if other:  # the two model folders swapped
+                raise ModelLoadError(f"{folder} is a defsum {other[0]} folder, not the model asked for here; "
+                                     f"pass it as the {other[0]} ({other[1]} on the command line)")
             raise ModelLoadError(f"{path}: unknown keys {sorted(unknown)}; known are {sorted(defaults)}")
         config.update(stored)
     return config

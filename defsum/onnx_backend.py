@@ -79,6 +79,9 @@ class OnnxEncoder:
             options.intra_op_num_threads = threads or torch.get_num_threads()
             # the session reads the file now; the temporary folder can go
             self.session = ort.InferenceSession(final if quantize else plain, options, providers=["CPUExecutionProvider"])
+        # the exporter drops inputs the model never reads (DeBERTa-v2 with no token types): feed the graph's own
+        kept = {i.name for i in self.session.get_inputs()}
+        self.input_names = [n for n in names if n in kept]
         self.device = torch.device("cpu")
 
     def __call__(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor | None = None,

@@ -28,6 +28,7 @@ from defsum.checks import as_texts, as_titles, check_count, check_device, check_
 from defsum.modelio import (
     ModelLoadError,
     check_vocabulary,
+    position_limit,
     load_defsum_config,
     model_load_error,
     pretrained_kwargs,
@@ -183,6 +184,11 @@ class Summarizer:
         except Exception as err:  # transformers and safetensors raise many kinds here
             raise model_load_error(resolved, "summariser", err) from err
         check_vocabulary(tokenizer, model, resolved)
+        limit = position_limit(model, tokenizer)
+        if limit and config["max_source_tokens"] > limit:
+            logger.warning("%s: max_source_tokens %d is more than the model's %d positions; inputs are cut to %d tokens",
+                           resolved, config["max_source_tokens"], limit, limit)
+            config["max_source_tokens"] = limit
         if config["uncased"] is None:
             config["uncased"] = bool(getattr(tokenizer, "do_lower_case", False))
         if not config["prefix"] and getattr(model.config, "model_type", "") == "t5":

@@ -341,3 +341,76 @@ def test_saving_a_bf16_model_whose_folder_is_gone_says_how_to_save_it(tiny_class
     int8.save_pretrained(tmp_path / "int8")  # the float weights, read from the source folder
     np.testing.assert_allclose(EventClassifier.from_pretrained(tmp_path / "int8", precision="fp32").predict_proba([LONG]),
                                EventClassifier.from_pretrained(tiny_classifier_dir, precision="fp32").predict_proba([LONG]), atol=1e-6)
+
+
+def _save_classifier(model, tokenizer, folder, **config) -> None:
+    from defsum.classifier import DEFAULTS
+
+    EventClassifier(model.eval(), tokenizer, dict(DEFAULTS, **config)).save_pretrained(folder)
+
+
+def _small(**extra):
+    return dict(hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64, num_labels=len(LABELS),
+                id2label=dict(enumerate(LABELS)), label2id={l: i for i, l in enumerate(LABELS)}, **extra)
+
+
+def test_windows_are_cut_to_the_positions_the_model_has(tokenizer, tmp_path, caplog):
+    from transformers import BertConfig, BertForSequenceClassification, RobertaConfig, RobertaForSequenceClassification
+
+    from defsum.modelio import position_limit
+
+    torch.manual_seed(0)
+    bert = tmp_path / "bert48"
+    _save_classifier(BertForSequenceClassification(BertConfig(vocab_size=tokenizer.vocab_size, **_small(max_position_embeddings=48))),
+                     tokenizer, bert, max_length=128, overlap=64, title_tokens=8)
+    clf = EventClassifier.from_pretrained(bert, precision="fp32")
+    assert clf.config["max_length"] == 48 and clf.config["overlap"] < 48 - 3 - 8
+    assert "more than the model's 48 positions" in caplog.text
+    pred = clf.predict("Talks resumed in Geneva on Monday after a year. " * 30, titles="Talks")  # used to fail: tensor sizes
+    assert pred.n_windows > 1
+    roberta = RobertaForSequenceClassification(RobertaConfig(vocab_size=tokenizer.vocab_size, pad_token_id=1, **_small(max_position_embeddings=66)))
+    tokenizer_no_limit = type(tokenizer).from_pretrained(base_model_path_str(), model_max_length=10**30)
+    assert position_limit(roberta, tokenizer_no_limit) == 64  # positions start after the padding index
+    assert position_limit(roberta, tokenizer) == 64 and position_limit(object(), tokenizer_no_limit) is None
+
+
+def base_model_path_str() -> str:
+    from defsum.modelio import base_model_path
+
+    return base_model_path()
+
+
+def test_a_model_without_a_trained_head_is_refused(tokenizer, tmp_path):
+    from transformers import BartConfig, BartForSequenceClassification, BertConfig, BertModel
+
+    base = tmp_path / "base"
+    BertModel(BertConfig(vocab_size=tokenizer.vocab_size, **_small())).save_pretrained(base)
+    tokenizer.save_pretrained(base)
+    with pytest.raises(ModelLoadError, match=r"would be random: \['classifier.bias', 'classifier.weight'\]; .*train_classifier.py --base"):
+        EventClassifier.from_pretrained(base)
+    bart = tmp_path / "bart"
+    config = BartConfig(vocab_size=tokenizer.vocab_size, d_model=16, encoder_layers=1, decoder_layers=1, encoder_attention_heads=2,
+                        decoder_attention_heads=2, encoder_ffn_dim=32, decoder_ffn_dim=32, num_labels=len(LABELS))
+    _save_classifier(BartForSequenceClassification(config), tokenizer, bart)
+    with pytest.raises(ModelLoadError, match="a bart encoder-decoder classifier"):
+        EventClassifier.from_pretrained(bart)
+
+
+def test_windows_are_padded_with_the_model_pad_id(tokenizer):
+    """A GPT-2-style classifier reads its last non-padding token, found by the model's pad id."""
+    from transformers import GPT2Config, GPT2ForSequenceClassification
+
+    from defsum.classifier import pad_id
+
+    torch.manual_seed(0)
+    config = GPT2Config(vocab_size=tokenizer.vocab_size, n_embd=32, n_layer=1, n_head=2, n_positions=128, pad_token_id=7,
+                        num_labels=len(LABELS), id2label=dict(enumerate(LABELS)), label2id={l: i for i, l in enumerate(LABELS)})
+    gpt = GPT2ForSequenceClassification(config).eval()
+    assert pad_id(gpt.config, tokenizer) == 7 and pad_id(None, tokenizer) == tokenizer.pad_token_id
+    from defsum.classifier import DEFAULTS
+
+    clf = EventClassifier(gpt, tokenizer, dict(DEFAULTS, max_length=64, overlap=16, title_tokens=8), "fp32")
+    texts = ["Talks resumed.", "Talks resumed in Geneva on Monday after a long year of silence between them."]
+    batched = [p.scores for p in clf.predict(texts, batch_size=2)]
+    alone = [clf.predict(t).scores for t in texts]
+    assert batched == alone  # padded with 0 ([PAD] of the tokenizer), the short text's score came from a pad position

@@ -91,3 +91,23 @@ def test_command_line_backend(spread_classifier_dir: Path, tmp_path: Path) -> No
     assert [r["path"] for r in ort] == [r["path"] for r in plain] and all(r["error"] is None for r in ort)
     for a, b in zip(ort, plain):
         assert max(abs(a["scores"][k] - b["scores"][k]) for k in a["scores"]) < 0.2
+
+
+def test_inputs_the_exported_graph_drops_are_not_fed(tokenizer, tmp_path: Path) -> None:
+    """DeBERTa-v2 without token types: the tokenizer still gives token_type_ids, the exported graph has no such input."""
+    from transformers import DebertaV2Config, DebertaV2ForSequenceClassification
+
+    from defsum.classifier import DEFAULTS
+    from defsum.labels import LABELS
+
+    torch.manual_seed(0)
+    config = DebertaV2Config(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                             intermediate_size=64, type_vocab_size=0, num_labels=len(LABELS),
+                             id2label=dict(enumerate(LABELS)), label2id={l: i for i, l in enumerate(LABELS)})
+    EventClassifier(DebertaV2ForSequenceClassification(config).eval(), tokenizer, dict(DEFAULTS, max_length=64, overlap=16, title_tokens=8)
+                    ).save_pretrained(tmp_path)
+    onnx = EventClassifier.from_pretrained(tmp_path, backend="onnxruntime", precision="fp32")
+    plain = EventClassifier.from_pretrained(tmp_path, precision="fp32")
+    assert "token_type_ids" not in onnx.model.input_names
+    for a, b in zip(onnx.predict(ARTICLES), plain.predict(ARTICLES)):
+        assert a.scores == pytest.approx(b.scores, abs=1e-4)

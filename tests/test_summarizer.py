@@ -431,3 +431,91 @@ def test_summariser_training_data_errors_name_the_file(tmp_path: Path):
             ts.read_records(ts.Source(str(tmp_path / name)))
     with pytest.raises(SystemExit, match="no such file"):
         ts.read_records(ts.Source(str(tmp_path / "missing.jsonl")))
+
+
+def _train_script():
+    sys.path.insert(0, str(ROOT / "training"))
+    import train_summarizer as ts
+
+    return ts
+
+
+def test_collate_drops_only_the_decoder_start_and_fills_in_the_mask_token(tokenizer):
+    import argparse
+
+    from transformers import PreTrainedTokenizerFast
+
+    ts = _train_script()
+    args = argparse.Namespace(max_source_tokens=32, max_target_tokens=8)
+    batch = [{"source": f"Talks. {ts.GAP} Japan protested.", "target": "Kim left."}]
+    cfg = {"prefix": ""}
+    bert = ts.collate(batch, tokenizer, cfg, args, decoder_start=tokenizer.cls_token_id)
+    assert bert["labels"][0, 0] != tokenizer.cls_token_id  # the copy model starts from [CLS]: labels do not repeat it
+    assert tokenizer.mask_token_id in bert["input_ids"][0].tolist()
+    kept = ts.collate(batch, tokenizer, cfg, args, decoder_start=tokenizer.sep_token_id)  # BART-like: starts elsewhere
+    assert kept["labels"][0, 0] == tokenizer.cls_token_id  # its own opening token stays a label
+    assert ts.collate(batch, tokenizer, cfg, args)["labels"].shape[1] == kept["labels"].shape[1]
+    t5_like = PreTrainedTokenizerFast(tokenizer_object=tokenizer.backend_tokenizer, pad_token="[PAD]",
+                                      additional_special_tokens=["<extra_id_0>"])
+    assert t5_like.mask_token is None and ts.gap_token(t5_like) == "<extra_id_0>"
+    assert ts.gap_token(tokenizer) == "[MASK]"
+
+
+def test_training_a_model_with_tied_embeddings_checkpoints_and_resumes(tmp_path: Path, tiny_bart_dir: Path):
+    """BART ties its embeddings to its output layer: the checkpoint must store them once (it used to fail)."""
+    data = tmp_path / "pairs.jsonl"
+    rows = [{"id": f"r{i}", "title": "Missiles", "document": ARTICLE, "summary": "North Korea fired two missiles."} for i in range(8)]
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    out = tmp_path / "run"
+    cmd = [sys.executable, str(ROOT / "training" / "train_summarizer.py"), "--base", str(tiny_bart_dir), "--out", str(out),
+           "--pairs", f"{data},title=title,split=all", "--dev", str(data), "--dev-size", "2", "--batch-size", "2",
+           "--max-source-tokens", "64", "--max-target-tokens", "16", "--threads", "1", "--log-every", "1", "--save-every", "1"]
+    subprocess.run([*cmd, "--steps", "1", "--eval-every", "1"], check=True, cwd=ROOT, timeout=600, capture_output=True)
+    done = subprocess.run([*cmd, "--steps", "2", "--eval-every", "2", "--resume"], cwd=ROOT, timeout=600, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-1500:]
+    assert "resumed at step 1" in done.stderr and (out / "final" / "model.safetensors").is_file()
+    too_long = subprocess.run([*cmd[:-4], "--max-source-tokens", "400", "--steps", "1"], cwd=ROOT, timeout=600, capture_output=True, text=True)
+    assert too_long.returncode != 0 and "more than the 300 tokens" in too_long.stderr
+
+
+def test_copy_model_takes_its_special_tokens_from_the_encoder_tokenizer(tmp_path: Path):
+    from transformers import BertConfig, BertModel, BertTokenizerFast, ElectraConfig, ElectraModel
+
+    words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "kim", "left", "seoul", "."]
+    (tmp_path / "vocab.txt").write_text("\n".join(words) + "\n", encoding="utf-8")
+    tok = BertTokenizerFast(str(tmp_path / "vocab.txt"))
+    small = dict(vocab_size=len(words), hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32)
+    bert = tmp_path / "bert"
+    BertModel(BertConfig(**small, pad_token_id=0)).save_pretrained(bert)
+    tok.save_pretrained(bert)
+    cfg = CopyGenForConditionalGeneration.from_minilm(str(bert), max_target_positions=8).config
+    assert (cfg.decoder_start_token_id, cfg.eos_token_id, cfg.pad_token_id, cfg.no_copy_token_ids) == (2, 3, 0, [0, 1, 2, 3, 4])
+    electra = tmp_path / "electra"
+    ElectraModel(ElectraConfig(**small, embedding_size=16)).save_pretrained(electra)
+    tok.save_pretrained(electra)
+    with pytest.raises(ValueError, match="'electra' model; the copy model is built from a BERT encoder"):
+        CopyGenForConditionalGeneration.from_minilm(str(electra))
+
+
+def test_an_encoder_only_folder_is_named_as_no_summariser(tmp_path: Path, tiny_classifier_dir: Path):
+    import shutil
+
+    from defsum.modelio import ModelLoadError
+
+    base = tmp_path / "encoder"  # an encoder checkpoint, as a user might pass one (no defsum_config.json)
+    shutil.copytree(tiny_classifier_dir, base, ignore=shutil.ignore_patterns("defsum_config.json"))
+    with pytest.raises(ModelLoadError, match="holds a 'bert' model, which cannot be loaded as a summariser: it needs a seq2seq"):
+        Summarizer.from_pretrained(base)
+    with pytest.raises(ModelLoadError, match="is a defsum classifier folder, not the model asked for here"):
+        Summarizer.from_pretrained(tiny_classifier_dir)
+
+
+def test_inputs_are_cut_to_the_positions_the_model_has(tiny_bart_dir: Path, caplog: pytest.LogCaptureFixture):
+    import shutil
+
+    folder = tiny_bart_dir.parent / "bart_short_config"
+    shutil.copytree(tiny_bart_dir, folder, dirs_exist_ok=True)
+    (folder / "defsum_config.json").write_text(json.dumps({"max_source_tokens": 512, "fallback": "lead"}), encoding="utf-8")
+    summ = Summarizer.from_pretrained(folder)
+    assert summ.config["max_source_tokens"] == 300 and "more than the model's 300 positions" in caplog.text
+    assert isinstance(summ.summarize(ARTICLE * 20, num_beams=2), str)  # it used to fail with an index error

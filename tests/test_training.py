@@ -166,3 +166,21 @@ def test_a_base_with_another_head_size_gets_a_new_head(tmp_path, tokenizer):
                           capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     assert EventClassifier.from_pretrained(out).model.config.num_labels == 3
+
+
+def test_a_base_the_classifier_cannot_use_is_refused_before_training(tokenizer):
+    import argparse
+
+    from transformers import BartConfig, BartForSequenceClassification, BertConfig, BertForSequenceClassification
+
+    train_classifier = _train_module()
+    small = dict(hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32, num_labels=3)
+    bert = BertForSequenceClassification(BertConfig(vocab_size=tokenizer.vocab_size, max_position_embeddings=128, **small))
+    train_classifier.check_base(bert, tokenizer, "short-bert", argparse.Namespace(max_length=128))
+    with pytest.raises(SystemExit, match="--max-length 256 is more than the 128 tokens --base short-bert can read"):
+        train_classifier.check_base(bert, tokenizer, "short-bert", argparse.Namespace(max_length=256))
+    bart = BartForSequenceClassification(BartConfig(vocab_size=tokenizer.vocab_size, d_model=16, encoder_layers=1, decoder_layers=1,
+                                                    encoder_attention_heads=2, decoder_attention_heads=2, encoder_ffn_dim=32,
+                                                    decoder_ffn_dim=32, num_labels=3))
+    with pytest.raises(SystemExit, match="a bart encoder-decoder model; the classifier needs an encoder"):
+        train_classifier.check_base(bart, tokenizer, "bart", argparse.Namespace(max_length=128))

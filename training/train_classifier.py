@@ -34,7 +34,7 @@ from defsum.data import label_matrix, read_records  # noqa: E402
 from defsum.labels import LABELS  # noqa: E402
 from defsum.metrics import (  # noqa: E402
     apply_temperature, classification_metrics, expected_calibration_error, fit_temperature, tune_thresholds)
-from defsum.modelio import base_model_path, pretrained_kwargs  # noqa: E402
+from defsum.modelio import base_model_path, position_limit, pretrained_kwargs  # noqa: E402
 from defsum.scripthelp import HelpFormatter  # noqa: E402
 
 logger = logging.getLogger("train_classifier")
@@ -147,6 +147,17 @@ def recalibrate(args: argparse.Namespace) -> dict[str, Any]:
     return report
 
 
+def check_base(model: Any, tokenizer: Any, base: str, args: argparse.Namespace) -> None:
+    """Refuse, before training, a base defsum's classifier cannot use or windows it cannot read."""
+    if getattr(model.config, "is_encoder_decoder", False):
+        raise SystemExit(f"--base {base}: a {model.config.model_type} encoder-decoder model; the classifier needs an "
+                         "encoder (BERT, RoBERTa, DeBERTa, ELECTRA, ...)")
+    limit = position_limit(model, tokenizer)
+    if limit and args.max_length > limit:
+        raise SystemExit(f"--max-length {args.max_length} is more than the {limit} tokens --base {base} can read; "
+                         f"pass --max-length {limit} or less")
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
     args.command = shlex.join(["python", "training/train_classifier.py", *(sys.argv[1:] if argv is None else argv)])
@@ -172,6 +183,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         id2label=dict(enumerate(labels)), label2id={l: i for i, l in enumerate(labels)},
         dtype=torch.float32, **pretrained_kwargs(),  # fp32 master weights, even from a base stored in fp16
         ignore_mismatched_sizes=True)  # a base with another classification head (2 labels, say) gets a new one
+    check_base(model, tokenizer, base, args)
 
     if args.freeze_layers >= 0:
         frozen = freeze_lower(model, args.freeze_layers)

@@ -3,8 +3,8 @@
 Up to three stages on one optimiser schedule:
 
 1. ``gsg`` (``--gsg-steps``): gap sentences (PEGASUS) on unlabelled news: the input is the
-   title and leading sentences with a principal sentence replaced by ``[MASK]``; the target is
-   that sentence. It teaches the decoder to write a sentence the source supports.
+   title and leading sentences with a principal sentence replaced by the tokenizer's mask token
+   (``[MASK]``; T5: ``<extra_id_0>``); the target is that sentence. It teaches the decoder to write a sentence the source supports.
 2. ``copy`` (``--copy-steps``): self-supervised lead generation on unlabelled news (KCNA
    stories, the documents of the summary sets): input = title + text, target = the lead
    sentence. It forces the decoder to attend to and copy from the source.
@@ -57,7 +57,7 @@ from defsum import briefs  # noqa: E402
 from defsum.data import id_bucket, is_held_out  # noqa: E402
 from defsum.data import read_records as read_jsonl  # noqa: E402
 from defsum.copygen import CopyGenForConditionalGeneration  # noqa: E402
-from defsum.modelio import base_model_path, pretrained_kwargs  # noqa: E402
+from defsum.modelio import base_model_path, position_limit, pretrained_kwargs  # noqa: E402
 from defsum.salience import SentenceRanker  # noqa: E402
 from defsum.scripthelp import HelpFormatter  # noqa: E402
 from defsum.summarizer import DEFAULTS, Summarizer, build_source  # noqa: E402
@@ -226,12 +226,16 @@ def _content_words(text: str) -> set[str]:
     return {w for w in re.findall(r"\w+", text.lower()) if w not in briefs.STOPWORDS}
 
 
+GAP = "[MASK]"
+"""Marks the masked sentence of a gap-sentence example; :func:`collate` puts the tokenizer's own mask token there."""
+
+
 def load_gsg(sources: list[Source], args: argparse.Namespace) -> list[dict[str, Any]]:
     """Gap-sentence examples (PEGASUS): the input masks a principal sentence, the target is it.
 
     Principal sentences are the ``args.gsg_per_doc`` sentences among the first eight with the
     highest content-word F1 against the rest of the document; each gives one example whose
-    input is the title and the leading sentences with that sentence replaced by ``[MASK]``.
+    input is the title and the leading sentences with that sentence replaced by a mask token (:func:`gap_token`).
     """
     out = []
     for src in sources:
@@ -260,11 +264,11 @@ def load_gsg(sources: list[Source], args: argparse.Namespace) -> list[dict[str, 
             for _, i in sorted(scored, reverse=True)[: args.gsg_per_doc]:
                 budget, body = int(args.max_source_tokens * 0.7), []
                 for j, x in enumerate(sentences):
-                    piece = "[MASK]" if j == i else x
+                    piece = GAP if j == i else x
                     if len(" ".join(body + [piece]).split()) > budget:
                         break
                     body.append(piece)
-                if "[MASK]" not in body:
+                if GAP not in body:
                     continue
                 head = f"{briefs.clean_text(title)}. " if title else ""
                 out.append({"source": head + " ".join(body), "target": sentences[i], "weight": src.weight,
@@ -284,7 +288,10 @@ def build_model(args: argparse.Namespace) -> tuple[Any, Any, dict[str, Any], Sen
     ranker = None
     if args.base == DEFAULT_BASE:
         base = args.encoder or base_model_path()
-        model = CopyGenForConditionalGeneration.from_minilm(base, max_target_positions=args.max_target_tokens + 2)
+        try:
+            model = CopyGenForConditionalGeneration.from_minilm(base, max_target_positions=args.max_target_tokens + 2)
+        except ValueError as err:
+            raise SystemExit(f"--encoder: {err}") from err
         tokenizer = AutoTokenizer.from_pretrained(base, **pretrained_kwargs())
     else:
         model = AutoModelForSeq2SeqLM.from_pretrained(args.base, dtype=torch.float32, **pretrained_kwargs())
@@ -296,6 +303,10 @@ def build_model(args: argparse.Namespace) -> tuple[Any, Any, dict[str, Any], Sen
             ranker = SentenceRanker.load(args.base)
     if model.config.model_type == "t5" and not config["prefix"]:
         config["prefix"] = "summarize: "
+    limit = position_limit(model, tokenizer)
+    if limit and args.max_source_tokens > limit:
+        raise SystemExit(f"--max-source-tokens {args.max_source_tokens} is more than the {limit} tokens the base model can read; "
+                         f"pass --max-source-tokens {limit} or less")
     config["max_source_tokens"] = args.max_source_tokens
     config["max_target_tokens"] = args.max_target_tokens
     config["uncased"] = bool(getattr(tokenizer, "do_lower_case", False))
@@ -320,14 +331,27 @@ def freeze(model: Any, n_layers: int, embeddings: bool) -> None:
             p.requires_grad = False
 
 
-def collate(batch: list[dict[str, Any]], tokenizer: Any, config: dict[str, Any], args: argparse.Namespace) -> dict[str, torch.Tensor]:
-    sources = [config["prefix"] + b["source"] for b in batch]
+def gap_token(tokenizer: Any) -> str:
+    """The tokenizer's mask token (``[MASK]``, ``<mask>``, ``<mask_2>``), T5's first sentinel
+    ``<extra_id_0>``, or ``[MASK]`` spelt out when it has neither."""
+    if getattr(tokenizer, "mask_token", None):
+        return tokenizer.mask_token
+    return "<extra_id_0>" if "<extra_id_0>" in (getattr(tokenizer, "all_special_tokens", None) or []) else GAP
+
+
+def collate(batch: list[dict[str, Any]], tokenizer: Any, config: dict[str, Any], args: argparse.Namespace,
+            decoder_start: int | None = None) -> dict[str, torch.Tensor]:
+    """Tokenised sources and labels. The labels drop a first token equal to ``decoder_start``
+    (BERT tokenizers open targets with [CLS], the copy model's decoder start); a model that starts
+    from another token (BART: ``</s>``, then its labels' own ``<s>``) keeps its labels whole."""
+    gap = gap_token(tokenizer)
+    sources = [config["prefix"] + b["source"].replace(GAP, gap) for b in batch]
     targets = [b["target"] for b in batch]
     enc = tokenizer(sources, max_length=args.max_source_tokens, truncation=True, padding=True, return_tensors="pt")
     tgt = tokenizer(text_target=targets, max_length=args.max_target_tokens + 1, truncation=True, padding=True, return_tensors="pt")
     ids, mask = tgt["input_ids"], tgt["attention_mask"]
-    if ids.shape[1] and (ids[:, 0] == getattr(tokenizer, "cls_token_id", -1)).all():
-        ids, mask = ids[:, 1:], mask[:, 1:]  # BERT tokenizers start with [CLS]: the decoder start
+    if decoder_start is not None and ids.shape[1] and bool((ids[:, 0] == decoder_start).all()):
+        ids, mask = ids[:, 1:], mask[:, 1:]
     labels = ids.masked_fill(mask == 0, -100)
     return {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"], "labels": labels}
 
@@ -499,9 +523,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.resume:
         if not (ckpt / "state.pt").is_file():
             raise SystemExit(f"--resume: no checkpoint at {ckpt}")
-        from safetensors.torch import load_file
+        from safetensors.torch import load_model
 
-        model.load_state_dict(load_file(str(ckpt / "model.safetensors"), device=str(args.device)), strict=False)
+        load_model(model, str(ckpt / "model.safetensors"), device=str(args.device))  # tied weights stored once
         state = torch.load(ckpt / "state.pt", weights_only=False)
         opt.load_state_dict(state["optimizer"])
         step, best = state["step"], state["best"]
@@ -520,10 +544,10 @@ def main(argv: list[str] | None = None) -> int:
     run_loss, run_n = 0.0, 0
 
     def save_checkpoint() -> None:
-        from safetensors.torch import save_file
+        from safetensors.torch import save_model
 
         ckpt.mkdir(parents=True, exist_ok=True)
-        save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(ckpt / "model.safetensors"))
+        save_model(model, str(ckpt / "model.safetensors"))  # keeps one copy of tied weights (BART, T5 share embeddings)
         torch.save({"optimizer": opt.state_dict(), "step": step, "best": best, "rng": rng.getstate(),
                     "torch_rng": torch.get_rng_state()}, ckpt / "state.pt")
 
@@ -534,7 +558,7 @@ def main(argv: list[str] | None = None) -> int:
             batch = next(copy_iter)
         else:
             batch = next(pair_iter) + (next(mix_iter) if mix_iter else [])
-        inputs = {k: v.to(args.device) for k, v in collate(batch, tokenizer, config, args).items()}
+        inputs = {k: v.to(args.device) for k, v in collate(batch, tokenizer, config, args, model.config.decoder_start_token_id).items()}
         for g in opt.param_groups:
             g["lr"] = lr_at(step)
         with torch.autocast(device_type, dtype=torch.bfloat16, enabled=args.bf16):
