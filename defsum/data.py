@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import re
 from pathlib import Path
 from typing import Any
 
@@ -212,3 +213,38 @@ def read_pair_spec(spec: dict[str, Any], *, skip_empty: bool = False) -> list[di
     """The pairs a parsed spec names (see :func:`parse_pair_spec` and :func:`read_pairs`)."""
     return read_pairs(spec["path"], text=spec["text"], title=spec["title"], reference=spec["reference"], id=spec["id"],
                       filter=spec["filter"], buckets=spec["buckets"], limit=spec["limit"], skip_empty=skip_empty)
+
+
+def _shingles(text: str, n: int = 5) -> set[tuple[str, ...]]:
+    words = re.findall(r"\w+", text.lower())
+    return {tuple(words[i : i + n]) for i in range(max(len(words) - n + 1, 1))} if words else set()
+
+
+def near_copies(rows: list[dict[str, Any]], training: list[dict[str, Any]], jaccard: float = 0.3, containment: float = 0.5) -> list[str]:
+    """Ids of ``rows`` whose text is a (near-)copy of the text of a record in ``training``: word
+    5-gram Jaccard >= ``jaccard``, or >= ``containment`` of the shorter text's 5-grams in the other.
+    An item held out by its id is still trained on when a copy sits under another id: CNS lists one
+    entry per missile of a salvo with the same description, and KCNA republishes stories.
+
+    >>> near_copies([{"id": "a", "text": "Two missiles were fired into the sea on Monday morning."}],
+    ...             [{"id": "b", "text": "Two missiles were fired into the sea on Monday morning, officials said."}])
+    ['a']
+    """
+    index: dict[tuple[str, ...], list[int]] = {}
+    grams = [_shingles(r["text"]) for r in training]
+    for k, g in enumerate(grams):
+        for x in g:
+            index.setdefault(x, []).append(k)
+    out = []
+    for r in rows:
+        mine = _shingles(r["text"])
+        shared: dict[int, int] = {}
+        for x in mine:
+            for k in index.get(x, ()):
+                shared[k] = shared.get(k, 0) + 1
+        for k, both in shared.items():
+            union = len(mine) + len(grams[k]) - both
+            if both / union >= jaccard or both / min(len(mine), len(grams[k])) >= containment:
+                out.append(r["id"])
+                break
+    return out

@@ -5,16 +5,20 @@
 - zero-shot similarity: cosine between mean-pooled all-MiniLM-L6-v2 embeddings of the article and
   of each label's definition, thresholds tuned on validation.
 
-Usage: python eval/baselines.py [--train data/corpus/train.jsonl] [--validation ...] [--test ...]
+Each is fitted on the classifier's own training data: the corpus train split and the weak labels
+from ../shared/data (weight 0.5), as ``training/train_classifier.py`` uses them.
+
+Usage: python eval/baselines.py [--train data/corpus/train.jsonl] [--weak data/weak/weak.jsonl] [--validation ...] [--test ...]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -59,22 +63,24 @@ class KeywordBaseline:
 
 
 class TfidfBaseline:
-    """TF-IDF (word 1-2 grams) + one logistic regression per label; thresholds tuned on validation."""
+    """TF-IDF (word 1-2 grams) + one logistic regression per label; thresholds tuned on validation.
+    A record's ``weight`` (default 1) weights it in the fit, as the classifier's loss weights weak labels."""
 
     def fit(self, train: list[dict], val: list[dict]) -> "TfidfBaseline":
         from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.linear_model import LogisticRegression
-        from sklearn.multiclass import OneVsRestClassifier
 
         self.vec = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True, max_features=50000)
         x = self.vec.fit_transform([text_of(r) for r in train])
-        self.clf = OneVsRestClassifier(LogisticRegression(C=10.0, class_weight="balanced", max_iter=2000))
-        self.clf.fit(x, np.array(label_matrix(train)))
+        y, w = np.array(label_matrix(train)), np.array([float(r.get("weight", 1.0)) for r in train])
+        self.clfs = [LogisticRegression(C=10.0, class_weight="balanced", max_iter=2000).fit(x, y[:, j], sample_weight=w)
+                     for j in range(len(LABELS))]
         self.th = tune_thresholds(np.array(label_matrix(val)), self._proba(val))
         return self
 
     def _proba(self, rows: list[dict]) -> np.ndarray:
-        return self.clf.predict_proba(self.vec.transform([text_of(r) for r in rows]))
+        x = self.vec.transform([text_of(r) for r in rows])
+        return np.stack([c.predict_proba(x)[:, 1] for c in self.clfs], axis=1)
 
     def predict(self, rows: list[dict]) -> tuple[np.ndarray, np.ndarray]:
         p = self._proba(rows)
@@ -137,14 +143,46 @@ def run_baselines(train: list[dict], val: list[dict], tests: dict[str, list[dict
     return out
 
 
+WEAK_COMMAND = "python training/weak_labels.py --shared ../shared/data --per-source 100"
+"""How the shipped classifier's weak labels (data/weak/weak.jsonl, not in git) are made."""
+
+
+def training_rows(train: Sequence[str | Path], weak: Sequence[str | Path] = (), weak_weight: float = 0.5) -> list[dict]:
+    """The records to fit the baselines on: ``train`` files at weight 1 and ``weak`` label files at
+    ``weak_weight``, as ``training/train_classifier.py`` weights them. A missing weak file is an
+    error that says how to make it."""
+    rows = [r for f in train for r in read_records(f)]
+    for f in weak:
+        if not Path(f).is_file():
+            raise FileNotFoundError(f"{f} is missing: the baselines train on the classifier's own data; make it with "
+                                    f"`{WEAK_COMMAND}` (the shipped model's), or pass --weak '' to fit them without it")
+        rows += [dict(r, weight=weak_weight) for r in read_records(f)]
+    return rows
+
+
+def model_training_data(model_folder: str | Path) -> tuple[list[str], list[str], float]:
+    """``(train files, weak files, weak weight)`` a classifier was trained on, from its training_report.json.
+
+    >>> model_training_data("defsum/models/classifier")  # doctest: +SKIP
+    (['data/corpus/train.jsonl'], ['data/weak/weak.jsonl'], 0.5)
+    """
+    report = json.loads((Path(model_folder) / "training_report.json").read_text(encoding="utf-8"))
+    args = report.get("args", {})
+    return list(report.get("train_files") or args.get("train") or []), list(report.get("weak_files") or []), float(args.get("weak_weight", 0.5))
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--train", default="data/corpus/train.jsonl")
+    p.add_argument("--train", nargs="+", default=["data/corpus/train.jsonl"], help="labelled training files (weight 1)")
+    p.add_argument("--weak", nargs="*", default=["data/weak/weak.jsonl"],
+                   help=f"weak-label files, weighted by --weak-weight (the shipped classifier's: `{WEAK_COMMAND}`; none: --weak)")
+    p.add_argument("--weak-weight", type=float, default=0.5, help="fit weight of a weak record (train_classifier.py's default)")
     p.add_argument("--validation", default="data/corpus/validation.jsonl")
     p.add_argument("--test", default="data/corpus/test.jsonl")
     p.add_argument("--only", nargs="*", default=None, help="names of baselines to run")
     args = p.parse_args(argv)
-    res = run_baselines(read_records(args.train), read_records(args.validation), {"test": read_records(args.test)}, args.only)
+    train = training_rows(args.train, args.weak, args.weak_weight)
+    res = run_baselines(train, read_records(args.validation), {"test": read_records(args.test)}, args.only)
     for name, r in res.items():
         t = r["test"]
         print(f"{name:32s} macro-F1 {t['macro_f1']:.3f}  micro-F1 {t['micro_f1']:.3f}  primary acc {t['primary_accuracy']:.3f}  "

@@ -165,8 +165,10 @@ def per_label_table(m: dict[str, Any]) -> list[str]:
 
 
 def evaluate(model: str | None, sets: dict[str, list[dict[str, Any]]], out_dir: Path, baselines: dict[str, Any] | None = None,
-             rounds: int = 1000, want_plots: bool = True, precision: str = "auto", backend: str = "torch") -> dict[str, Any]:
-    """Evaluate one model folder on named data sets; writes metrics.json, report.md and plots."""
+             rounds: int = 1000, want_plots: bool = True, precision: str = "auto", backend: str = "torch",
+             baselines_fitted_on: str | None = None) -> dict[str, Any]:
+    """Evaluate one model folder on named data sets; writes metrics.json, report.md and plots
+    (``baselines_fitted_on``: what the baselines were fitted on, for the report)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     clf = EventClassifier.from_pretrained(model, precision=precision, backend=backend)
     results: dict[str, Any] = {"model": model or "default", "precision": clf.precision, "backend": clf.backend, "config": {k: clf.config[k] for k in ("aggregation", "temperature", "thresholds", "max_length")}}
@@ -189,12 +191,13 @@ def evaluate(model: str | None, sets: dict[str, list[dict[str, Any]]], out_dir: 
             md += ["Baselines on the same articles:", "", "| system | macro-F1 | micro-F1 | primary accuracy |", "|---|---|---|---|",
                    f"| this model | {m['macro_f1']:.3f} | {m['micro_f1']:.3f} | {m['primary_accuracy']:.3f} |"]
             md += [f"| {b} | {r[name]['macro_f1']:.3f} | {r[name]['micro_f1']:.3f} | {r[name]['primary_accuracy']:.3f} |" for b, r in baselines.items()]
-            md.append("")
+            md += ["", f"The baselines are fitted on {baselines_fitted_on}." if baselines_fitted_on else "", ""]
         if want_plots:
             md += [f"![{f}]({f})" for f in plots(clf, out, rows, out_dir, _slug(name))] + [""]
         md += ["Worst mistakes:", "", *worst_errors(clf, rows, out), ""]
     if baselines:
         results["baselines"] = baselines
+        results["baselines_fitted_on"] = baselines_fitted_on
     (out_dir / "metrics.json").write_text(json.dumps(results, indent=2) + "\n")
     (out_dir / "report.md").write_text("\n".join(md) + "\n")
     return results
@@ -231,7 +234,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--real-validation", default="data/real_eval/validation.jsonl",
                    help="hand-labelled real-text validation set, for choosing between models ('' to skip)")
     p.add_argument("--shared", default="../shared/data", help="folder of the shared data sets (texts of the real-text set)")
-    p.add_argument("--train", default="data/corpus/train.jsonl", help="training split for the baselines ('' to skip baselines)")
+    p.add_argument("--train", default="auto",
+                   help="what the baselines are fitted on: 'auto' = the model's own training data, from its training_report.json "
+                        "(the corpus train split and its weak labels at their weight); a JSONL file; '' to skip baselines")
     p.add_argument("--validation", default="data/corpus/validation.jsonl", help="validation split for baseline thresholds")
     p.add_argument("--out", default="eval/reports/classifier",
                    help="report folder: metrics.json, report.md, PNG plots (default: %(default)s, the shipped report, "
@@ -253,12 +258,30 @@ def main(argv: list[str] | None = None) -> None:
     for name, path in (("real-text set", args.real), ("real-text validation set", args.real_validation)):
         if path and Path(path).exists() and Path(args.shared).exists():
             sets[name] = load_real_eval(args.shared, path)
-    baselines = None
+    baselines, fitted_on = None, None
     if args.train:
-        from baselines import run_baselines
+        from baselines import model_training_data, run_baselines, training_rows
 
-        baselines = run_baselines(read_records(args.train), read_records(args.validation), sets)
-    res = evaluate(args.model, sets, Path(args.out), baselines, args.bootstrap, precision=args.precision, backend=args.backend)
+        if args.train == "auto":
+            from defsum.modelio import resolve_model_path
+
+            train_files, weak_files, weak_weight = model_training_data(resolve_model_path(args.model, "classifier"))
+        else:
+            train_files, weak_files, weak_weight = [args.train], [], 0.5
+        train_rows = training_rows(train_files, weak_files, weak_weight)
+        if args.train == "auto":  # the real-text sets again, less the items the model trained on under another id
+            from defsum.data import near_copies
+
+            for name in [n for n in sets if n.startswith("real-text")]:
+                copies = set(near_copies(sets[name], train_rows))
+                if copies:
+                    sets[f"{name} without copies of training texts"] = [r for r in sets[name] if r["id"] not in copies]
+                    print(f"{name}: {len(copies)} items are near-copies of training texts: {sorted(copies)}")
+        baselines = run_baselines(train_rows, read_records(args.validation), sets)
+        fitted_on = (f"{', '.join(train_files)}" + (f" and the weak labels {', '.join(weak_files)} at weight {weak_weight}" if weak_files else "")
+                     + f"; thresholds on {args.validation}")
+    res = evaluate(args.model, sets, Path(args.out), baselines, args.bootstrap, precision=args.precision, backend=args.backend,
+                   baselines_fitted_on=fitted_on)
     for name in sets:
         m = res[name]
         print(f"{name}: macro-F1 {m['macro_f1']:.3f} {m['macro_f1_ci95']}, primary acc {m['primary_accuracy']:.3f}, ECE {m['ece']}")

@@ -1,8 +1,10 @@
 """The hand-labelled real-text evaluation set: labels live in data/real_eval/labels.jsonl, texts in
-../shared/data (read from there, never copied). No model trains on any of it: the CSIS, CNS, KCNA
-and BBC items come from the pool that training/weak_labels.py holds out; the XSum, Inshorts and
-FRANK items and the BBC politics stories are never used by the classifier's training; the user's
-seed article (../shared/examples/seed_article.txt) is never trained on.
+../shared/data (read from there, never copied). No item is trained on under its own id: the CSIS,
+CNS, KCNA and BBC items come from the pool that training/weak_labels.py holds out; the XSum,
+Inshorts and FRANK items and the BBC politics stories are never used by the classifier's training;
+the user's seed article (../shared/examples/seed_article.txt) is never trained on. A copy of an item
+under another id can be (``defsum.data.near_copies``; eval/evaluate_classifier.py reports the set
+without such items too).
 
 data/real_eval/validation.jsonl is a second hand-labelled set in the same format, for choosing
 between models on real text: its items come from outside the held-out pool, and
@@ -55,3 +57,4 @@ def load_real_eval(shared: str | Path = "../shared/data", labels: str | Path = "
         out.append({"id": w["id"], "title": title, "text": text, "date": None, "labels": w["labels"],
                     "primary": w["primary"], "brief": "", "source": w["source"]})
     return out
+

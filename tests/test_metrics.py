@@ -115,3 +115,22 @@ def test_novel_trigrams_per_brief():
     source = "North Korea fired two missiles on Monday. Japan protested."
     # "japan fired missiles", "fired missiles on" are new; "missiles on monday" is not
     assert novel_trigrams(["North Korea fired two missiles.", "Japan fired missiles on Monday."], [source, source]) == 1.0
+
+
+def test_baselines_fit_the_classifier_training_data_with_its_weights(tmp_path):
+    from baselines import TfidfBaseline, model_training_data, training_rows
+
+    assert model_training_data(ROOT / "defsum/models/classifier") == (["data/corpus/train.jsonl"], ["data/weak/weak.jsonl"], 0.5)
+    train, weak = tmp_path / "train.jsonl", tmp_path / "weak.jsonl"
+    base = [{"id": f"t{i}", "title": "", "text": t, "date": None, "brief": "", "labels": l, "primary": l[0]} for i, (t, l) in enumerate(
+        [("missile fired", ["provocation"]), ("talks held", ["diplomacy"]), ("general defected", ["elite_defection"])] * 4)]
+    train.write_text("".join(json.dumps(r) + "\n" for r in base), encoding="utf-8")
+    weak.write_text("".join(json.dumps(dict(r, id=f"w{i}", labels=["diplomacy"], primary="diplomacy")) + "\n"
+                            for i, r in enumerate(base[:3])), encoding="utf-8")
+    rows = training_rows([train], [weak], 0.25)
+    assert len(rows) == 15 and [r.get("weight", 1.0) for r in rows[-3:]] == [0.25] * 3
+    light = TfidfBaseline().fit(rows, base)._proba([{"title": "", "text": "missile fired"}])[0]
+    heavy = TfidfBaseline().fit(training_rows([train], [weak], 4.0), base)._proba([{"title": "", "text": "missile fired"}])[0]
+    assert heavy[2] > light[2]  # the weak "diplomacy" copies count more at a higher weight
+    with pytest.raises(FileNotFoundError, match="weak_labels.py --shared ../shared/data --per-source 100"):
+        training_rows([train], [tmp_path / "missing.jsonl"])

@@ -31,3 +31,20 @@ def test_news_negatives_speak_for_elite_defection_only():
     assert not any("defect" in r["text"].lower() for r in news)
     assert {r["source_style"] for r in news} == {"weak:xsum", "weak:inshorts", "weak:cnndm"}
     assert not {r["id"] for r in news} & hand_labelled_ids() and not any(held_out(r["id"]) for r in news)
+
+
+def test_copies_of_held_out_items_under_other_ids_are_dropped(monkeypatch: pytest.MonkeyPatch):
+    import weak_labels
+
+    ids = [f"cns-{i}" for i in range(40)]
+    kept_id = next(i for i in ids if held_out(i))  # a held-out entry ...
+    other = [i for i in ids if not held_out(i)][:3]
+    salvo = "North Korea launched a short-range ballistic missile from Sunan toward the East Sea on the same morning."
+    rows = [{"id": kept_id, "text": salvo}, {"id": other[0], "text": salvo},  # ... and its copy under another id
+            {"id": other[1], "text": "A new cruise missile was tested over the Yellow Sea in the afternoon, KCNA said."},
+            {"id": other[2], "text": salvo.replace("the same morning", "the same morning, the second of two")}]
+    monkeypatch.setattr(weak_labels, "SOURCES", {"cns": lambda shared: iter(rows)})
+    monkeypatch.setattr(weak_labels, "hand_labelled_ids", lambda: set())
+    got = {r["id"] for r in build(Path("unused"), {"cns": 10})}
+    assert got == {other[1]}
+    assert {r["id"] for r in build(Path("unused"), {"cns": 10}, drop_copies=False)} == set(other)

@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from defsum.data import write_records  # noqa: E402
+from defsum.data import near_copies, write_records  # noqa: E402
 from defsum.scripthelp import HelpFormatter  # noqa: E402
 
 # Case-sensitive "UN" so that "Kim Jong Un" does not match; only acts of diplomacy, not background words.
@@ -170,20 +170,27 @@ def hand_labelled_ids(paths: tuple[str, ...] = HAND_LABELLED) -> set[str]:
     return ids
 
 
-def build(shared: Path, limits: dict[str, int], seed: int = 0) -> list[dict[str, Any]]:
+def build(shared: Path, limits: dict[str, int], seed: int = 0, drop_copies: bool = True) -> list[dict[str, Any]]:
     """All weak records outside the held-out pool and the hand-labelled sets, at most
-    ``limits[source]`` per source (``"news"``: :func:`news_negatives`, only when given a limit)."""
+    ``limits[source]`` per source (``"news"``: :func:`news_negatives`, only when given a limit).
+    With ``drop_copies``, a sampled record whose text is a near-copy of a held-out or hand-labelled
+    item's (``defsum.data.near_copies``: the same text under another id) is dropped too."""
     import random
 
     rng = random.Random(seed)
     excluded = hand_labelled_ids()
-    out = []
+    out, protected = [], []
     sources = {**SOURCES, "news": news_negatives} if limits.get("news") else SOURCES
     for name, fn in sources.items():
-        rows = [r for r in fn(shared) if not held_out(r["id"]) and r["text"].strip()]
+        rows = [r for r in fn(shared) if r["text"].strip()]
+        protected += [r for r in rows if held_out(r["id"]) or r["id"] in excluded]
+        rows = [r for r in rows if not held_out(r["id"])]
         rng.shuffle(rows)
         rows = [r for r in rows if r["id"] not in excluded]  # after the shuffle: the sample stays what it was
         out.extend(rows[: limits.get(name, len(rows))])
+    if drop_copies:
+        copies = set(near_copies(out, protected))
+        out = [r for r in out if r["id"] not in copies]
     return out
 
 
@@ -195,8 +202,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0, help="random seed of the sampling")
     parser.add_argument("--news-negatives", type=int, default=0,
                         help="also write this many general news stories as elite_defection-only negatives (default: 0, none)")
+    parser.add_argument("--keep-copies", action="store_true",
+                        help="keep sampled records that are near-copies of held-out or hand-labelled items under another id "
+                             "(dropped by default; the shipped classifier's weak.jsonl was made before they were, with this flag's behaviour)")
     args = parser.parse_args(argv)
-    records = build(Path(args.shared), {**{k: args.per_source for k in SOURCES}, "news": args.news_negatives}, args.seed)
+    records = build(Path(args.shared), {**{k: args.per_source for k in SOURCES}, "news": args.news_negatives}, args.seed,
+                    drop_copies=not args.keep_copies)
     write_records(args.out, records)
     combos = Counter((r["source_style"], "+".join(r["labels"]) or "none") for r in records)
     for (src, combo), n in sorted(combos.items()):
