@@ -485,8 +485,9 @@ def restore_case(brief: str, source: str) -> str:
 
 WEB_ADDRESS = re.compile(
     r"(?:\b[a-z][a-z0-9+.-]*://|\bwww\.)\S*[\w/]|\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
-    r"|\b[\w-]+(?:\.[\w-]+)*\.(?:com|org|net|gov|edu|int|mil|io)\b(?:/\S*[\w/])?", re.I)
-"""A URL, e-mail address or bare domain (``example.com``): text that casing must leave as it is."""
+    r"|\b[\w-]+(?:\.[\w-]+)*\.(?-i:[a-z]{2,})\b(?:/\S*[\w/])?", re.I)
+"""A URL, e-mail address or bare domain (``kcna.kp``, ``yna.co.kr``: a lower-case last part of two
+letters or more, so "U.S." is none): text that casing must leave as it is."""
 
 
 def has_words(text: str) -> bool:
@@ -682,7 +683,8 @@ def novel_ngrams(brief: str, source: str, n: int = 3) -> list[str]:
     >>> novel_ngrams("Bell will face Ireland in 1998.", "Bell will face Ireland in Dublin. He toured in 1998.")
     ['ireland in 1998']
 
-    N-grams are taken within sentences and lines, so running two sentences together is a seam too:
+    N-grams are taken within sentences and paragraphs (a hard-wrapped line is no boundary), so
+    running two sentences together is a seam too:
 
     >>> novel_ngrams("Talks ended in Dublin he toured.", "Talks ended in Dublin. He toured.")
     ['in dublin he', 'dublin he toured']
@@ -694,7 +696,7 @@ def novel_ngrams(brief: str, source: str, n: int = 3) -> list[str]:
 
 
 def _sentences_and_lines(text: str) -> list[str]:
-    return [s for line in text.splitlines() for s in split_sentences_loose(line)]
+    return [s for part in re.split(r"\n[ \t]*\n", text) for s in split_sentences_loose(part)]
 
 
 @lru_cache(maxsize=64)  # every beam of an article is checked against the same source

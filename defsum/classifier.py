@@ -87,7 +87,7 @@ def pad_id(model_config: Any, tokenizer: Any) -> int:
 def _fit_positions(config: dict[str, Any], model: Any, tokenizer: Any, where: str) -> None:
     """Cut ``config["max_length"]`` to what the model can read (:func:`defsum.modelio.position_limit`),
     and the window overlap with it when the shorter windows leave no room for it."""
-    limit = position_limit(model, tokenizer)
+    limit = position_limit(model)
     if not limit or config["max_length"] <= limit:
         return
     logger.warning("%s: windows of %d tokens are more than the model's %d positions; using %d-token windows",
@@ -402,7 +402,7 @@ class EventClassifier:
         device = self.model.device
         batches = [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
         # rounding up never pads past the window length or the model's positions
-        limit = min(self.config["max_length"], position_limit(self.model, self.tokenizer) or self.config["max_length"])
+        limit = min(self.config["max_length"], position_limit(self.model) or self.config["max_length"])
         alloc = threading.Lock()
 
         def score(batch: list[int]) -> None:

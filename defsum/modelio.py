@@ -168,24 +168,24 @@ _OFFSET_POSITIONS = {"roberta", "xlm-roberta", "camembert", "roberta-prelayernor
 """Model types whose position ids start after the padding index (RoBERTa: 514 positions hold 512 tokens)."""
 
 
-def position_limit(model: Any, tokenizer: Any) -> int | None:
-    """The most tokens one input may hold: the model's learnt positions (less the padding offset
-    of RoBERTa-like models) or the tokenizer's own limit, whichever is lower; ``None`` when
-    neither is known (T5's relative positions with a tokenizer that sets no limit).
+def position_limit(model: Any) -> int | None:
+    """The most tokens one input may hold: the model's learnt absolute positions (less the padding
+    offset of RoBERTa-like models); ``None`` for a model without them (T5's relative positions,
+    DeBERTa without absolute positions). The tokenizer's ``model_max_length`` is not a limit: it
+    is often smaller than the model's positions, or says 512 for T5.
 
-    >>> position_limit(model, tokenizer)  # all-MiniLM-L6-v2  # doctest: +SKIP
+    >>> position_limit(model)  # all-MiniLM-L6-v2  # doctest: +SKIP
     512
     """
     cfg = getattr(model, "config", None)
-    limits = []
     positions = getattr(cfg, "max_position_embeddings", None)
-    if isinstance(positions, int) and positions > 0:
-        offset = (getattr(cfg, "pad_token_id", None) or 0) + 1 if getattr(cfg, "model_type", "") in _OFFSET_POSITIONS else 0
-        limits.append(positions - offset)
-    own = getattr(tokenizer, "model_max_length", None)
-    if isinstance(own, int) and 0 < own < 1_000_000:  # transformers' "no limit" is a huge number
-        limits.append(own)
-    return min(limits) if limits else None
+    if not isinstance(positions, int) or positions <= 0:
+        return None
+    kind = getattr(cfg, "model_type", "")
+    if kind.startswith("deberta") and not getattr(cfg, "position_biased_input", True):
+        return None
+    offset = (getattr(cfg, "pad_token_id", None) or 0) + 1 if kind in _OFFSET_POSITIONS else 0
+    return positions - offset
 
 
 def load_defsum_config(folder: str, defaults: dict[str, Any]) -> dict[str, Any]:

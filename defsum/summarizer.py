@@ -184,7 +184,7 @@ class Summarizer:
         except Exception as err:  # transformers and safetensors raise many kinds here
             raise model_load_error(resolved, "summariser", err) from err
         check_vocabulary(tokenizer, model, resolved)
-        limit = position_limit(model, tokenizer)
+        limit = position_limit(model)
         if limit and config["max_source_tokens"] > limit:
             logger.warning("%s: max_source_tokens %d is more than the model's %d positions; inputs are cut to %d tokens",
                            resolved, config["max_source_tokens"], limit, limit)

@@ -143,7 +143,7 @@ def run_baselines(train: list[dict], val: list[dict], tests: dict[str, list[dict
     return out
 
 
-WEAK_COMMAND = "python training/weak_labels.py --shared ../shared/data --per-source 100"
+WEAK_COMMAND = "python training/weak_labels.py --shared ../shared/data --per-source 100 --keep-copies"
 """How the shipped classifier's weak labels (data/weak/weak.jsonl, not in git) are made."""
 
 
@@ -152,10 +152,10 @@ def training_rows(train: Sequence[str | Path], weak: Sequence[str | Path] = (), 
     ``weak_weight``, as ``training/train_classifier.py`` weights them. A missing weak file is an
     error that says how to make it."""
     rows = [r for f in train for r in read_records(f)]
-    for f in weak:
+    for f in [f for f in weak if str(f)]:  # an empty name ('') is no file
         if not Path(f).is_file():
             raise FileNotFoundError(f"{f} is missing: the baselines train on the classifier's own data; make it with "
-                                    f"`{WEAK_COMMAND}` (the shipped model's), or pass --weak '' to fit them without it")
+                                    f"`{WEAK_COMMAND}` (the shipped model's), or give --weak with no file to fit them without it")
         rows += [dict(r, weight=weak_weight) for r in read_records(f)]
     return rows
 

@@ -39,12 +39,16 @@ def test_sentence_case_and_pronoun():
     assert briefs.sentence_case("he left. i stayed.") == "He left. I stayed."
 
 
-@pytest.mark.parametrize("address", ["https://example.com/i/may", "www.kcna.kp", "press@mofa.go.kr", "example.org/i"])
+@pytest.mark.parametrize("address", ["https://example.com/i/may", "www.kcna.kp", "press@mofa.go.kr", "example.org/i", "kcna.kp", "yna.co.kr"])
 def test_sentence_case_leaves_web_addresses_alone(address):
     assert briefs.sentence_case(address) == address
     assert briefs.sentence_case(f"{address} said i left.") == f"{address} said I left."
     assert briefs.sentence_case(f"talks ended. see {address} for more.") == f"Talks ended. See {address} for more."
     assert not briefs.has_words(address) and not briefs.has_words(f"{address}, {address}.")
+
+
+def test_sentence_case_still_capitalises_after_abbreviations_and_glued_stops():
+    assert briefs.sentence_case("the U.S. said i left at 3 a.m.") == "The U.S. said I left at 3 a.m."
 
 
 @pytest.mark.parametrize("max_words", [5, 10, 45])
@@ -140,11 +144,13 @@ def test_novel_ngrams_finds_seams_not_punctuation_or_case():
         "met officials on", "officials on 2"]
 
 
-def test_novel_ngrams_do_not_run_across_sentence_or_line_ends():
-    source = "Talks ended in Dublin. He toured in 1998.\nTeam news\nBell starts on Sunday."
+def test_novel_ngrams_do_not_run_across_sentence_or_paragraph_ends():
+    source = "Talks ended in Dublin. He toured in 1998.\n\nTeam news\n\nBell starts on Sunday."
     assert briefs.novel_ngrams("Talks ended in Dublin. He toured in 1998.", source) == []  # two copied sentences
     assert briefs.novel_ngrams("Talks ended in Dublin he toured in 1998.", source) == ["in dublin he", "dublin he toured"]
     assert briefs.novel_ngrams("Team news Bell starts on Sunday.", source) == ["team news bell", "news bell starts"]
+    wrapped = "North Korea fired two short-range ballistic\nmissiles into the sea, the South Korean military\nsaid on Monday."
+    assert briefs.novel_ngrams("North Korea fired two short-range ballistic missiles into the sea.", wrapped) == []
     with pytest.raises(ValueError, match="n=0"):
         briefs.novel_ngrams("a b c", "a b c", 0)
 

@@ -369,15 +369,25 @@ def test_windows_are_cut_to_the_positions_the_model_has(tokenizer, tmp_path, cap
     pred = clf.predict("Talks resumed in Geneva on Monday after a year. " * 30, titles="Talks")  # used to fail: tensor sizes
     assert pred.n_windows > 1
     roberta = RobertaForSequenceClassification(RobertaConfig(vocab_size=tokenizer.vocab_size, pad_token_id=1, **_small(max_position_embeddings=66)))
-    tokenizer_no_limit = type(tokenizer).from_pretrained(base_model_path_str(), model_max_length=10**30)
-    assert position_limit(roberta, tokenizer_no_limit) == 64  # positions start after the padding index
-    assert position_limit(roberta, tokenizer) == 64 and position_limit(object(), tokenizer_no_limit) is None
+    assert position_limit(roberta) == 64  # positions start after the padding index
+    assert position_limit(object()) is None
 
 
-def base_model_path_str() -> str:
-    from defsum.modelio import base_model_path
+def test_only_learnt_absolute_positions_limit_the_windows(tokenizer, tmp_path):
+    from transformers import BertConfig, BertForSequenceClassification, DebertaV2Config, DebertaV2ForSequenceClassification
 
-    return base_model_path()
+    from defsum.modelio import position_limit
+
+    relative = DebertaV2ForSequenceClassification(DebertaV2Config(vocab_size=tokenizer.vocab_size, position_biased_input=False,
+                                                                  relative_attention=True, **_small()))
+    assert position_limit(relative) is None
+    folder = tmp_path / "short_tokenizer_limit"  # a tokenizer that says 128 on a 512-position model is no limit
+    _save_classifier(BertForSequenceClassification(BertConfig(vocab_size=tokenizer.vocab_size, **_small())), tokenizer, folder,
+                     max_length=256, overlap=64)
+    config = json.loads((folder / "tokenizer_config.json").read_text())
+    (folder / "tokenizer_config.json").write_text(json.dumps(dict(config, model_max_length=128)))
+    clf = EventClassifier.from_pretrained(folder)
+    assert (clf.config["max_length"], clf.config["overlap"]) == (256, 64)
 
 
 def test_a_model_without_a_trained_head_is_refused(tokenizer, tmp_path):
@@ -409,8 +419,12 @@ def test_windows_are_padded_with_the_model_pad_id(tokenizer):
     assert pad_id(gpt.config, tokenizer) == 7 and pad_id(None, tokenizer) == tokenizer.pad_token_id
     from defsum.classifier import DEFAULTS
 
-    clf = EventClassifier(gpt, tokenizer, dict(DEFAULTS, max_length=64, overlap=16, title_tokens=8), "fp32")
+    clf = EventClassifier(gpt, tokenizer, dict(DEFAULTS, max_length=64, overlap=16, title_tokens=8, temperature=1.0), "fp32")
     texts = ["Talks resumed.", "Talks resumed in Geneva on Monday after a long year of silence between them."]
-    batched = [p.scores for p in clf.predict(texts, batch_size=2)]
-    alone = [clf.predict(t).scores for t in texts]
-    assert batched == alone  # padded with 0 ([PAD] of the tokenizer), the short text's score came from a pad position
+    got = clf.predict_proba(texts, batch_size=2)
+    for text, row in zip(texts, got):
+        w = clf.windows(text)  # the window alone, no padding (with the token types this tokenizer gives)
+        with torch.no_grad():
+            want = torch.sigmoid(gpt(input_ids=torch.tensor([w.input_ids[0]]), token_type_ids=torch.tensor([w.token_type_ids[0]])).logits)[0].numpy()
+        # padded with 0 ([PAD] of the tokenizer) the model read a padding position as the last token
+        np.testing.assert_allclose(row, want, atol=1e-5)

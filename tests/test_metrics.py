@@ -132,5 +132,6 @@ def test_baselines_fit_the_classifier_training_data_with_its_weights(tmp_path):
     light = TfidfBaseline().fit(rows, base)._proba([{"title": "", "text": "missile fired"}])[0]
     heavy = TfidfBaseline().fit(training_rows([train], [weak], 4.0), base)._proba([{"title": "", "text": "missile fired"}])[0]
     assert heavy[2] > light[2]  # the weak "diplomacy" copies count more at a higher weight
-    with pytest.raises(FileNotFoundError, match="weak_labels.py --shared ../shared/data --per-source 100"):
+    assert len(training_rows([train], [""])) == 12  # --weak '' means none
+    with pytest.raises(FileNotFoundError, match="weak_labels.py --shared ../shared/data --per-source 100 --keep-copies"):
         training_rows([train], [tmp_path / "missing.jsonl"])

@@ -45,6 +45,21 @@ def test_copies_of_held_out_items_under_other_ids_are_dropped(monkeypatch: pytes
             {"id": other[2], "text": salvo.replace("the same morning", "the same morning, the second of two")}]
     monkeypatch.setattr(weak_labels, "SOURCES", {"cns": lambda shared: iter(rows)})
     monkeypatch.setattr(weak_labels, "hand_labelled_ids", lambda: set())
+    monkeypatch.setattr(weak_labels, "hand_labelled_texts", lambda shared: [])
     got = {r["id"] for r in build(Path("unused"), {"cns": 10})}
     assert got == {other[1]}
     assert {r["id"] for r in build(Path("unused"), {"cns": 10}, drop_copies=False)} == set(other)
+    # a hand-labelled item the source's rules never yield is protected from its copies too
+    labelled = {"id": "kcna-9", "text": rows[2]["text"]}
+    monkeypatch.setattr(weak_labels, "hand_labelled_texts", lambda shared: [labelled])
+    assert {r["id"] for r in build(Path("unused"), {"cns": 10})} == set()
+
+
+@pytest.mark.skipif(not SHARED.is_dir(), reason="needs ../shared/data")
+def test_no_weak_record_copies_a_hand_labelled_item():
+    from defsum.data import near_copies
+
+    from weak_labels import hand_labelled_texts
+
+    weak = build(SHARED, {"csis": 100, "cns": 100, "kcna": 100, "cameo": 100, "bbc": 100})
+    assert not near_copies(hand_labelled_texts(SHARED), weak)

@@ -152,7 +152,7 @@ def check_base(model: Any, tokenizer: Any, base: str, args: argparse.Namespace) 
     if getattr(model.config, "is_encoder_decoder", False):
         raise SystemExit(f"--base {base}: a {model.config.model_type} encoder-decoder model; the classifier needs an "
                          "encoder (BERT, RoBERTa, DeBERTa, ELECTRA, ...)")
-    limit = position_limit(model, tokenizer)
+    limit = position_limit(model)
     if limit and args.max_length > limit:
         raise SystemExit(f"--max-length {args.max_length} is more than the {limit} tokens --base {base} can read; "
                          f"pass --max-length {limit} or less")

@@ -303,7 +303,7 @@ def build_model(args: argparse.Namespace) -> tuple[Any, Any, dict[str, Any], Sen
             ranker = SentenceRanker.load(args.base)
     if model.config.model_type == "t5" and not config["prefix"]:
         config["prefix"] = "summarize: "
-    limit = position_limit(model, tokenizer)
+    limit = position_limit(model)
     if limit and args.max_source_tokens > limit:
         raise SystemExit(f"--max-source-tokens {args.max_source_tokens} is more than the {limit} tokens the base model can read; "
                          f"pass --max-source-tokens {limit} or less")
@@ -332,10 +332,12 @@ def freeze(model: Any, n_layers: int, embeddings: bool) -> None:
 
 
 def gap_token(tokenizer: Any) -> str:
-    """The tokenizer's mask token (``[MASK]``, ``<mask>``, ``<mask_2>``), T5's first sentinel
-    ``<extra_id_0>``, or ``[MASK]`` spelt out when it has neither."""
-    if getattr(tokenizer, "mask_token", None):
-        return tokenizer.mask_token
+    """The tokenizer's sentence mask (PEGASUS: ``<mask_1>``), else its mask token (``[MASK]``,
+    ``<mask>``), T5's first sentinel ``<extra_id_0>``, or ``[MASK]`` spelt out when it has none."""
+    for name in ("mask_token_sent", "mask_token"):
+        token = getattr(tokenizer, name, None)
+        if isinstance(token, str) and token:
+            return token
     return "<extra_id_0>" if "<extra_id_0>" in (getattr(tokenizer, "all_special_tokens", None) or []) else GAP
 
 

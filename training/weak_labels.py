@@ -170,6 +170,16 @@ def hand_labelled_ids(paths: tuple[str, ...] = HAND_LABELLED) -> set[str]:
     return ids
 
 
+def hand_labelled_texts(shared: Path, paths: tuple[str, ...] = HAND_LABELLED) -> list[dict[str, Any]]:
+    """The records (with their texts, from ``shared``) of the hand-labelled real-text sets."""
+    root = Path(__file__).resolve().parents[1]
+    if str(root / "eval") not in sys.path:
+        sys.path.insert(0, str(root / "eval"))
+    from real_text import load_real_eval
+
+    return [r for path in paths if (root / path).is_file() for r in load_real_eval(shared, root / path)]
+
+
 def build(shared: Path, limits: dict[str, int], seed: int = 0, drop_copies: bool = True) -> list[dict[str, Any]]:
     """All weak records outside the held-out pool and the hand-labelled sets, at most
     ``limits[source]`` per source (``"news"``: :func:`news_negatives`, only when given a limit).
@@ -188,8 +198,8 @@ def build(shared: Path, limits: dict[str, int], seed: int = 0, drop_copies: bool
         rng.shuffle(rows)
         rows = [r for r in rows if r["id"] not in excluded]  # after the shuffle: the sample stays what it was
         out.extend(rows[: limits.get(name, len(rows))])
-    if drop_copies:
-        copies = set(near_copies(out, protected))
+    if drop_copies:  # the hand-labelled items too, whether or not a source's rules yield them
+        copies = set(near_copies(out, protected + hand_labelled_texts(shared)))
         out = [r for r in out if r["id"] not in copies]
     return out
 
