@@ -519,3 +519,24 @@ def test_inputs_are_cut_to_the_positions_the_model_has(tiny_bart_dir: Path, capl
     summ = Summarizer.from_pretrained(folder)
     assert summ.config["max_source_tokens"] == 300 and "more than the model's 300 positions" in caplog.text
     assert isinstance(summ.summarize(ARTICLE * 20, num_beams=2), str)  # it used to fail with an index error
+
+
+def test_training_pairs_leave_out_copies_of_held_out_articles(tmp_path: Path):
+    import argparse
+
+    from defsum.data import is_held_out
+
+    ts = _train_script()
+    ids = [f"bbc-{i}" for i in range(60)]
+    held = next(i for i in ids if is_held_out(i))
+    free = [i for i in ids if not is_held_out(i)][:2]
+    other = ("Iran and Saudi Arabia agreed on Friday to restore diplomatic relations after seven years, in a deal "
+             "brokered by China, and said they would reopen their embassies within two months.")
+    rows = [{"id": held, "text": ARTICLE, "summary": "North Korea fired two missiles."},
+            {"id": free[0], "text": ARTICLE + " Officials said more details would follow.", "summary": "North Korea fired two missiles."},
+            {"id": free[1], "text": other, "summary": "Iran and Saudi Arabia agreed to restore relations."}]
+    src = ts.Source.parse(f"{tmp_path / 'pairs.jsonl'},text=text,target=summary")
+    args = argparse.Namespace(dev="given", max_target_words=45, min_support=0.0, max_source_tokens=128)
+    pairs = ts.pairs_from_rows(src, rows, args)
+    assert [p["target"] for p in pairs] == ["Iran and Saudi Arabia agreed to restore relations."]  # the held-out one and its copy left out
+    assert ts.copies_of_held_out(rows, ts.Source.parse(f"{tmp_path / 'pairs.jsonl'},split=all"), is_held_out) == set()

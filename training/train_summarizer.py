@@ -18,7 +18,9 @@ cosine schedule ends at whichever comes first, the step count or the time.
 Every pair file is split by a fixed hash rule (``defsum.data.id_bucket``: ``sha1(id) % 10``):
 bucket 0 is held out for evaluation and never trained on (``eval/evaluate_summarizer.py`` with
 ``heldout=1`` evaluates on exactly it). Without ``--dev``, checkpoints are chosen on bucket 1
-of the pair files, which is then not trained on either. Files given with ``split=all`` (e.g.
+of the pair files, which is then not trained on either. A training record whose text is a
+near-copy of a held-out one under another id (``defsum.data.near_copies``) is left out too.
+Files given with ``split=all`` (e.g.
 the corpus train split) are used whole.
 
 The default base builds the copy-augmented MiniLM encoder-decoder (:mod:`defsum.copygen`) from
@@ -54,7 +56,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from defsum import briefs  # noqa: E402
-from defsum.data import id_bucket, is_held_out  # noqa: E402
+from defsum.data import id_bucket, is_held_out, near_copies  # noqa: E402
 from defsum.data import read_records as read_jsonl  # noqa: E402
 from defsum.copygen import CopyGenForConditionalGeneration  # noqa: E402
 from defsum.modelio import base_model_path, position_limit, pretrained_kwargs  # noqa: E402
@@ -155,6 +157,20 @@ def support(target: str, source: str) -> float:
     return sum(w in sw for w in tw) / len(tw)
 
 
+def copies_of_held_out(rows: list[dict[str, Any]], src: Source, held: Any) -> set[int]:
+    """Indices of training ``rows`` whose text is a near-copy (``defsum.data.near_copies``) of a
+    held-out row's (``held(id)`` true) under another id: the BBC and Inshorts sets hold such
+    copies, and held out by id alone they would be trained on. Empty unless ``src`` is a training split."""
+    if src.split != "train":
+        return set()
+
+    def rec(k: int, r: dict[str, Any]) -> dict[str, Any]:
+        return {"id": k, "text": str(r.get(src.text) or "")}
+    kept = [rec(k, r) for k, r in enumerate(rows) if not held(r[src.id])]
+    out = [rec(k, r) for k, r in enumerate(rows) if held(r[src.id])]
+    return set(near_copies(kept, out)) if out else set()
+
+
 def load_pairs(sources: list[Source], args: argparse.Namespace) -> list[dict[str, Any]]:
     """Summary pairs: {source, target, weight, origin}; a file that gives none is an error."""
     return [pair for src in sources for pair in pairs_from_rows(src, read_records(src), args)]
@@ -165,9 +181,10 @@ def pairs_from_rows(src: Source, rows: list[dict[str, Any]], args: argparse.Name
     out: list[dict[str, Any]] = []
     kept = dropped = held = 0
     fields = sorted({k for r in rows[:50] for k in r})[:12]
-    for r in rows:
-        if src.split == "train" and (is_held_out(r[src.id]) or (args.dev is None and id_bucket(r[src.id]) == 1)):
-            held += 1  # bucket 0: evaluation; bucket 1: the default dev slice
+    copies = copies_of_held_out(rows, src, lambda i: is_held_out(i) or (args.dev is None and id_bucket(i) == 1))
+    for k, r in enumerate(rows):
+        if src.split == "train" and (is_held_out(r[src.id]) or (args.dev is None and id_bucket(r[src.id]) == 1) or k in copies):
+            held += 1  # bucket 0: evaluation; bucket 1: the default dev slice; a copy of either under another id
             continue
         text, ref = r.get(src.text), r.get(src.target)
         if not text or not ref:
@@ -203,8 +220,9 @@ def load_copy(sources: list[Source], args: argparse.Namespace) -> list[dict[str,
     for src in sources:
         rows = read_records(src)
         kept = 0
-        for r in rows:
-            if src.split == "train" and is_held_out(r[src.id]):
+        copies = copies_of_held_out(rows, src, is_held_out)
+        for k, r in enumerate(rows):
+            if src.split == "train" and (is_held_out(r[src.id]) or k in copies):
                 continue
             text = r.get(src.text) or ""
             text = _DATELINE.sub("", text.strip())
@@ -240,8 +258,10 @@ def load_gsg(sources: list[Source], args: argparse.Namespace) -> list[dict[str, 
     out = []
     for src in sources:
         kept = 0
-        for r in read_records(src):
-            if src.split == "train" and is_held_out(r[src.id]):
+        rows = read_records(src)
+        copies = copies_of_held_out(rows, src, is_held_out)
+        for k, r in enumerate(rows):
+            if src.split == "train" and (is_held_out(r[src.id]) or k in copies):
                 continue
             text = _DATELINE.sub("", briefs.clean_text(r.get(src.text) or "").strip())
             sentences = briefs.split_sentences(text)
