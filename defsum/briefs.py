@@ -692,16 +692,16 @@ def novel_ngrams(brief: str, source: str, n: int = 3) -> list[str]:
     if n < 1:
         raise ValueError(f"n={n}: an n-gram needs at least one word")
     grams = _sentence_ngrams(source, n)
-    return [" ".join(g) for part in _sentences_and_lines(brief) for g in _word_ngrams(part, n) if g not in grams]
+    return [" ".join(g) for part in _sentences_and_paragraphs(brief) for g in _word_ngrams(part, n) if g not in grams]
 
 
-def _sentences_and_lines(text: str) -> list[str]:
+def _sentences_and_paragraphs(text: str) -> list[str]:
     return [s for part in re.split(r"\n[ \t]*\n", text) for s in split_sentences_loose(part)]
 
 
 @lru_cache(maxsize=64)  # every beam of an article is checked against the same source
 def _sentence_ngrams(source: str, n: int) -> frozenset[tuple[str, ...]]:
-    return frozenset(g for part in _sentences_and_lines(source) for g in _word_ngrams(part, n))
+    return frozenset(g for part in _sentences_and_paragraphs(source) for g in _word_ngrams(part, n))
 
 
 def novel_words(brief: str, source: str, known: Iterable[str] = ()) -> list[str]:

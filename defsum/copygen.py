@@ -266,14 +266,14 @@ class CopyGenForConditionalGeneration(PreTrainedModel):
             nn.init.zeros_(module.bias)
 
     @classmethod
-    def from_minilm(cls, bert_path: str, **config_overrides: Any) -> "CopyGenForConditionalGeneration":
+    def from_minilm(cls, bert_path: str, tokenizer: Any = None, **config_overrides: Any) -> "CopyGenForConditionalGeneration":
         """Build the model warm-started from a BERT checkpoint folder (e.g. all-MiniLM-L6-v2).
 
         Encoder weights are loaded as they are; each decoder layer copies the matching encoder
         layer, its cross-attention copies the self-attention, and the decoder position embeddings
         copy the encoder's first ``max_target_positions`` positions. The special tokens (decoder
         start = ``[CLS]``, end = ``[SEP]``, never copied: those and ``[PAD]``, ``[UNK]``,
-        ``[MASK]``) are the ids the folder's tokenizer gives them. Raises ``ValueError`` for a
+        ``[MASK]``) are the ids the folder's tokenizer (or ``tokenizer``, when given) gives them. Raises ``ValueError`` for a
         folder that is not a BERT model (RoBERTa, ELECTRA, ...: train those as a ``--base``
         seq2seq model instead).
         """
@@ -291,7 +291,7 @@ class CopyGenForConditionalGeneration(PreTrainedModel):
         if info["missing_keys"]:
             raise ValueError(f"{bert_path}: these BERT weights are missing, so the encoder would start random: "
                              f"{sorted(info['missing_keys'])[:5]}")
-        tok = AutoTokenizer.from_pretrained(bert_path, **pretrained_kwargs())
+        tok = tokenizer if tokenizer is not None else AutoTokenizer.from_pretrained(bert_path, **pretrained_kwargs())
         specials = {"cls": tok.cls_token_id, "sep": tok.sep_token_id, "pad": tok.pad_token_id}
         if None in specials.values():
             raise ValueError(f"{bert_path}: its tokenizer has no {[k for k, v in specials.items() if v is None]} token, "

@@ -45,7 +45,6 @@ class OnnxEncoder:
         names = [n for n in INPUTS if n in input_names]
         if "input_ids" not in names or "attention_mask" not in names:
             raise ValueError(f"the ONNX backend needs a tokenizer giving input_ids and attention_mask, got {list(input_names)}")
-        self.input_names = names
         self.quantized = quantize
 
         class Graph(torch.nn.Module):

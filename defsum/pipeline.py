@@ -104,8 +104,9 @@ class Analyzer:
         cleaned = [False] * len(texts)
         if drop_furniture:
             texts, cleaned = _without_furniture(texts)
-            cleaned = [c or bool(h and is_boilerplate(h)) for c, h in zip(cleaned, heads)]
-            heads = [None if h and is_boilerplate(h) else h for h in heads]
+            furniture = [bool(h) and is_boilerplate(h) for h in heads]
+            cleaned = [c or f for c, f in zip(cleaned, furniture)]
+            heads = [None if f else h for h, f in zip(heads, furniture)]
         batch_size = check_count(batch_size, "batch_size")  # checked here: the classifier runs first
         window_batch = WINDOW_BATCH if window_batch is None else check_count(window_batch, "window_batch")
         preds = self.classifier.predict(

@@ -104,6 +104,18 @@ def per_token_ratio(base_seconds: float, seconds: float, tokens: int, base_token
     return round(base_seconds / seconds * tokens / base_tokens, 2)
 
 
+@functools.cache
+def load_classifier(model: str | None, precision: str) -> EventClassifier:
+    """A classifier loaded once per model and precision in this process (the systems and the report share it)."""
+    return EventClassifier.from_pretrained(model, precision=precision)
+
+
+@functools.cache
+def load_summarizer(model: str | None, precision: str) -> Summarizer:
+    """A summariser loaded once per model and precision in this process."""
+    return Summarizer.from_pretrained(model, precision=precision)
+
+
 Systems = dict[str, Callable[[], Callable[[], Any]]]
 """Each system's name -> a loader that loads its models and returns the call that scores the articles."""
 
@@ -116,7 +128,8 @@ def classify_systems(model: str | None, rows: list[dict], batch_size: int, windo
 
     texts, titles = [r["text"] for r in rows], [r["title"] for r in rows]
     joined = [f"{h}\n\n{t}" for h, t in zip(titles, texts)]
-    clf = functools.cache(lambda p: EventClassifier.from_pretrained(model, precision=p))
+    def clf(p: str) -> EventClassifier:
+        return load_classifier(model, p)
 
     @functools.cache
     def pipe() -> Any:
@@ -165,7 +178,7 @@ def classify_benchmark(model: str | None, rows: list[dict], batch_size: int, rou
     res = run_alternately({name: load() for name, load in systems.items()}, rounds)
     texts, titles = [r["text"] for r in rows], [r["title"] for r in rows]
     joined = [f"{h}\n\n{t}" for h, t in zip(titles, texts)]
-    fp32 = EventClassifier.from_pretrained(model, precision="fp32")
+    fp32 = load_classifier(model, "fp32")  # already loaded for its row
     tokens = token_counts(fp32, joined, texts, titles)
     y = np.array(label_matrix(rows))
     labels = fp32.labels
@@ -205,8 +218,11 @@ def summary_systems(classifier: str | None, summarizer: str | None, rows: list[d
 
     texts, titles = [r["text"] for r in rows], [r["title"] for r in rows]
     joined = [f"{h}\n\n{t}" for h, t in zip(titles, texts)]
-    clf = functools.cache(lambda p: EventClassifier.from_pretrained(classifier, precision=p))
-    summ = functools.cache(lambda p: Summarizer.from_pretrained(summarizer, precision=p))
+    def clf(p: str) -> EventClassifier:
+        return load_classifier(classifier, p)
+
+    def summ(p: str) -> Summarizer:
+        return load_summarizer(summarizer, p)
 
     def plain() -> Callable[[], Any]:
         # transformers 5 removed the "summarization" pipeline: the plain alternative a user writes

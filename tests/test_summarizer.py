@@ -539,4 +539,4 @@ def test_training_pairs_leave_out_copies_of_held_out_articles(tmp_path: Path):
     args = argparse.Namespace(dev="given", max_target_words=45, min_support=0.0, max_source_tokens=128)
     pairs = ts.pairs_from_rows(src, rows, args)
     assert [p["target"] for p in pairs] == ["Iran and Saudi Arabia agreed to restore relations."]  # the held-out one and its copy left out
-    assert ts.copies_of_held_out(rows, ts.Source.parse(f"{tmp_path / 'pairs.jsonl'},split=all"), is_held_out) == set()
+    assert ts.held_out_rows(rows, ts.Source.parse(f"{tmp_path / 'pairs.jsonl'},split=all"), is_held_out) == set()

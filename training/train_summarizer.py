@@ -157,18 +157,20 @@ def support(target: str, source: str) -> float:
     return sum(w in sw for w in tw) / len(tw)
 
 
-def copies_of_held_out(rows: list[dict[str, Any]], src: Source, held: Any) -> set[int]:
-    """Indices of training ``rows`` whose text is a near-copy (``defsum.data.near_copies``) of a
-    held-out row's (``held(id)`` true) under another id: the BBC and Inshorts sets hold such
-    copies, and held out by id alone they would be trained on. Empty unless ``src`` is a training split."""
+def held_out_rows(rows: list[dict[str, Any]], src: Source, held: Any) -> set[int]:
+    """Indices of ``rows`` a training split leaves out: those whose id ``held(id)`` holds out,
+    and those whose text is a near-copy of one of them under another id
+    (``defsum.data.near_copies``: the BBC and Inshorts sets hold such copies). Empty for
+    ``split=all``."""
     if src.split != "train":
         return set()
+    out = {k for k, r in enumerate(rows) if held(r[src.id])}
+    if not out:
+        return out
 
-    def rec(k: int, r: dict[str, Any]) -> dict[str, Any]:
-        return {"id": k, "text": str(r.get(src.text) or "")}
-    kept = [rec(k, r) for k, r in enumerate(rows) if not held(r[src.id])]
-    out = [rec(k, r) for k, r in enumerate(rows) if held(r[src.id])]
-    return set(near_copies(kept, out)) if out else set()
+    def rec(k: int) -> dict[str, Any]:
+        return {"id": k, "text": str(rows[k].get(src.text) or "")}
+    return out | set(near_copies([rec(k) for k in range(len(rows)) if k not in out], [rec(k) for k in out]))
 
 
 def load_pairs(sources: list[Source], args: argparse.Namespace) -> list[dict[str, Any]]:
@@ -181,9 +183,9 @@ def pairs_from_rows(src: Source, rows: list[dict[str, Any]], args: argparse.Name
     out: list[dict[str, Any]] = []
     kept = dropped = held = 0
     fields = sorted({k for r in rows[:50] for k in r})[:12]
-    copies = copies_of_held_out(rows, src, lambda i: is_held_out(i) or (args.dev is None and id_bucket(i) == 1))
+    skip = held_out_rows(rows, src, lambda i: is_held_out(i) or (args.dev is None and id_bucket(i) == 1))
     for k, r in enumerate(rows):
-        if src.split == "train" and (is_held_out(r[src.id]) or (args.dev is None and id_bucket(r[src.id]) == 1) or k in copies):
+        if k in skip:
             held += 1  # bucket 0: evaluation; bucket 1: the default dev slice; a copy of either under another id
             continue
         text, ref = r.get(src.text), r.get(src.target)
@@ -220,9 +222,9 @@ def load_copy(sources: list[Source], args: argparse.Namespace) -> list[dict[str,
     for src in sources:
         rows = read_records(src)
         kept = 0
-        copies = copies_of_held_out(rows, src, is_held_out)
+        skip = held_out_rows(rows, src, is_held_out)
         for k, r in enumerate(rows):
-            if src.split == "train" and (is_held_out(r[src.id]) or k in copies):
+            if k in skip:
                 continue
             text = r.get(src.text) or ""
             text = _DATELINE.sub("", text.strip())
@@ -259,9 +261,9 @@ def load_gsg(sources: list[Source], args: argparse.Namespace) -> list[dict[str, 
     for src in sources:
         kept = 0
         rows = read_records(src)
-        copies = copies_of_held_out(rows, src, is_held_out)
+        skip = held_out_rows(rows, src, is_held_out)
         for k, r in enumerate(rows):
-            if src.split == "train" and (is_held_out(r[src.id]) or k in copies):
+            if k in skip:
                 continue
             text = _DATELINE.sub("", briefs.clean_text(r.get(src.text) or "").strip())
             sentences = briefs.split_sentences(text)
@@ -308,11 +310,11 @@ def build_model(args: argparse.Namespace) -> tuple[Any, Any, dict[str, Any], Sen
     ranker = None
     if args.base == DEFAULT_BASE:
         base = args.encoder or base_model_path()
+        tokenizer = AutoTokenizer.from_pretrained(base, **pretrained_kwargs())
         try:
-            model = CopyGenForConditionalGeneration.from_minilm(base, max_target_positions=args.max_target_tokens + 2)
+            model = CopyGenForConditionalGeneration.from_minilm(base, tokenizer, max_target_positions=args.max_target_tokens + 2)
         except ValueError as err:
             raise SystemExit(f"--encoder: {err}") from err
-        tokenizer = AutoTokenizer.from_pretrained(base, **pretrained_kwargs())
     else:
         model = AutoModelForSeq2SeqLM.from_pretrained(args.base, dtype=torch.float32, **pretrained_kwargs())
         tokenizer = AutoTokenizer.from_pretrained(args.base, **pretrained_kwargs())
