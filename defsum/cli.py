@@ -61,9 +61,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--ray-actors", type=int, default=1, help="model-holding actors in the Ray pool (default: 1)")
     s.add_argument("--ray-object-store-mb", type=int, default=512, help="object store size for a local Ray instance (default: 512)")
     s.add_argument("--device", default="cpu", help="torch device (default: cpu)")
-    s.add_argument("--backend", choices=("torch", "onnxruntime"), default="torch",
-                   help="classifier engine: torch (bf16 where the CPU has it) or onnxruntime (int8; CPU; about 5 s to export "
-                        "at start, then the fastest measured; pip install 'defsum[onnx]')")
+    s.add_argument("--backend", choices=("torch", "onnxruntime"), default="torch",  # classifier.BACKENDS
+                   help="classifier engine: torch (bf16 where the CPU has it; the fastest measured on a CPU with AMX) or "
+                        "onnxruntime (int8; CPU; about 5 s to export at start; the faster choice on a CPU without native bf16; "
+                        "pip install 'defsum[onnx]'); README, \"Speed\"")
     s.add_argument("-q", "--quiet", action="store_true", help="no table and no progress bar")
     return parser
 

@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from defsum import EventClassifier  # noqa: E402
-from defsum.classifier import WINDOW_BATCH  # noqa: E402
+from defsum.classifier import BACKENDS, WINDOW_BATCH  # noqa: E402
 from defsum.data import label_matrix, read_records  # noqa: E402
 from defsum.labels import NONE  # noqa: E402
 from defsum.metrics import bootstrap_ci, classification_metrics, expected_calibration_error  # noqa: E402
@@ -227,7 +227,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--model", default=None, help="classifier folder (default: the shipped model)")
     p.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "int8"],
                    help="inference arithmetic (EventClassifier.from_pretrained); --write-card needs the default")
-    p.add_argument("--backend", default="torch", choices=["torch", "onnxruntime"],
+    p.add_argument("--backend", default="torch", choices=BACKENDS,
                    help="inference engine (EventClassifier.from_pretrained); --write-card needs the default")
     p.add_argument("--data", nargs="*", default=["data/corpus/test.jsonl"], help="labelled JSONL file(s), each reported separately")
     p.add_argument("--real", default="data/real_eval/labels.jsonl", help="hand-labelled real-text set ('' to skip)")

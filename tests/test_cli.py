@@ -255,3 +255,13 @@ def test_files_named_twice_are_read_once_and_empty_folders_are_reported(tmp_path
     capsys.readouterr()
     assert main(["score", str(tmp_path / "empty"), *base]) == EXIT_OK
     assert "no article files found" in capsys.readouterr().err
+
+
+def test_cli_offers_every_classifier_backend() -> None:
+    """The CLI lists its --backend choices without importing the classifier (a fast --help): they must
+    stay the classifier's."""
+    from defsum.classifier import BACKENDS
+    from defsum.cli import build_parser
+
+    score = build_parser()._subparsers._group_actions[0].choices["score"]
+    assert set(next(a for a in score._actions if a.dest == "backend").choices) == set(BACKENDS)
