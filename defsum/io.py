@@ -83,7 +83,15 @@ class Article:
 
 
 def record_key(path: Any, ident: Any, content_hash: Any) -> str:
-    """The ``--resume`` key of an article, from its record's ``path``, ``id`` and ``content_hash``."""
+    """The ``--resume`` key of an article, from its record's ``path``, ``id`` and ``content_hash``.
+    The path counts as an absolute one (from the working folder), so ``in``, ``./in/`` and
+    ``/home/me/in`` name the same files; records keep the path as it was given.
+
+    >>> record_key("./in/a.txt", "a", "0f") == record_key("in/a.txt", "a", "0f")
+    True
+    """
+    if isinstance(path, str) and path:
+        path = os.path.abspath(path)
     return f"{path}\t{ident}\t{content_hash}"
 
 

@@ -265,3 +265,18 @@ def test_cli_offers_every_classifier_backend() -> None:
 
     score = build_parser()._subparsers._group_actions[0].choices["score"]
     assert set(next(a for a in score._actions if a.dest == "backend").choices) == set(BACKENDS)
+
+
+def test_resume_does_not_depend_on_how_the_folder_was_typed(tmp_path, tiny_classifier_dir, monkeypatch):
+    """`in`, `./in/` and the absolute path name the same files: a resumed run adds no second record."""
+    (tmp_path / "in").mkdir()
+    for name in ("a.txt", "b.txt"):
+        (tmp_path / "in" / name).write_text(ARTICLE)
+    monkeypatch.chdir(tmp_path)
+    assert _score(tmp_path, tiny_classifier_dir, "in", "-o", "out.jsonl") == EXIT_OK
+    for typed in ("./in/", str(tmp_path / "in"), "in/../in"):
+        assert _score(tmp_path, tiny_classifier_dir, typed, "-o", "out.jsonl", "--resume") == EXIT_OK
+        assert [r["id"] for r in read_jsonl(tmp_path / "out.jsonl")] == ["a", "b"], typed
+    (tmp_path / "in" / "c.txt").write_text(ARTICLE + " More.")
+    assert _score(tmp_path, tiny_classifier_dir, str(tmp_path / "in"), "-o", "out.jsonl", "--resume") == EXIT_OK
+    assert [r["id"] for r in read_jsonl(tmp_path / "out.jsonl")] == ["a", "b", "c"]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from defsum.io import ReadOptions, RecordWriter, decode_bytes, looks_english, read_articles, split_title
+from defsum.io import ReadOptions, RecordWriter, decode_bytes, looks_english, read_articles, record_key, split_title
 
 ARTICLE = (
     "Envoys of the two governments met in Geneva on Tuesday to discuss a prisoner exchange.\n\n"
@@ -143,7 +143,7 @@ def test_writer_resume_drops_torn_line(tmp_path, fmt):
     with open(out, "a", encoding="utf-8") as fh:
         fh.write('{"path": "b.txt", "id": "b", "tit' if fmt == "jsonl" else 'b.txt,b,"T')
     w = RecordWriter(out, resume=True)
-    assert w.done == {"a.txt\ta\th1"}
+    assert w.done == {record_key("a.txt", "a", "h1")}
     w.write([dict(rec, path="b.txt", id="b", content_hash="h2")])
     w.close()
     text = out.read_text(encoding="utf-8")
@@ -160,7 +160,7 @@ def test_writer_resume_counts_earlier_failures_not_skips(tmp_path, fmt):
     with RecordWriter(out) as w:
         w.write([rec, dict(rec, id="b", error="empty article"), dict(rec, id="c", error="skipped: symbolic link loop")])
     with RecordWriter(out, resume=True) as w:
-        assert len(w.done) == 3 and w.failed_keys == {"a.txt\tb\th1"}
+        assert len(w.done) == 3 and w.failed_keys == {record_key("a.txt", "b", "h1")}
 
 
 def test_short_cp1252_text_is_not_taken_for_utf16():
@@ -211,7 +211,7 @@ def test_writer_resume_reads_records_holding_line_separators(tmp_path):
         w.write([{"path": "a.txt", "id": "a", "title": "A\u2028B\x85C", "error": None, "content_hash": "h1"},
                  {"path": "b.txt", "id": "b", "title": "plain", "error": None, "content_hash": "h2"}])
     with RecordWriter(out, resume=True) as w:
-        assert w.done == {"a.txt\ta\th1", "b.txt\tb\th2"}
+        assert w.done == {record_key("a.txt", "a", "h1"), record_key("b.txt", "b", "h2")}
 
 
 @pytest.mark.parametrize("suffix", [".txt", ".md"])
@@ -338,7 +338,7 @@ def test_csv_writes_path_and_id_unchanged(tmp_path):
     with RecordWriter(out) as w:
         w.write([{"path": "in/two  spaces.txt", "id": "a  b\tc", "title": "T  x\ny", "error": None, "content_hash": "h"}])
     with RecordWriter(out, resume=True) as w:
-        assert w.done == {"in/two  spaces.txt\ta  b\tc\th"}
+        assert w.done == {record_key("in/two  spaces.txt", "a  b\tc", "h")}
     with out.open(encoding="utf-8", newline="") as fh:
         [row] = list(csv.DictReader(fh))
     assert row["title"] == "T x y"
@@ -349,7 +349,7 @@ def test_writer_counts_error_records_as_done(tmp_path):
     with RecordWriter(out) as w:
         w.write([{"path": "e.txt", "id": "e", "error": "empty file", "content_hash": "h1"}])
     with RecordWriter(out, resume=True) as w:
-        assert w.done == {"e.txt\te\th1"}
+        assert w.done == {record_key("e.txt", "e", "h1")}
 
 
 def test_utf8_with_a_stray_latin1_byte():
