@@ -215,6 +215,24 @@ def read_pair_spec(spec: dict[str, Any], *, skip_empty: bool = False) -> list[di
                       filter=spec["filter"], buckets=spec["buckets"], limit=spec["limit"], skip_empty=skip_empty)
 
 
+def copies_of_other_buckets(spec: dict[str, Any], rows: list[dict[str, Any]]) -> set[str]:
+    """Ids of ``rows`` (the pairs ``spec`` names) whose text is a near-copy (:func:`near_copies`)
+    of a record of the same file in a bucket the spec leaves out: a training slice (``buckets=2-9``)
+    must not hold copies of the held-out and validation records under other ids. Empty when the
+    spec takes every bucket.
+
+    >>> copies_of_other_buckets(parse_pair_spec("in.jsonl,buckets=2-9"), rows)  # doctest: +SKIP
+    {'bbc-train-41'}
+    """
+    if spec.get("buckets") is None or not rows:
+        return set()
+    others = sorted(set(range(HOLDOUT_BUCKETS)) - _parse_buckets(str(spec["buckets"]), str(spec["path"])))
+    if not others:
+        return set()
+    left_out = read_pair_spec({**spec, "buckets": " ".join(map(str, others)), "limit": None}, skip_empty=True)
+    return set(near_copies(rows, left_out))
+
+
 def _shingles(text: str, n: int = 5) -> set[tuple[str, ...]]:
     words = re.findall(r"\w+", text.lower())
     return {tuple(words[i : i + n]) for i in range(max(len(words) - n + 1, 1))} if words else set()

@@ -205,3 +205,30 @@ def test_fit_on_hand_labels_pairs_every_positive_with_every_negative():
     assert tied.weight[0] > 0  # both positives sit above the negative on the one informative feature
     with pytest.raises(ValueError, match="worse than its best"):
         SentenceRanker.fit_labelled([(two, np.array([1.0, 1.0, 1.0]))])
+
+
+def test_ranker_training_leaves_out_copies_of_other_buckets(tmp_path: Path):
+    """A training slice (buckets=2-9) drops records that copy a held-out or validation record under another id."""
+    sys.path.insert(0, str(ROOT / "training"))
+    import train_sentence_ranker as tr
+
+    from defsum.data import id_bucket
+
+    ids = [f"n-{i}" for i in range(80)]
+    held, dev = next(i for i in ids if id_bucket(i) == 0), next(i for i in ids if id_bucket(i) == 1)
+    train = [i for i in ids if id_bucket(i) >= 2][:3]
+    texts = [t for t, _, _ in _articles(5)][:2] + [
+        "Iran and Saudi Arabia agreed on Friday to restore diplomatic relations after seven years, in a deal brokered by "
+        "China, and said they would reopen their embassies within two months."]
+    rows = [{"id": held, "text": texts[0], "summary": "s"}, {"id": dev, "text": texts[1], "summary": "s"},
+            {"id": train[0], "text": texts[0] + " Officials said more would follow.", "summary": "s"},  # a copy of the held-out one
+            {"id": train[1], "text": texts[1], "summary": "s"},  # a copy of the validation one
+            {"id": train[2], "text": texts[2], "summary": "s"}]
+    data = tmp_path / "pairs.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    [(_, kept)] = tr.load([f"{data},text=text,buckets=2-9"], training=True)
+    assert [t for t, _, _ in kept] == [texts[2]]
+    [(_, dev_rows)] = tr.load([f"{data},text=text,buckets=2-9"])  # a --dev spec is read as it is
+    assert len(dev_rows) == 3
+    [(_, everything)] = tr.load([f"{data},text=text"], training=True)  # every bucket: nothing to protect
+    assert len(everything) == 5

@@ -10,7 +10,8 @@ it with the lead sentence on each set.
 Data specs (``defsum.data.parse_pair_spec``): ``PATH[,text=F][,reference=F][,title=F|@firstline]
 [,filter=F=V][,buckets=0|1|2-9][,limit=N][,weight=W]``; text/reference default to
 ``document``/``summary``. Shared sets are split by ``sha1(id) % 10``: bucket 0 is held out for
-evaluation, bucket 1 is for validation, 2-9 for training.
+evaluation, bucket 1 is for validation, 2-9 for training. A ``--train`` spec that takes some
+buckets loses its near-copies of the other buckets' records (copies under other ids; logged).
 
 Example (the shipped model's ranker)::
 
@@ -41,7 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from defsum.data import parse_pair_spec, read_pair_spec  # noqa: E402
+from defsum.data import copies_of_other_buckets, parse_pair_spec, read_pair_spec  # noqa: E402
 from defsum.salience import C_GRID, FEATURES, SentenceRanker, label, mean_rouge  # noqa: E402
 from defsum.scripthelp import HelpFormatter  # noqa: E402
 
@@ -66,15 +67,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def load(specs: list[str]) -> list[tuple[dict, list[tuple[str, str | None, str]]]]:
-    """Each spec with its (text, title, reference) triples."""
+def load(specs: list[str], training: bool = False) -> list[tuple[dict, list[tuple[str, str | None, str]]]]:
+    """Each spec with its (text, title, reference) triples. A ``training`` spec that takes some
+    buckets of a file loses its near-copies of the file's other buckets' records (the held-out and
+    validation articles under other ids; ``defsum.data.copies_of_other_buckets``)."""
     out = []
     for text in specs:
         try:
             spec = parse_pair_spec(text)
             rows = read_pair_spec(spec)
+            copies = copies_of_other_buckets(spec, rows) if training else set()
         except (OSError, ValueError) as err:
             raise SystemExit(f"--train/--dev {text}: {err}") from err
+        if copies:
+            logger.info("%s: leaving out %d near-copies of held-out or validation records", spec["name"], len(copies))
+            rows = [r for r in rows if r["id"] not in copies]
         if not rows:
             raise SystemExit(f"{text}: no records left after filter/buckets")
         out.append((spec, [(r["text"], r["title"], r["reference"]) for r in rows]))
@@ -87,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("absl").setLevel(logging.WARNING)  # rouge-score logs each scorer it builds
     if not Path(args.model).is_dir():
         raise SystemExit(f"--model {args.model}: no such folder")
-    train_sets, dev_sets = load(args.train), load(args.dev)
+    train_sets, dev_sets = load(args.train, training=True), load(args.dev)
     train = label([p for _, pairs in train_sets for p in pairs], args.max_words)  # features and ROUGE, once
     weights = [spec["weight"] for spec, pairs in train_sets for _ in pairs]
     dev = [label(pairs, args.max_words) for _, pairs in dev_sets]
