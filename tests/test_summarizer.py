@@ -461,6 +461,16 @@ def test_collate_drops_only_the_decoder_start_and_fills_in_the_mask_token(tokeni
     assert ts.gap_token(tokenizer) == "[MASK]"
 
 
+class _RunsCode:
+    """Unpickling this creates a file: what an unsafe load of a hostile checkpoint would do."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
 def test_training_a_model_with_tied_embeddings_checkpoints_and_resumes(tmp_path: Path, tiny_bart_dir: Path):
     """BART ties its embeddings to its output layer: the checkpoint must store them once (it used to fail)."""
     data = tmp_path / "pairs.jsonl"
@@ -474,6 +484,11 @@ def test_training_a_model_with_tied_embeddings_checkpoints_and_resumes(tmp_path:
     done = subprocess.run([*cmd, "--steps", "2", "--eval-every", "2", "--resume"], cwd=ROOT, timeout=600, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-1500:]
     assert "resumed at step 1" in done.stderr and (out / "final" / "model.safetensors").is_file()
+    # a checkpoint from elsewhere cannot run code when resumed: state.pt is read as tensors and plain values only
+    marker = tmp_path / "ran"
+    torch.save({"step": _RunsCode(str(marker))}, out / "checkpoint" / "state.pt")
+    bad = subprocess.run([*cmd, "--steps", "3", "--eval-every", "3", "--resume"], cwd=ROOT, timeout=600, capture_output=True, text=True)
+    assert bad.returncode != 0 and not marker.exists() and "cannot read" in bad.stderr
     too_long = subprocess.run([*cmd[:-4], "--max-source-tokens", "400", "--steps", "1"], cwd=ROOT, timeout=600, capture_output=True, text=True)
     assert too_long.returncode != 0 and "more than the 300 tokens" in too_long.stderr
 

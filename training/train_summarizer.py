@@ -550,7 +550,11 @@ def main(argv: list[str] | None = None) -> int:
         from safetensors.torch import load_model
 
         load_model(model, str(ckpt / "model.safetensors"), device=str(args.device))  # tied weights stored once
-        state = torch.load(ckpt / "state.pt", weights_only=False)
+        try:  # tensors and plain values only: no code runs from the file
+            state = torch.load(ckpt / "state.pt", weights_only=True)
+        except Exception as err:  # pickle.UnpicklingError for anything else; OSError, EOFError for a damaged file
+            raise SystemExit(f"--resume: cannot read {ckpt / 'state.pt'} as a training state written by this script "
+                             f"(tensors and plain values only): {str(err).splitlines()[0]}") from err
         opt.load_state_dict(state["optimizer"])
         step, best = state["step"], state["best"]
         rng.setstate(state["rng"])
