@@ -184,3 +184,25 @@ def test_a_base_the_classifier_cannot_use_is_refused_before_training(tokenizer):
                                                     decoder_ffn_dim=32, num_labels=3))
     with pytest.raises(SystemExit, match="a bart encoder-decoder model; the classifier needs an encoder"):
         train_classifier.check_base(bart, tokenizer, "bart", argparse.Namespace(max_length=128))
+
+
+@pytest.mark.parametrize("kind", ["bert", "distilbert", "modernbert"])
+def test_freeze_layers_finds_the_layers_of_other_encoders(kind):
+    """--freeze-layers used to accept BERT-like models only (.encoder.layer): DistilBERT and ModernBERT were refused."""
+    import transformers
+
+    train_classifier = _train_module()
+    small = {"bert": dict(hidden_size=16, num_hidden_layers=3, num_attention_heads=2, intermediate_size=32),
+             "distilbert": dict(dim=16, n_layers=3, n_heads=2, hidden_dim=32),
+             "modernbert": dict(hidden_size=16, num_hidden_layers=3, num_attention_heads=2, intermediate_size=32,
+                                pad_token_id=0, bos_token_id=1, eos_token_id=2, cls_token_id=1, sep_token_id=2)}[kind]
+    config = transformers.AutoConfig.for_model(kind, vocab_size=200, num_labels=3, **small)
+    model = transformers.AutoModelForSequenceClassification.from_config(config)
+    frozen = train_classifier.freeze_lower(model, 2)
+    trainable = {n for n, p in model.named_parameters() if p.requires_grad}
+    assert frozen == sum(p.numel() for p in model.parameters() if not p.requires_grad) > 0
+    assert not any("embeddings" in n for n in trainable)  # the embeddings are frozen
+    assert any(".2." in n for n in trainable) and not any(".0." in n or ".1." in n for n in trainable)  # layers 0-1 frozen, 2 not
+    assert any("classifier" in n for n in trainable)
+    with pytest.raises(SystemExit, match="has 3 layers"):
+        train_classifier.freeze_lower(model, 4)

@@ -60,7 +60,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--overlap", type=int, default=64, help="tokens shared by consecutive windows at inference (default: 64)")
     p.add_argument("--patience", type=int, default=2, help="early stopping: evaluations without macro-F1 gain (default: 2)")
     p.add_argument("--freeze-layers", type=int, default=-1,
-                   help="freeze the embeddings and the lowest N encoder layers (BERT-like bases; -1 = train everything); "
+                   help="freeze the embeddings and the lowest N encoder layers (BERT, RoBERTa, DistilBERT, ELECTRA, DeBERTa, "
+                        "ModernBERT, ...; -1 = train everything); "
                         "faster on a CPU, usually at little cost")
     p.add_argument("--no-class-weights", action="store_true", help="do not weight positives of rare labels up")
     p.add_argument("--seed", type=int, default=13, help="random seed (default: 13)")
@@ -287,13 +288,21 @@ def length_grouping(cls: Any) -> dict[str, Any]:
 
 
 def freeze_lower(model: Any, n_layers: int) -> int:
-    """Freeze the embeddings and the first ``n_layers`` encoder layers; returns the parameters frozen."""
+    """Freeze the embeddings and the first ``n_layers`` encoder layers; returns the parameters frozen.
+    The layers are the base model's first list of ``num_hidden_layers`` modules (``encoder.layer`` in
+    BERT, RoBERTa, ELECTRA and DeBERTa, ``transformer.layer`` in DistilBERT, ``layers`` in ModernBERT)."""
     encoder = getattr(model, model.base_model_prefix, None)
-    if encoder is None or not hasattr(encoder, "embeddings") or not hasattr(getattr(encoder, "encoder", None), "layer"):
-        raise SystemExit("--freeze-layers needs a BERT-like encoder (with .embeddings and .encoder.layer)")
-    modules = [encoder.embeddings, *encoder.encoder.layer[:n_layers]]
+    depth = getattr(getattr(model, "config", None), "num_hidden_layers", None)
+    layers = next((m for _, m in encoder.named_modules() if isinstance(m, torch.nn.ModuleList) and len(m) == depth), None) \
+        if encoder is not None and depth else None
+    embeddings = getattr(encoder, "embeddings", None) or (encoder.get_input_embeddings() if encoder is not None else None)
+    if layers is None or embeddings is None:
+        raise SystemExit(f"--freeze-layers: no embeddings and list of {depth} layers found in this {type(model).__name__}; "
+                         "leave the option out to train every layer")
+    if n_layers > len(layers):
+        raise SystemExit(f"--freeze-layers {n_layers}: the model has {len(layers)} layers")
     count = 0
-    for module in modules:
+    for module in [embeddings, *layers[:n_layers]]:
         for param in module.parameters():
             param.requires_grad = False
             count += param.numel()
