@@ -36,6 +36,7 @@ __all__ = [
     "is_all_lower",
     "select_sentences",
     "strip_dateline",
+    "strip_datelines",
     "has_stutter",
     "is_sentence",
     "lead_sentence",
@@ -85,14 +86,20 @@ def _is_abbrev(word: str) -> bool:
     return low in _ABBREV or (len(word) == 1 and word.isupper()) or bool(re.fullmatch(r"(?:[a-z]\.)+[a-z]", low))
 
 
+# The dash after a dateline has a space on at least one side and no digit after it, so a range in a
+# sentence's opening ("In Geneva, March 14-15 talks ...") is not taken for one.
+_DATELINE_DASH = r"(?:\s+[-\u2013\u2014]+\s*|[-\u2013\u2014]+\s+)(?=[^\d\s])"
 _DATELINE = re.compile(
     r"^\s*[A-Z][A-Za-z.'/\- ]{1,40},\s*(?:[A-Z][A-Za-z ]{1,30},\s*)?"
-    r"(?:\d{1,2}\s+[A-Z][a-z]+\.?(?:\s+\d{4})?|[A-Z][a-z]+\.?\s+\d{1,2}(?:,\s*\d{4})?)\s*"
-    r"(?:\([A-Za-z]+\)\s*)?[-\u2013\u2014]+\s*"
+    r"(?:\d{1,2}\s+[A-Z][a-zA-Z]+\.?(?:\s+\d{4})?|[A-Z][a-zA-Z]+\.?\s+\d{1,2}(?:,\s*\d{4})?)"
+    r"(?:\s*\([A-Za-z]+\))?" + _DATELINE_DASH
 )
-# A dateline without a date: an upper-case place, maybe a country, then a dash ("SEOUL - ",
-# "SAN ANDRES, Colombia - ").
-_PLACE_LINE = re.compile(r"^\s*[A-Z]{2}[A-Z.'/\- ]{1,40}(?:,\s*[A-Z][A-Za-z ]{1,30})?\s*(?:\([A-Za-z]+\)\s*)?[-\u2013\u2014]+\s+")
+# A dateline without a date: an upper-case place of three letters or more, maybe a country, then
+# a dash ("SEOUL - ", "SAN ANDRES, Colombia - "); "US - China talks" is not one.
+_PLACE_LINE = re.compile(r"^\s*[A-Z]{3}[A-Z.'/\- ]{0,40}(?:,\s*[A-Z][A-Za-z ]{1,30})?(?:\s*\([A-Za-z]+\))?" + _DATELINE_DASH)
+DATELINE_LINES = 3
+"""Datelines are looked for in an article's first few non-empty lines only (header lines may
+come before one); further down, a line that looks like one is a sentence."""
 
 
 def strip_dateline(text: str) -> str:
@@ -107,9 +114,55 @@ def strip_dateline(text: str) -> str:
     return _PLACE_LINE.sub("", out, count=1) if out == text else out
 
 
+def strip_datelines(text: str) -> str:
+    r"""``strip_dateline`` on each of the first ``DATELINE_LINES`` non-empty lines of ``text``.
+
+    >>> strip_datelines("Kim visits Moscow\nSEOUL, May 2 - Kim arrived.\nHe met Putin.\nBEIJING - China was told.")
+    'Kim visits Moscow\nKim arrived.\nHe met Putin.\nBEIJING - China was told.'
+    """
+    lines, seen = text.split("\n"), 0
+    for k, line in enumerate(lines):
+        if seen >= DATELINE_LINES:
+            break
+        if line.strip():
+            seen += 1
+            lines[k] = strip_dateline(line)
+    return "\n".join(lines)
+
+
+@lru_cache(maxsize=1)
+def _number_forms() -> re.Pattern[str]:
+    """The characters NFKC would turn into other digits: superscripts, subscripts, fractions."""
+    chars = [chr(c) for c in range(0x80, 0x10000)
+             if unicodedata.decomposition(chr(c)).startswith(("<super>", "<sub>", "<fraction>"))]
+    return re.compile("[" + re.escape("".join(chars)) + "]")
+
+
+def _compatibility_forms(text: str) -> str:
+    """NFKC (full-width letters, ligatures, odd spaces become plain ones), except where it would
+    change a number: a superscript or subscript stays ("km²" is not "km2") and a fraction is
+    spelt with a slash ("1½" becomes "1 1/2", not "11⁄2")."""
+    if text.isascii() or not _number_forms().search(text):
+        return unicodedata.normalize("NFKC", text)
+    out: list[str] = []
+    for ch in text:
+        kind = unicodedata.decomposition(ch)
+        if kind.startswith(("<super>", "<sub>")):
+            out.append(ch)
+        elif kind.startswith("<fraction>"):
+            out.append((" " if out and out[-1][-1:].isdigit() else "") + unicodedata.normalize("NFKC", ch).replace("\u2044", "/"))
+        else:
+            out.append(unicodedata.normalize("NFKC", ch) if ord(ch) > 127 else ch)
+    return unicodedata.normalize("NFC", "".join(out))
+
+
 def clean_text(text: str) -> str:
-    """Normalise Unicode (NFKC), quotes and whitespace."""
-    text = unicodedata.normalize("NFKC", text)
+    """Normalise Unicode (NFKC, keeping what a number means), quotes and whitespace.
+
+    >>> clean_text("It flew for 1½ hours over 30 km² of sea.")
+    'It flew for 1 1/2 hours over 30 km² of sea.'
+    """
+    text = _compatibility_forms(text)
     text = text.replace("\u2018", "'").replace("\u2019", "'").replace("\u201c", '"').replace("\u201d", '"')
     return re.sub(r"\s+", " ", text).strip()
 
@@ -411,7 +464,7 @@ def _source_forms(source: str) -> tuple[dict[tuple[str, ...], str], int]:
     forms: dict[tuple[str, ...], Counter[str]] = {}
     initial_only: dict[tuple[str, ...], Counter[str]] = {}
     longest = 1
-    source = "\n".join(strip_dateline(line) for line in source.split("\n"))
+    source = strip_datelines(source)
     for sentence in split_sentences(source):
         words = sentence.split()
         for i, raw in enumerate(words):
@@ -436,14 +489,17 @@ def _source_forms(source: str) -> tuple[dict[tuple[str, ...], str], int]:
         chosen[key] = form
     for key, counts in forms.items():
         chosen[key] = counts.most_common(1)[0][0]
+    shouting = is_shouting(source)
     for key, form in chosen.items():
         letters = [c for c in form if c.isalpha()]
         if letters and form.isupper() and len(letters) > 1:  # datelines: "SEOUL, Aug 17 -"
             others = [f for f in (forms.get(key, Counter()) + initial_only.get(key, Counter())) if not f.isupper()]
             if others:
                 chosen[key] = others[0]
+            elif shouting:  # an all-capitals article says nothing of case: lower case, as an uncased model's words
+                chosen[key] = re.sub(r"[a-z]+", lambda m: _model_word_case(m.group(0), ""), form.lower())
             elif len(letters) > 4:
-                chosen[key] = form.title()
+                chosen[key] = re.sub(r"[^\W\d_]+(?:['\u2019][^\W\d_]+)?", lambda m: m.group(0).capitalize(), form)
     return chosen, longest
 
 
@@ -473,14 +529,23 @@ def restore_case(brief: str, source: str) -> str:
             if key in forms and (n > 1 or any(c.isalnum() for c in key[0])):
                 match = (n, forms[key])
                 break
-        if match is None:
-            pieces.append(tokens[i])
+        if match is None:  # a word the source does not spell: the uncased model's own
+            pieces.append(_model_word_case(tokens[i], tokens[i + 1] if i + 1 < len(tokens) else ""))
             i += 1
         else:
             pieces.append(match[1])
             i += match[0]
     text = detokenize(" ".join(pieces))
     return sentence_case(text)
+
+
+def _model_word_case(token: str, following: str) -> str:
+    """The case of an uncased model's word that the source does not spell: ``I``, months, days."""
+    if token == "i":
+        return "I"
+    if token in _MONTHS_DAYS and (token != "may" or following.isdigit()):
+        return token.capitalize()
+    return token
 
 
 WEB_ADDRESS = re.compile(
@@ -500,11 +565,15 @@ def has_words(text: str) -> bool:
 
 
 def sentence_case(text: str) -> str:
-    """Capitalise the first letter of each sentence and the pronoun ``i``; web addresses are
-    left as they are.
+    """Capitalise the first letter of each sentence; in all-lower-case text (an uncased model's
+    words) also the pronoun ``i``, months and days. Text with capitals of its own (a sentence
+    copied from the article) keeps every other letter as it is, unless it is all capitals (then
+    it is lower-cased first); web addresses are left alone.
 
-    >>> sentence_case("he left. i stayed.")
-    'He left. I stayed.'
+    >>> sentence_case("he left on monday. i stayed.")
+    'He left on Monday. I stayed.'
+    >>> sentence_case("Protesters plan to march on the embassy, i.e. the mission.")
+    'Protesters plan to march on the embassy, i.e. the mission.'
     >>> sentence_case("www.example.com/i has it.")
     'www.example.com/i has it.'
     """
@@ -514,15 +583,19 @@ def sentence_case(text: str) -> str:
         kept.append(m.group(0))
         return f"\x00{len(kept) - 1}\x00"
 
-    text = _sentence_case(WEB_ADDRESS.sub(keep, text.replace("\x00", "")))
+    masked = WEB_ADDRESS.sub(keep, text.replace("\x00", ""))
+    if is_shouting(masked):  # a sentence copied from an all-capitals article: written as an uncased model's words
+        masked = masked.lower()
+    text = _sentence_case(masked, lexical=is_all_lower(masked))
     return re.sub(r"\x00(\d+)\x00", lambda m: kept[int(m.group(1))], text)
 
 
-def _sentence_case(text: str) -> str:
-    text = re.sub(r"\bi\b", "I", text)
-    months_days = "|".join(sorted(_MONTHS_DAYS - {"may"}))
-    text = re.sub(rf"\b({months_days})\b", lambda m: m.group(1).capitalize(), text)
-    text = re.sub(r"\bmay(?= \d)", "May", text)
+def _sentence_case(text: str, lexical: bool) -> str:
+    if lexical:
+        text = re.sub(r"\bi\b", "I", text)
+        months_days = "|".join(sorted(_MONTHS_DAYS - {"may"}))
+        text = re.sub(rf"\b({months_days})\b", lambda m: m.group(1).capitalize(), text)
+        text = re.sub(r"\bmay(?= \d)", "May", text)
     out = []
     for s in split_sentences_loose(text):
         for j, c in enumerate(s):
@@ -547,6 +620,16 @@ def split_sentences_loose(text: str) -> list[str]:
         else:
             out.append(part)
     return out
+
+
+def is_shouting(text: str) -> bool:
+    """True for text in capitals: over half of 12 or more letters upper case (news runs about 5%).
+
+    >>> is_shouting("NORTH KOREA FIRED TWO MISSILES."), is_shouting("NATO and the EU met in Brussels.")
+    (True, False)
+    """
+    letters = [c for c in text if c.isalpha()]
+    return len(letters) >= 12 and sum(c.isupper() for c in letters) > 0.5 * len(letters)
 
 
 def is_all_lower(text: str) -> bool:
@@ -730,10 +813,9 @@ def _lower_words(text: str) -> list[str]:
 def _opening_sentences(text: str) -> list[str]:
     """The article's sentences, line by line (so header lines stay apart), datelines removed."""
     sentences: list[str] = []
-    for line in text.splitlines():
-        line = clean_text(line)
+    for line in strip_datelines("\n".join(clean_text(line) for line in text.splitlines())).split("\n"):
         if line:
-            sentences += [x for x in split_sentences(strip_dateline(line)) if x.strip()]
+            sentences += [x for x in split_sentences(line) if x.strip()]
     return sentences
 
 

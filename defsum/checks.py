@@ -55,13 +55,14 @@ def as_texts(text: Any) -> tuple[list[str], bool]:
     (['One article.'], True)
     """
     if isinstance(text, str):
-        return [text], True
+        return [check_encodable(text, "text")], True
     if isinstance(text, (bytes, bytearray, Mapping)) or not isinstance(text, Iterable):
         raise TypeError(f"text must be a str or a list of str, got {type(text).__name__}{bytes_hint(text, 'text')}")
     texts = list(text)
     for i, t in enumerate(texts):
         if not isinstance(t, str):
             raise TypeError(f"text[{i}] is {type(t).__name__}, expected str{bytes_hint(t, 'text')}")
+        check_encodable(t, f"text[{i}]")
     return texts, False
 
 
@@ -85,7 +86,25 @@ def as_titles(titles: Any, n: int, single: bool) -> list[str | None]:
     for i, h in enumerate(heads):
         if h is not None and not isinstance(h, str):
             raise TypeError(f"titles[{i}] is {type(h).__name__}, expected str or None{bytes_hint(h, 'title')}")
+        if h is not None:
+            check_encodable(h, f"titles[{i}]")
     return heads
+
+
+def check_encodable(text: str, where: str = "text") -> str:
+    """``text`` if it can be written as UTF-8, else a ValueError naming ``where``: a lone surrogate
+    (what ``errors="surrogateescape"`` leaves for undecodable bytes) reaches no tokenizer or file.
+
+    >>> check_encodable("Seoul said ...")
+    'Seoul said ...'
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as err:
+        raise ValueError(f"{where} holds {text[err.start]!r} at character {err.start}, which is not valid Unicode text (a lone "
+                         "surrogate, left by decoding bytes with errors='surrogateescape'); decode the file with its real "
+                         "encoding, or with errors='replace'") from None
+    return text
 
 
 def check_count(value: Any, name: str, minimum: int = 1, hint: str = "") -> int:
@@ -111,10 +130,12 @@ def check_text(text: object, where: str = "text") -> str:
         raise TypeError(f"{where} must be a str, got {type(text).__name__}{bytes_hint(text, 'text')}")
     if not text.strip():
         raise ValueError(f"{where} is empty or only whitespace; there is nothing to summarise")
-    return text
+    return check_encodable(text, where)
 
 
 def check_title(title: object) -> None:
     """A TypeError unless ``title`` is a str or None."""
     if title is not None and not isinstance(title, str):
         raise TypeError(f"title must be a str or None, got {type(title).__name__}{bytes_hint(title, 'title')}")
+    if title is not None:
+        check_encodable(title, "title")

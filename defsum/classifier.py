@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from defsum.labels import LABELS, NONE
 from defsum.precision import autocast, model_precision, prepare_for_inference, resolve_precision
 from defsum.primary_head import FILENAME as HEAD_FILE
 from defsum.primary_head import PrimaryHead
-from defsum.checks import as_texts, as_titles, check_count, check_device
+from defsum.checks import as_texts, as_titles, check_count, check_device, check_encodable, check_title
 from defsum.modelio import (
     ModelLoadError,
     check_vocabulary,
@@ -65,9 +66,14 @@ CPU_WORKERS = 2
 """Threads that score batches side by side on a CPU, each with a share of torch's threads (equal,
 or one more for the workers with the longer batches when the count does not divide):
 on two cores, two one-thread workers kept both cores busier than one two-thread worker
-(README, "Speed"). torch's thread count is changed for the duration of a call and restored
-after it: set ``defsum.classifier.CPU_WORKERS = 1`` if other threads of yours run torch at the
-same time."""
+(README, "Speed"). torch's thread count is process-wide: it is lowered for the duration of a
+call and restored after it, and a thread that first uses torch during such a call keeps the
+lowered count. So the workers are used only for calls made from the main thread, one call at a
+time (others score with one worker and leave the count alone); set
+``defsum.classifier.CPU_WORKERS = 1`` if other threads of yours run torch while the main thread
+classifies."""
+_WORKERS_LOCK = threading.Lock()
+"""Held while a call's workers have changed torch's thread count."""
 PAD_MULTIPLE = 32
 """Each batch is padded to a multiple of this many tokens (at most ``max_length``): a few shapes
 recur, so the CPU's matrix kernels (oneDNN) are built once and reused instead of for every new
@@ -357,6 +363,11 @@ class EventClassifier:
             if not body.strip():
                 raise ValueError(f"text[{i}] is empty or whitespace only; nothing to classify")
             windows.append(self.windows(body, head))
+        capped = [i for i, w in enumerate(windows) if w.capped]
+        if capped:  # said once per call; each Prediction (and each CLI record's flags) says "capped"
+            logger.warning("%d of %d articles (the first: text[%d]) are longer than the %d windows of %d tokens this classifier "
+                           "reads (max_windows in its defsum_config.json); their ends are not scored (Prediction.capped)",
+                           len(capped), len(texts), capped[0], cfg["max_windows"], cfg["max_length"])
         how = aggregation or cfg["aggregation"]
         # "first" reads nothing past an article's first window, so the other windows are not scored
         scored = [1 if how == "first" else len(w.input_ids) for w in windows]
@@ -384,6 +395,8 @@ class EventClassifier:
         """
         if not isinstance(text, str):
             raise TypeError(f"text must be a str, got {type(text).__name__}")
+        check_encodable(text)
+        check_title(title)
         cfg = self.config
         return make_windows(self.tokenizer, text, title, max_length=cfg["max_length"], overlap=cfg["overlap"],
                             title_tokens=cfg["title_tokens"], max_windows=cfg["max_windows"])
@@ -433,11 +446,22 @@ class EventClassifier:
 
         threads = torch.get_num_threads()
         workers = min(CPU_WORKERS, threads, len(batches))
-        if workers < 2 or self.backend != "torch" or str(device) != "cpu":
-            with torch.inference_mode(), autocast(self.precision, str(device)):
-                for batch in progress(batches, show, desc="classifying", unit="batch"):
-                    score(batch)
+        # the workers change torch's process-wide thread count: only for the main thread, one call at a time
+        if (workers >= 2 and self.backend == "torch" and str(device) == "cpu"
+                and threading.current_thread() is threading.main_thread() and _WORKERS_LOCK.acquire(blocking=False)):
+            try:
+                self._score_in_workers(batches, score, workers, threads, show)
+            finally:
+                _WORKERS_LOCK.release()
             return logits, vectors[0]
+        with torch.inference_mode(), autocast(self.precision, str(device)):
+            for batch in progress(batches, show, desc="classifying", unit="batch"):
+                score(batch)
+        return logits, vectors[0]
+
+    def _score_in_workers(self, batches: list[list[int]], score: Any, workers: int, threads: int, show: bool | None) -> None:
+        """``score`` alternate batches in ``workers`` threads that share torch's ``threads`` (the
+        count is restored after, also on an error or Ctrl-C)."""
         bar = progress(range(len(batches)), show, desc="classifying", unit="batch")
         lock = threading.Lock()
 
@@ -474,7 +498,6 @@ class EventClassifier:
             torch.set_num_threads(threads)
             if hasattr(bar, "close"):
                 bar.close()
-        return logits, vectors[0]
 
     def _head_probs(self, features: np.ndarray | None) -> np.ndarray | None:
         """Primary-head probabilities in ``labels`` order (None without a head)."""
@@ -492,12 +515,28 @@ class EventClassifier:
         primary = choose_primary(article, per_window[0], self.thresholds, labels, self.config["primary_rule"], head)
         return Prediction(
             labels=[labels[i] for i in passed],
-            scores={label: round(float(article[i]), 4) for i, label in enumerate(labels)},
+            scores={label: shown_score(float(article[i]), float(self.thresholds[i])) for i, label in enumerate(labels)},
             primary=primary,
             n_windows=len(windows.input_ids),
             capped=windows.capped,
             evidence_window={label: int(per_window[:, i].argmax()) for i, label in enumerate(labels)},
         )
+
+
+def shown_score(probability: float, threshold: float, digits: int = 4) -> float:
+    """``probability`` rounded to ``digits`` places, on the same side of ``threshold`` as it is, so a
+    shown score never contradicts the labels (0.69996 under a 0.7 threshold shows 0.6999, not 0.7).
+
+    >>> shown_score(0.69996, 0.7), shown_score(0.70004, 0.7), shown_score(0.123456, 0.5)
+    (0.6999, 0.7, 0.1235)
+    """
+    shown = round(probability, digits)
+    step = 10.0 ** -digits
+    if probability < threshold <= shown:
+        shown = round(threshold - step, digits) if round(threshold, digits) == threshold else math.floor(threshold / step) * step
+    elif shown < threshold <= probability:
+        shown = round(math.ceil(threshold / step) * step, digits)
+    return shown
 
 
 def choose_primary(

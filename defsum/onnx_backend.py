@@ -68,12 +68,13 @@ class OnnxEncoder:
             if quantize:
                 from onnxruntime.quantization import QuantType, quantize_dynamic
 
-                logging.disable(logging.WARNING)  # its root-logger advice to pre-process the graph first
+                previous = logging.root.manager.disable  # the caller's own logging.disable level, restored after
+                logging.disable(max(previous, logging.WARNING))  # its root-logger advice to pre-process the graph first
                 try:
                     quantize_dynamic(plain, final, weight_type=QuantType.QInt8, per_channel=True,
                                      extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
                 finally:
-                    logging.disable(logging.NOTSET)
+                    logging.disable(previous)
             options = ort.SessionOptions()
             options.intra_op_num_threads = threads or torch.get_num_threads()
             # the session reads the file now; the temporary folder can go

@@ -48,7 +48,16 @@ def test_sentence_case_leaves_web_addresses_alone(address):
 
 
 def test_sentence_case_still_capitalises_after_abbreviations_and_glued_stops():
-    assert briefs.sentence_case("the U.S. said i left at 3 a.m.") == "The U.S. said I left at 3 a.m."
+    assert briefs.sentence_case("the u.s. said i left at 3 a.m.") == "The u.s. said I left at 3 a.m."
+    assert briefs.restore_case("the u.s. said i left at 3 a.m.", "The U.S. said so at 3 a.m. today.") == "The U.S. said I left at 3 a.m."
+
+
+def test_copied_sentences_keep_their_own_case():
+    """Casing rules for an uncased model's words used to change a cased sentence ("plan to March")."""
+    text = "Thousands plan to march on the embassy in may, i.e. next month, organisers said."
+    assert briefs.sentence_case(text) == "Thousands plan to march on the embassy in may, i.e. next month, organisers said."
+    assert briefs.restore_case("they plan to march on friday and in may 2024 .", "They plan to march.") == \
+        "They plan to march on Friday and in May 2024."
 
 
 @pytest.mark.parametrize("max_words", [5, 10, 45])
@@ -247,3 +256,39 @@ def test_is_clipped_counts_mid_phrase_ends_only():
     assert not briefs.is_clipped("Warships hunted a submarine near the naval base.", source)
     assert not briefs.is_clipped("Ministry of Defence.", source)  # a whole line
     assert not briefs.is_clipped("Submarines are hard to find.", source)
+
+
+@pytest.mark.parametrize("sentence", [
+    "In Geneva, March 14-15 talks between the two Koreas ended without agreement, officials said.",
+    "US - China talks on North Korea's missile programme collapsed in Geneva on Monday.",
+])
+def test_sentence_openings_are_not_taken_for_datelines(sentence):
+    """A date range or a two-letter pair before a dash used to be cut off as a dateline ("15 talks between ...")."""
+    assert briefs.strip_dateline(sentence) == sentence
+    assert briefs.body_sentences(sentence) == [sentence]
+
+
+def test_datelines_are_stripped_only_near_the_top():
+    assert briefs.strip_dateline("SEOUL, AUG 17 - THE ENVOY LEFT.") == "THE ENVOY LEFT."
+    assert briefs.strip_dateline("WASHINGTON, Dec. 3, 2019 -- The talks began.") == "The talks began."
+    text = "SEOUL, May 2 - Kim arrived.\nHe met Putin.\nThey talked.\nBEIJING - China was not told, officials said."
+    assert briefs.body_sentences(text)[-1] == "BEIJING - China was not told, officials said."
+
+
+def test_numbers_keep_their_meaning_through_unicode_normalisation():
+    """NFKC turned "1½" into "11⁄2" and "km²" into "km2" in briefs."""
+    assert briefs.clean_text("It flew 1½ hours over 30 km² and ¾ of a mile.") == "It flew 1 1/2 hours over 30 km² and 3/4 of a mile."
+    assert briefs.clean_text("Ｓｅｏｕｌ said ﬁve") == "Seoul said five"  # other compatibility forms still normalised
+
+
+def test_all_capitals_articles_get_sentence_cased_briefs():
+    """An all-capitals article gave briefs in capitals, or a mix ("Korea'S Military SAID")."""
+    caps = ("SEOUL, MAY 2 - NORTH KOREA FIRED TWO BALLISTIC MISSILES INTO THE SEA OFF ITS EAST COAST ON MONDAY, "
+            "SOUTH KOREA'S MILITARY SAID. THE LAUNCHES CAME DAYS AFTER PYONGYANG WARNED.")
+    brief = briefs.restore_case("north korea fired two missiles into the sea on monday , south korea 's military said .",
+                                "North Korea fires missiles\n" + caps)
+    assert brief == "North Korea fired two missiles into the sea on Monday, south korea's military said."
+    assert briefs.sentence_case("NORTH KOREA FIRED TWO MISSILES ON MONDAY.") == "North korea fired two missiles on Monday."
+    assert briefs.sentence_case("NATO and the EU met in Brussels.") == "NATO and the EU met in Brussels."
+    assert briefs.restore_case("the envoy of south korea 's ministry left .", "The ENVOY of SOUTH KOREA'S ministry left the capital on a quiet afternoon.") == \
+        "The Envoy of South Korea's ministry left."  # capitals in a cased article: no "Korea'S"

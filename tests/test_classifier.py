@@ -308,10 +308,10 @@ def test_cpu_workers_share_every_thread(tiny_classifier_dir, monkeypatch):
 
     clf = EventClassifier.from_pretrained(tiny_classifier_dir, precision="fp32")
     monkeypatch.setattr(defsum.classifier, "CPU_WORKERS", 2)
-    seen, real = {}, torch.set_num_threads
+    seen, real = [], torch.set_num_threads
 
-    def record(n: int) -> None:
-        seen[threading.get_ident()] = n
+    def record(n: int) -> None:  # a pool thread may run both shares one after the other: keep every call
+        seen.append((threading.get_ident() == threading.main_thread().ident, n))
         real(n)
 
     before = torch.get_num_threads()
@@ -321,8 +321,7 @@ def test_cpu_workers_share_every_thread(tiny_classifier_dir, monkeypatch):
         clf.predict(["Talks in Geneva went on."] * 6, batch_size=1)
     finally:
         real(before)
-    main = seen.pop(threading.get_ident())
-    assert main == 3 and sorted(seen.values()) == [1, 2]
+    assert [n for on_main, n in seen if on_main] == [3] and sorted(n for on_main, n in seen if not on_main) == [1, 2]
 
 
 def test_saving_a_bf16_model_whose_folder_is_gone_says_how_to_save_it(tiny_classifier_dir, tmp_path):
@@ -428,3 +427,63 @@ def test_windows_are_padded_with_the_model_pad_id(tokenizer):
             want = torch.sigmoid(gpt(input_ids=torch.tensor([w.input_ids[0]]), token_type_ids=torch.tensor([w.token_type_ids[0]])).logits)[0].numpy()
         # padded with 0 ([PAD] of the tokenizer) the model read a padding position as the last token
         np.testing.assert_allclose(row, want, atol=1e-5)
+
+
+def test_calls_from_other_threads_leave_torchs_thread_count_alone(tiny_classifier_dir, monkeypatch):
+    """torch's thread count is process-wide, and a thread that first used torch while a call had lowered
+    it kept the lowered count: only main-thread calls, one at a time, use the workers."""
+    import threading
+
+    import defsum.classifier
+
+    clf = EventClassifier.from_pretrained(tiny_classifier_dir, precision="fp32")
+    monkeypatch.setattr(defsum.classifier, "CPU_WORKERS", 2)
+    changes, real = [], torch.set_num_threads
+    monkeypatch.setattr(torch, "set_num_threads", lambda n: (changes.append(n), real(n)))
+    before = torch.get_num_threads()
+    real(2)
+    try:
+        want = clf.predict_proba(["Talks in Geneva went on.", LONG] * 3, batch_size=1)
+        assert changes  # from the main thread the workers run
+        changes.clear()
+        got = []
+        worker = threading.Thread(target=lambda: got.append(clf.predict_proba(["Talks in Geneva went on.", LONG] * 3, batch_size=1)))
+        worker.start()
+        worker.join()
+        assert changes == [] and torch.get_num_threads() == 2
+        with defsum.classifier._WORKERS_LOCK:  # another call holds the workers: this one scores with one
+            again = clf.predict_proba(["Talks in Geneva went on.", LONG] * 3, batch_size=1)
+        assert changes == []
+    finally:
+        real(before)
+    np.testing.assert_allclose(got[0], want, atol=1e-6)
+    np.testing.assert_allclose(again, want, atol=1e-6)
+
+
+def test_an_article_longer_than_the_windows_read_is_said(tiny_classifier, caplog):
+    """Only Prediction.capped said that an article's end was not scored; now a warning says so too."""
+    huge = "Talks in Geneva went on for a long time. " * 4000
+    with caplog.at_level("WARNING", logger="defsum.classifier"):
+        preds = tiny_classifier.predict(["Short one.", huge])
+    assert [p.capped for p in preds] == [False, True]
+    assert "1 of 2 articles (the first: text[1])" in caplog.text and "not scored" in caplog.text
+
+
+def test_text_that_is_not_valid_unicode_is_refused_by_name(tiny_classifier):
+    bad = "Seoul said caf\udce9 owners"  # what errors="surrogateescape" leaves for an undecodable byte
+    with pytest.raises(ValueError, match=r"text\[1\] holds .* lone surrogate"):
+        tiny_classifier.predict(["Fine.", bad])
+    with pytest.raises(ValueError, match=r"titles\[0\]"):
+        tiny_classifier.predict(["Fine."], titles=[bad])
+    with pytest.raises(TypeError, match="title must be a str or None"):
+        tiny_classifier.windows("Fine.", 5)
+
+
+def test_shown_scores_agree_with_the_labels(tiny_classifier):
+    """A probability just under a threshold was shown rounded up to it, without the label."""
+    from defsum.classifier import shown_score
+
+    assert shown_score(0.69996, 0.7) == 0.6999 and shown_score(0.70001, 0.7) == 0.7
+    for p in tiny_classifier.predict([LONG, "Short one.", "Talks in Geneva went on."]):
+        for label, score in p.scores.items():
+            assert (label in p.labels) == (score >= tiny_classifier.thresholds[tiny_classifier.labels.index(label)])

@@ -111,3 +111,14 @@ def test_inputs_the_exported_graph_drops_are_not_fed(tokenizer, tmp_path: Path) 
     assert "token_type_ids" not in onnx.model.input_names
     for a, b in zip(onnx.predict(ARTICLES), plain.predict(ARTICLES)):
         assert a.scores == pytest.approx(b.scores, abs=1e-4)
+
+
+def test_loading_keeps_the_callers_logging_setting(spread_classifier_dir: Path) -> None:
+    import logging
+
+    logging.disable(logging.INFO)
+    try:
+        EventClassifier.from_pretrained(spread_classifier_dir, backend="onnxruntime")
+        assert logging.root.manager.disable == logging.INFO  # it used to be reset to NOTSET
+    finally:
+        logging.disable(logging.NOTSET)
