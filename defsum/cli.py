@@ -3,7 +3,7 @@
 Exit status: 0 when every article was scored (skipped symlinks do not count as failures),
 1 when some records carry an error (with --resume, also the records an earlier run wrote for
 this run's articles), 2 on a fatal error (bad arguments, a model that will not
-load, an output file that cannot be written), 130 when interrupted (Ctrl-C; rerun with --resume).
+load, an output file that cannot be written or is an input, an unexpected error), 130 when interrupted (Ctrl-C; rerun with --resume).
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ import shutil
 import sys
 import textwrap
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from tqdm.auto import tqdm
 
-from defsum.io import SUFFIXES, ReadOptions, RecordWriter, read_articles
+from defsum.io import SUFFIXES, ReadOptions, RecordWriter, file_identity, is_record_file, iter_files, read_articles
 from defsum.modelio import resolve_model_path
 from defsum.scoring import score_local
 
@@ -81,32 +81,36 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.reconfigure(errors="backslashreplace")
     try:
         return score(args)
+    except BrokenPipeError:  # stderr's reader went away: nothing can be said, and the records written are kept
+        _silence(sys.stdout)
+        _silence(sys.stderr)
+        return EXIT_FATAL
     except (ValueError, OSError) as err:
-        print(f"defsum: error: {err}", file=sys.stderr)
+        _say(f"defsum: error: {err}")
         return EXIT_FATAL
     except KeyboardInterrupt:
-        print("defsum: interrupted; the records written so far are kept: rerun with --resume to finish", file=sys.stderr)
+        _say("defsum: interrupted; the records written so far are kept: rerun with --resume to finish")
         return EXIT_INTERRUPTED
+    except Exception as err:  # not a traceback with exit 1, which would read as "some records failed"
+        logger.debug("unexpected error", exc_info=True)
+        _say(f"defsum: error: unexpected {type(err).__name__}: {err}; the records written so far are kept "
+             "(rerun with --resume to finish; please report this error)")
+        return EXIT_FATAL
 
 
 def score(args: argparse.Namespace) -> int:
     """The ``score`` subcommand: stream articles through the models into the output file."""
-    from defsum.pipeline import Analyzer
-
+    check_output_is_not_an_input(args.output, args.paths, args.follow_symlinks)  # before the output is opened
     output = os.path.realpath(args.output)
-    for given in args.paths:  # before the output is opened: writing it would wipe an input
-        if os.path.isfile(given) and os.path.realpath(given) == output:
-            raise ValueError(f"the output file {args.output} is also an input; write the records to another file (-o)")
     options = ReadOptions(args.text_field, args.title_field, args.id_field, args.max_bytes, args.oversize, args.follow_symlinks,
                           exclude=frozenset({output}))  # never read our own output as input
-    if args.quiet:  # transformers' "Loading weights" bar too
+    if args.quiet or not _is_terminal(sys.stderr):  # transformers' "Loading weights" bar: for a person watching only
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()
     analyzer = None
     if args.engine == "local":  # the Ray engine loads the models once per actor instead
-        analyzer = Analyzer.from_pretrained(args.classifier, args.summarizer, summarize=not args.no_summary,
-                                            extractive=args.extractive, device=args.device, backend=args.backend)
+        analyzer = _load_analyzer(args)
     else:  # a model folder that is not there fails here, before the output is opened, not in an actor
         resolve_model_path(args.classifier, "classifier")
         if not args.no_summary:
@@ -115,14 +119,16 @@ def score(args: argparse.Namespace) -> int:
     show_table = not args.quiet
     articles = read_articles(args.paths, options)
     with RecordWriter(args.output, resume=args.resume) as writer:
-        bar = tqdm(desc="articles", unit="article", disable=args.quiet, file=sys.stderr)
+        bar = _on_stderr(tqdm, desc="articles", unit="article", disable=args.quiet, file=sys.stderr)
+        if bar is None:  # stderr's reader went away already
+            bar = tqdm(desc="articles", disable=True)
         if args.engine == "ray":
             from defsum.engine_ray import score_with_ray
 
             chunks = score_with_ray(
                 args.paths, options, writer.done, classifier=args.classifier, summarizer=args.summarizer,
                 summarize=not args.no_summary, extractive=args.extractive, backend=args.backend, batch_size=args.batch_size,
-                address=args.ray_address,
+                device=args.device, address=args.ray_address,
                 actors=args.ray_actors, object_store_mb=args.ray_object_store_mb,
             )
         else:
@@ -134,26 +140,87 @@ def score(args: argparse.Namespace) -> int:
             for r in records:
                 kind = "skipped" if (r["error"] or "").startswith("skipped") else "failed" if r["error"] else "scored"
                 counts[kind] += 1
-            bar.update(len(records) + len(already))
+            _on_stderr(bar.update, len(records) + len(already))
             if show_table:
-                bar.clear()
+                _on_stderr(bar.clear)
                 try:
                     print_table(records)
                     sys.stdout.flush()  # here, not at exit: a reader that went away is met inside this try
                 except BrokenPipeError:  # the table's reader went away (| head): keep scoring into the output file
                     show_table = False
-                    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        bar.close()
+                    _silence(sys.stdout)
+        _on_stderr(bar.close)
     if not any(counts.values()):  # most likely a wrong folder or suffix: say so rather than finish silently
-        print(f"defsum: no article files found in {' '.join(args.paths)} (defsum reads files ending in {', '.join(sorted(SUFFIXES))})", file=sys.stderr)
+        _say(f"defsum: no article files found in {' '.join(args.paths)} (defsum reads files ending in {', '.join(sorted(SUFFIXES))})")
     summary = ", ".join(f"{v} {k}" for k, v in counts.items() if v or k in ("scored", "failed"))
-    print(f"defsum: {summary}; records in {args.output}", file=sys.stderr)
+    _say(f"defsum: {summary}; records in {args.output}")
     return EXIT_FAILED_RECORDS if counts["failed"] or counts["failed earlier"] else EXIT_OK
+
+
+def _load_analyzer(args: argparse.Namespace) -> Any:
+    """The models of a local run."""
+    from defsum.pipeline import Analyzer
+
+    return Analyzer.from_pretrained(args.classifier, args.summarizer, summarize=not args.no_summary,
+                                    extractive=args.extractive, device=args.device, backend=args.backend)
+
+
+def _is_terminal(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):  # no such method, or a closed stream
+        return False
+
+
+def check_output_is_not_an_input(output: str, paths: Sequence[str], follow_symlinks: bool = False) -> None:
+    """Raise ValueError when writing ``output`` would wipe (or, with --resume, append to) an input:
+    a file named as an input, or an article file a folder walk reaches (under any name: a hard
+    link too). A defsum output file or an empty file inside a folder being scored may be
+    written: it is never read as input."""
+    target = file_identity(output)
+    if target is None:
+        return  # not there yet (or not a file we can stat): nothing to lose
+    for given in paths:
+        if os.path.isfile(given) and file_identity(given) == target:
+            _refuse(output, given)
+    if os.path.getsize(output) == 0 or is_record_file(output):
+        return
+    for path, problem in iter_files(paths, follow_symlinks):  # stat only; no file is read
+        if problem is None and file_identity(path) == target:
+            _refuse(output, str(path))
+
+
+def _refuse(output: str, given: str) -> None:
+    raise ValueError(f"the output file {output} is also an input ({given}): writing the records there would wipe "
+                     "the articles in it; write the records to another file (-o)")
+
+
+def _say(message: str) -> None:
+    """Print a message on stderr; a reader that went away (``2>&1 | head``) does not stop the run."""
+    _on_stderr(print, message, file=sys.stderr)
+
+
+def _on_stderr(action: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Call ``action``, which writes on stderr (the progress bar, a message), and return what it returns.
+    When stderr's reader went away, stderr is sent to the null device and None returned: the run goes on."""
+    try:
+        return action(*args, **kwargs)
+    except BrokenPipeError:
+        _silence(sys.stderr)
+        return None
+
+
+def _silence(stream: Any) -> None:
+    """Send what is written on ``stream`` (a pipe whose reader went away) to the null device."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
+    except (OSError, ValueError, AttributeError):  # a stream with no file descriptor (as under pytest): leave it
+        pass
 
 
 def print_table(records: list[dict[str, Any]]) -> None:
     """Print records as a readable table on stdout."""
-    width = shutil.get_terminal_size((120, 20)).columns
+    width = max(shutil.get_terminal_size((120, 20)).columns - 4, 20)  # the text's width: a narrow console still gets some
     for r in records:
         name = Path(r["path"]).name + ("" if r["id"] == Path(r["path"]).stem else f" [{r['id']}]")
         if r["error"]:
@@ -162,9 +229,9 @@ def print_table(records: list[dict[str, Any]]) -> None:
         tags = ", ".join(f"{k} {v:.2f}" for k, v in sorted(r["scores"].items(), key=lambda kv: -kv[1]))
         print(f"{name}  ->  {r['primary'].upper()}   ({tags})")
         if r.get("title"):
-            print(textwrap.fill(r["title"], width - 4, initial_indent="    ", subsequent_indent="    "))
+            print(textwrap.fill(r["title"], width, initial_indent="    ", subsequent_indent="    "))
         if r["summary"]:
-            print(textwrap.fill("brief: " + r["summary"], width - 4, initial_indent="    ", subsequent_indent="           "))
+            print(textwrap.fill("brief: " + r["summary"], width, initial_indent="    ", subsequent_indent="           "))
         print()
 
 

@@ -29,16 +29,28 @@ class _Scorer:
     """A Ray actor: loads the models once, then scores batches of article rows."""
 
     def __init__(self, classifier: str | None, summarizer: str | None, summarize: bool, extractive: bool, backend: str,
-                 batch_size: int) -> None:
+                 batch_size: int, device: str = "cpu") -> None:
         from defsum.pipeline import Analyzer
 
-        self.analyzer = Analyzer.from_pretrained(classifier, summarizer, summarize=summarize, extractive=extractive, backend=backend)
+        self.analyzer = Analyzer.from_pretrained(classifier, summarizer, summarize=summarize, extractive=extractive, backend=backend,
+                                                 device=device)
         self.batch_size = batch_size
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, list[Any]]:
         arts = [Article(**json.loads(a)) for a in batch["article"]]
         records = analyze_chunk(self.analyzer, arts, self.batch_size)
         return {"record": [json.dumps(r) for r in records]}
+
+
+def actor_device(device: str) -> tuple[str, int | None]:
+    """The device an actor loads the models on, and the GPUs it asks Ray for. Ray hides every GPU
+    from an actor that asks for none, and shows one that asks for one only its own GPU: a CUDA
+    device becomes that GPU ("cuda"; Ray picks which, so an index is dropped).
+
+    >>> actor_device("cuda:1"), actor_device("cpu")
+    (('cuda', 1), ('cpu', None))
+    """
+    return ("cuda", 1) if device.split(":")[0] == "cuda" else (device, None)
 
 
 def _reader(options: ReadOptions, done: set[str]) -> Any:
@@ -61,11 +73,13 @@ def score_with_ray(
     batch_size: int,
     extractive: bool = False,
     backend: str = "torch",
+    device: str = "cpu",
     address: str | None = None,
     actors: int = 1,
     object_store_mb: int = 512,
 ) -> Iterator[tuple[list[dict[str, Any]], list[str]]]:
-    """Yield ``(records, keys_already_done)`` batch by batch, in input order, like ``score_local``."""
+    """Yield ``(records, keys_already_done)`` batch by batch, in input order, like ``score_local``;
+    each actor loads the models on ``device`` (as ``--device``; a CUDA device: one GPU per actor, :func:`actor_device`)."""
     try:
         import ray
     except ImportError as err:
@@ -83,10 +97,12 @@ def score_with_ray(
     if not files:
         return
     rows = ray.data.from_items(files).flat_map(_reader(options, done))
+    device, gpus = actor_device(device)
     todo = rows.filter(lambda r: not r["done"]).map_batches(
         _Scorer, fn_constructor_kwargs={"classifier": classifier, "summarizer": summarizer, "summarize": summarize,
-                                        "extractive": extractive, "backend": backend, "batch_size": batch_size},
-        batch_size=batch_size, concurrency=actors, batch_format="numpy",
+                                        "extractive": extractive, "backend": backend, "batch_size": batch_size,
+                                        "device": device},
+        batch_size=batch_size, concurrency=actors, num_gpus=gpus, batch_format="numpy",
     )
     already = [r["key"] for r in rows.filter(lambda r: r["done"]).iter_rows()] if done else []
     first = True

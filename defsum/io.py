@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -118,35 +119,47 @@ class ReadOptions:
 def iter_files(paths: Iterable[str | Path], follow_symlinks: bool = False) -> Iterator[tuple[Path, str | None]]:
     """Yield ``(file, problem)`` for every article file under ``paths``, in sorted order.
 
-    A problem (a symlink not followed, a loop, a missing path) comes back as a string
-    instead of raising, so the caller can write a record for it. A file named twice (a folder
-    and a file in it, or two links to one file) is yielded once.
+    A problem (a symlink not followed, a loop, a missing path, a path that cannot be stat'ed)
+    comes back as a string instead of raising, so the caller can write a record for it. A file
+    named twice (a folder and a file in it, or two links to one file) is yielded once, and so is
+    a problem met twice (a folder named as ``in`` and ``in/``).
     """
     seen: set[str] = set()
     for path, problem in _iter_paths(paths, follow_symlinks):
-        if problem is None:
-            real = os.path.realpath(path)
-            if real in seen:
-                continue
-            seen.add(real)
+        key = os.path.realpath(path) if problem is None else "\0" + os.path.abspath(path)  # \0: never a real path
+        if key in seen:
+            continue
+        seen.add(key)
         yield path, problem
 
 
 def _iter_paths(paths: Iterable[str | Path], follow_symlinks: bool) -> Iterator[tuple[Path, str | None]]:
     for root in paths:
         root = Path(root)
-        if root.is_symlink() and not follow_symlinks and root.is_dir():
-            yield root, "skipped: symbolic link not followed (pass --follow-symlinks)"
-        elif root.is_dir():
+        try:
+            kind = _root_kind(root, follow_symlinks)
+        except OSError as err:  # e.g. EACCES on a folder above it: pathlib re-raises it
+            yield root, f"cannot read: {err.strerror or err}"
+            continue
+        if kind == "dir":
             yield from _walk(root, follow_symlinks, {root.resolve()})
-        elif root.is_file():
-            yield root, None
-        elif root.exists():
-            yield root, "skipped: not a regular file (a pipe or a device: save the text to a file first)"
-        elif root.is_symlink():
-            yield root, "broken or looping symbolic link"
         else:
-            yield root, "no such file or folder"
+            yield root, kind
+
+
+def _root_kind(root: Path, follow_symlinks: bool) -> str | None:
+    """What a path named on the command line is: "dir", None (a file to read) or the problem with it."""
+    if root.is_symlink() and not follow_symlinks and root.is_dir():
+        return "skipped: symbolic link not followed (pass --follow-symlinks)"
+    if root.is_dir():
+        return "dir"
+    if root.is_file():
+        return None
+    if root.exists():
+        return "skipped: not a regular file (a pipe or a device: save the text to a file first)"
+    if root.is_symlink():
+        return "broken or looping symbolic link"
+    return "no such file or folder"
 
 
 def _walk(folder: Path, follow: bool, seen: set[Path]) -> Iterator[tuple[Path, str | None]]:
@@ -156,25 +169,57 @@ def _walk(folder: Path, follow: bool, seen: set[Path]) -> Iterator[tuple[Path, s
         yield folder, f"cannot list folder: {err.strerror or err}"
         return
     for entry in entries:
-        path = Path(entry.path)
         if entry.name.startswith("."):
             continue
-        if entry.is_symlink():
-            if not path.exists():
-                if path.suffix.lower() in SUFFIXES:  # any other name is ignored, like a regular non-article file
-                    yield path, "broken or looping symbolic link"
-                continue
-            if not follow:
-                if path.is_dir() or path.suffix.lower() in SUFFIXES:
-                    yield path, "skipped: symbolic link not followed (pass --follow-symlinks)"
-                continue
-            if path.is_dir() and path.resolve() in seen:
-                yield path, "skipped: symbolic link loop"
-                continue
-        if path.is_dir():
+        path = Path(entry.path)
+        try:
+            kind = _entry_kind(entry, path, follow, seen)
+        except OSError as err:  # a stat that fails (EACCES): this entry gets a record, the walk goes on
+            kind = f"cannot read: {err.strerror or err}" if _may_hold_articles(entry) else "ignore"
+        if kind == "dir":
             yield from _walk(path, follow, seen | {path.resolve()})
-        elif path.suffix.lower() in SUFFIXES:
-            yield path, None if path.is_file() else "skipped: not a regular file"
+        elif kind != "ignore":
+            yield path, kind
+
+
+def _entry_kind(entry: os.DirEntry[str], path: Path, follow: bool, seen: set[Path]) -> str | None:
+    """What a folder entry is: "dir", "ignore" (not an article file), None (a file to read) or the problem with it."""
+    if entry.is_symlink():
+        if not path.exists():
+            # any other name is ignored, like a regular non-article file
+            return "broken or looping symbolic link" if path.suffix.lower() in SUFFIXES else "ignore"
+        if not follow:
+            if path.is_dir() or path.suffix.lower() in SUFFIXES:
+                return "skipped: symbolic link not followed (pass --follow-symlinks)"
+            return "ignore"
+        if path.is_dir() and path.resolve() in seen:
+            return "skipped: symbolic link loop"
+    if path.is_dir():
+        return "dir"
+    if path.suffix.lower() not in SUFFIXES:
+        return "ignore"
+    return _file_problem(path)
+
+
+def _may_hold_articles(entry: os.DirEntry[str]) -> bool:
+    """Whether an entry that cannot be stat'ed has an article suffix or is listed as a folder."""
+    if Path(entry.name).suffix.lower() in SUFFIXES:
+        return True
+    try:
+        return entry.is_dir(follow_symlinks=False)
+    except OSError:
+        return False
+
+
+def _file_problem(path: Path) -> str | None:
+    """None for a regular file, else why it cannot be read: the folder is listed up front and its
+    files looked at one by one as the run reaches them, so a file may be gone by then (another
+    OSError is raised, for the walk to record)."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return "no such file: removed during the run"
+    return None if stat.S_ISREG(mode) else "skipped: not a regular file"
 
 
 # ---------------------------------------------------------------------- reading
@@ -187,9 +232,10 @@ def read_articles(paths: Iterable[str | Path], options: ReadOptions | None = Non
     ...     print(a.path, a.title)
     """
     opts = options or ReadOptions()
+    excluded = {ident for ident in map(file_identity, opts.exclude) if ident is not None}
     for path, problem in iter_files(paths, opts.follow_symlinks):
-        if opts.exclude and os.path.realpath(path) in opts.exclude:
-            continue  # e.g. the run's own output file inside the folder being scored
+        if opts.exclude and (os.path.realpath(path) in opts.exclude or (problem is None and file_identity(path) in excluded)):
+            continue  # e.g. the run's own output file inside the folder being scored, or a hard link to it
         if problem is not None:
             yield Article(str(path), path.stem, error=problem)
             continue
@@ -197,6 +243,19 @@ def read_articles(paths: Iterable[str | Path], options: ReadOptions | None = Non
             yield from _read_file(path, opts)
         except OSError as err:
             yield Article(str(path), path.stem, error=f"cannot read file: {err.strerror or err}")
+        except Exception as err:  # a bug or an input no one foresaw: this file gets a record, the run goes on
+            logger.debug("reading %s failed", path, exc_info=True)
+            yield Article(str(path), path.stem, error=f"cannot read file: {type(err).__name__}: {err}")
+
+
+def file_identity(path: str | Path) -> tuple[int, int] | None:
+    """The ``(device, inode)`` of the file at ``path`` (links followed), or None when it cannot be stat'ed:
+    two paths with the same identity are one file, even as hard links that ``realpath`` tells apart."""
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):  # ValueError: a NUL in the path
+        return None
+    return st.st_dev, st.st_ino
 
 
 def _read_file(path: Path, opts: ReadOptions) -> Iterator[Article]:
@@ -455,6 +514,9 @@ def _from_json(path: Path, text: str, encoding: str, flags: list[str], opts: Rea
         else:
             yield Article(str(path), path.stem, error=f"invalid JSON: {err}")
         return
+    except (ValueError, RecursionError) as err:
+        yield Article(str(path), path.stem, error=f"invalid JSON: {json_problem(err)}")
+        return
     items = data if isinstance(data, list) else [data]
     for n, item in enumerate(items, 1):
         yield _from_object(path, item, f"{path.stem}:{n}" if isinstance(data, list) else path.stem, encoding, flags, opts, f"item {n}")
@@ -529,6 +591,8 @@ def _jsonl_line(path: Path, n: int, line: str, encoding: str, flags: list[str], 
         else:
             error = f"line {n}: invalid JSON: {err.msg} (column {err.colno})"
         return Article(str(path), f"{path.stem}:{n}", error=error)
+    except (ValueError, RecursionError) as err:
+        return Article(str(path), f"{path.stem}:{n}", error=f"line {n}: invalid JSON: {json_problem(err)}")
     return _from_object(path, item, f"{path.stem}:{n}", encoding, flags, opts, f"line {n}")
 
 
@@ -547,6 +611,19 @@ def _from_object(path: Path, item: Any, default_id: str, encoding: str, flags: l
         return Article(str(path), ident, error=f"{where}: {what} {opts.text_field!r} field (fields: {found}); set --text-field")
     title = item.get(opts.title_field)
     return _article(str(path), ident, title if isinstance(title, str) else None, body, encoding, flags)
+
+
+def json_problem(err: Exception) -> str:
+    """What is wrong with JSON that parses as JSON but not in Python: nested too deeply for the
+    parser, or a number too long to convert.
+
+    >>> json_problem(RecursionError("maximum recursion depth exceeded while decoding a JSON array"))
+    'lists or objects nested too deeply to read'
+    """
+    if isinstance(err, RecursionError):
+        return "lists or objects nested too deeply to read"
+    text = str(err).split(";")[0]  # "Exceeds the limit (4300 digits) ...; use sys.set_int_max_str_digits()": not for users
+    return f"a value that cannot be read ({text})"
 
 
 def split_lines(text: str) -> list[str]:
@@ -624,7 +701,7 @@ class RecordWriter:
 
     def _repair_and_load(self) -> None:
         raw = self.path.read_bytes()
-        cut = raw.rfind(b"\n") + 1
+        cut = last_record_end(raw, self.fmt)
         if cut != len(raw):
             logger.warning("%s: dropping a torn last line (%d bytes) left by an interrupted run", self.path, len(raw) - cut)
             with open(self.path, "r+b") as fh:
@@ -637,10 +714,10 @@ class RecordWriter:
                     continue
                 try:
                     rows.append(json.loads(line))
-                except json.JSONDecodeError:
+                except (ValueError, RecursionError):
                     logger.warning("%s: ignoring an unreadable line", self.path)
         else:
-            rows = list(csv.DictReader(io.StringIO(text, newline="")))
+            rows = self._read_csv(text)
         for row in rows:
             # Every article with a record counts as done, error or not: a rerun with --resume never adds
             # a second record. To retry failed articles, rerun them without --resume (or into a new file).
@@ -650,6 +727,18 @@ class RecordWriter:
                 error = row.get("error") or ""
                 if error and not str(error).startswith("skipped"):
                     self.failed_keys.add(key)
+
+    def _read_csv(self, text: str) -> list[dict[str, Any]]:
+        """The rows of a CSV output file; a field may be as long as the file (a long title)."""
+        old = csv.field_size_limit()
+        csv.field_size_limit(max(old, len(text) + 1))
+        try:
+            return list(csv.DictReader(io.StringIO(text, newline="")))
+        except csv.Error as err:
+            raise ValueError(f"{self.path}: cannot be read back as CSV ({err}); to resume, pass the output file of the "
+                             "earlier run, or write to a new file without --resume") from err
+        finally:
+            csv.field_size_limit(old)
 
     def write(self, records: list[dict[str, Any]]) -> None:
         """Write records and flush them to disk before returning."""
@@ -690,6 +779,50 @@ def _csv_value(value: Any, name: str = "") -> str:
 
 
 def _csv_line(values: list[str]) -> str:
+    r"""One CSV row. A row holding a ``\r`` has every field quoted: the csv module quotes a lone ``\r``
+    only when the line end has one, and a reader takes an unquoted one for the end of the row.
+
+    >>> _csv_line(["a", "f\rg"]), _csv_line(["a", "b c"])
+    ('"a","f\rg"\n', 'a,b c\n')
+    """
     buf = io.StringIO()
-    csv.writer(buf, lineterminator="\n").writerow(values)
+    quoting = csv.QUOTE_ALL if any("\r" in v for v in values) else csv.QUOTE_MINIMAL
+    csv.writer(buf, lineterminator="\n", quoting=quoting).writerow(values)
     return buf.getvalue()
+
+
+def last_record_end(raw: bytes, fmt: str) -> int:
+    r"""Where the last whole record of an output file ends: after its last ``\n``, and in CSV
+    after its last ``\n`` outside quotes (a quoted field may hold line ends), so a record torn by
+    a kill is cut off whole.
+
+    >>> last_record_end(b'a,b\nc,"d\ne', "csv"), last_record_end(b'a,b\nc,"d\ne', "jsonl")
+    (4, 9)
+    """
+    if fmt != "csv":
+        return raw.rfind(b"\n") + 1
+    quotes, end = raw.count(b'"'), len(raw)
+    while (nl := raw.rfind(b"\n", 0, end)) >= 0:
+        quotes -= raw.count(b'"', nl, end)  # now the quotes before this line end
+        if quotes % 2 == 0:
+            return nl + 1
+        end = nl
+    return 0
+
+
+def is_record_file(path: str | Path) -> bool:
+    """Whether ``path`` starts like a defsum output file: a JSONL record or a CSV header with
+    ``scores`` and ``content_hash`` (such a file may be overwritten or resumed; an article file may not)."""
+    try:
+        with open(path, "rb") as fh:
+            first = fh.readline(1 << 24).decode("utf-8", errors="replace")
+    except OSError:
+        return False
+    try:
+        fields: Any = json.loads(first)  # a JSONL record
+    except (ValueError, RecursionError):
+        try:
+            fields = next(csv.reader([first.rstrip("\r\n")]), [])  # a CSV header
+        except csv.Error:
+            return False
+    return isinstance(fields, (dict, list)) and {"scores", "content_hash"} <= set(map(str, fields))

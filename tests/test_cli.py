@@ -280,3 +280,113 @@ def test_resume_does_not_depend_on_how_the_folder_was_typed(tmp_path, tiny_class
     (tmp_path / "in" / "c.txt").write_text(ARTICLE + " More.")
     assert _score(tmp_path, tiny_classifier_dir, str(tmp_path / "in"), "-o", "out.jsonl", "--resume") == EXIT_OK
     assert [r["id"] for r in read_jsonl(tmp_path / "out.jsonl")] == ["a", "b", "c"]
+
+
+# ---------------------------------------------------------------------- reviewed bugs (CLI and io review)
+def test_output_that_is_an_article_file_reached_by_the_walk_is_refused(tmp_path, tiny_classifier_dir, capsys, monkeypatch):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    articles = folder / "articles.jsonl"
+    articles.write_text(json.dumps({"id": "k1", "text": ARTICLE}) + "\n")
+    (folder / "a.txt").write_text(ARTICLE)
+    before = articles.read_bytes()
+    os.link(articles, tmp_path / "hard.jsonl")
+    monkeypatch.chdir(tmp_path)
+    for out, extra in (("in/articles.jsonl", []), ("hard.jsonl", []), ("hard.jsonl", ["--resume"])):
+        capsys.readouterr()
+        assert _score(tmp_path, tiny_classifier_dir, "in", "-o", out, *extra) == EXIT_FATAL, out
+        err = capsys.readouterr().err
+        assert f"the output file {out} is also an input (in/articles.jsonl)" in err, err
+        assert articles.read_bytes() == before
+    assert _score(tmp_path, tiny_classifier_dir, "in/a.txt", "in/articles.jsonl", "-o", "hard.jsonl") == EXIT_FATAL  # named
+    assert _score(tmp_path, tiny_classifier_dir, "in", "-o", "in/out.jsonl") == EXIT_OK  # a new file, then a defsum output
+    assert _score(tmp_path, tiny_classifier_dir, "in", "-o", "in/out.jsonl") == EXIT_OK
+    assert _score(tmp_path, tiny_classifier_dir, "in", "-o", "in/out.jsonl", "--resume") == EXIT_OK
+    assert [r["id"] for r in read_jsonl(folder / "out.jsonl")] == ["a", "k1"]
+    assert articles.read_bytes() == before
+
+
+def test_unexpected_error_is_fatal_with_a_message(tmp_path, tiny_classifier_dir, capsys, monkeypatch):
+    import defsum.cli
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(defsum.cli, "score_local", broken)
+    (tmp_path / "a.txt").write_text(ARTICLE)
+    assert _score(tmp_path, tiny_classifier_dir, tmp_path / "a.txt", "-o", tmp_path / "out.jsonl") == EXIT_FATAL
+    assert "defsum: error: unexpected RuntimeError: boom" in capsys.readouterr().err
+
+
+def test_table_on_a_very_narrow_console(monkeypatch, capsys):
+    from defsum.cli import print_table
+
+    monkeypatch.setenv("COLUMNS", "4")
+    print_table([{"path": "a.txt", "id": "a", "error": None, "scores": {"diplomacy": 0.9}, "primary": "diplomacy",
+                  "title": "Talks in Geneva", "summary": "Envoys met."}])
+    assert "DIPLOMACY" in capsys.readouterr().out
+
+
+class _BrokenStderr:
+    """stderr whose reader went away (2>&1 | head)."""
+
+    def write(self, text: str) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    def flush(self) -> None:
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+class _BrokenBar:
+    def __init__(self, *args, **kwargs) -> None:
+        pass
+
+    def update(self, n: int) -> None:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    clear = close = lambda self: _BrokenBar.update(self, 0)
+
+
+def test_stderr_reader_gone_does_not_stop_the_run(tmp_path, tiny_classifier_dir, monkeypatch):
+    import defsum.cli
+
+    (tmp_path / "in").mkdir()
+    for i in range(5):
+        (tmp_path / "in" / f"a{i}.txt").write_text(f"{ARTICLE} {i}")
+    out = tmp_path / "out.jsonl"
+    monkeypatch.setattr(defsum.cli, "tqdm", _BrokenBar)
+    monkeypatch.setattr(defsum.cli, "print_table", lambda records: None)
+    monkeypatch.setattr(sys, "stderr", _BrokenStderr())
+    args = ["score", str(tmp_path / "in"), "-o", str(out), "--classifier", str(tiny_classifier_dir), "--no-summary", "--batch-size", "1"]
+    assert main(args) == EXIT_OK
+    assert len(read_jsonl(out)) == 5
+
+
+def test_stderr_closed_while_the_models_load(tmp_path, tiny_classifier_dir):
+    (tmp_path / "in").mkdir()
+    for i in range(3):
+        (tmp_path / "in" / f"a{i}.txt").write_text(f"{ARTICLE} {i}")
+    out = tmp_path / "out.jsonl"
+    cmd = [sys.executable, "-m", "defsum.cli", "score", str(tmp_path / "in"), "-o", str(out), "--classifier",
+           str(tiny_classifier_dir), "--no-summary"]
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc.stderr.close()  # before anything is written: the loading bar meets a closed pipe
+    rc = proc.wait(timeout=300)
+    assert rc == EXIT_OK, f"exit status {rc}"
+    assert len(read_jsonl(out)) == 3
+
+
+def test_ray_engine_gets_the_device(tmp_path, tiny_classifier_dir, monkeypatch):
+    import defsum.engine_ray
+
+    seen = {}
+
+    def fake(*args, **kwargs):
+        seen.update(kwargs)
+        return iter([])
+
+    monkeypatch.setattr(defsum.engine_ray, "score_with_ray", fake)
+    (tmp_path / "a.txt").write_text(ARTICLE)
+    assert _score(tmp_path, tiny_classifier_dir, tmp_path, "-o", tmp_path / "out.jsonl", "--engine", "ray", "--device", "cuda:3") == EXIT_OK
+    assert seen["device"] == "cuda:3"

@@ -40,3 +40,20 @@ def test_ray_engine_matches_local(tmp_path, tiny_classifier_dir, capsys):
                {k: b[k] for k in ("path", "id", "labels", "primary", "error", "content_hash")}
         if a["scores"]:
             assert all(abs(a["scores"][k] - b["scores"][k]) < 1e-3 for k in a["scores"])
+
+
+def test_ray_actors_load_the_models_on_the_device(monkeypatch):
+    from defsum.engine_ray import _Scorer
+    from defsum.pipeline import Analyzer
+
+    seen = {}
+    monkeypatch.setattr(Analyzer, "from_pretrained", classmethod(lambda cls, *args, **kwargs: seen.update(kwargs)))
+    _Scorer(None, None, summarize=False, extractive=False, backend="torch", batch_size=4, device="cuda:1")
+    assert seen["device"] == "cuda:1"
+
+
+def test_ray_actors_on_cuda_ask_for_a_gpu_each():
+    from defsum.engine_ray import actor_device
+
+    assert actor_device("cuda:3") == ("cuda", 1) and actor_device("cuda") == ("cuda", 1)
+    assert actor_device("cpu") == ("cpu", None)

@@ -417,3 +417,131 @@ def test_jsonl_lines_take_the_file_encoding_and_odd_lines_are_handled(tmp_path):
     one = json.dumps({"id": "x", "text": ARTICLE}).encode()
     (tmp_path / "crlf.jsonl").write_bytes(one + b"\r\n\xef\xbb\xbf\r\n" + "\u00a0\u3000".encode() + b"\n" + one.replace(b'"x"', b'"y"') + b"\r\n")
     assert [(a.id, a.error) for a in read_articles([tmp_path / "crlf.jsonl"], ReadOptions(max_bytes=len(one)))] == [("x", None), ("y", None)]
+
+
+# ---------------------------------------------------------------------- reviewed bugs (CLI and io review)
+def test_json_too_deep_or_with_a_huge_number_gets_its_own_record(tmp_path):
+    (tmp_path / "a.txt").write_text(ARTICLE)
+    (tmp_path / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
+    (tmp_path / "lines.jsonl").write_text("\n".join([
+        "[" * 100_000 + "]" * 100_000, '{"id": ' + "9" * 5000 + ', "text": "x"}', json.dumps({"id": "ok", "text": ARTICLE})]) + "\n")
+    (tmp_path / "z.txt").write_text(ARTICLE)
+    by = {a.id: a for a in read_articles([tmp_path])}
+    assert list(by) == ["a", "deep", "lines:1", "lines:2", "ok", "z"]
+    assert by["deep"].error == "invalid JSON: lists or objects nested too deeply to read"
+    assert by["lines:1"].error == "line 1: invalid JSON: lists or objects nested too deeply to read"
+    assert by["lines:2"].error.startswith("line 2: invalid JSON: a value that cannot be read (Exceeds the limit (4300 digits)")
+    assert [by[k].error for k in ("a", "ok", "z")] == [None, None, None]
+
+
+def test_path_that_cannot_be_statted_gets_a_record_and_the_walk_goes_on(tmp_path, monkeypatch):
+    (tmp_path / "in" / "locked").mkdir(parents=True)
+    (tmp_path / "in" / "locked" / "q.txt").write_text(ARTICLE)
+    (tmp_path / "in" / "a.txt").write_text(ARTICLE)
+    real_stat = os.stat
+
+    def deny(path, *args, **kwargs):  # what a folder without search permission gives (EACCES)
+        if str(path).endswith("q.txt"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_stat(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "stat", deny)
+    arts = list(read_articles([tmp_path / "in" / "locked" / "q.txt", tmp_path / "in"]))
+    assert [(Path(a.path).name, a.error) for a in arts] == [("q.txt", "cannot read: Permission denied"), ("a.txt", None)]
+    arts = list(read_articles([tmp_path / "in"]))  # found by the walk
+    assert [(Path(a.path).name, a.error) for a in arts] == [("a.txt", None), ("q.txt", "cannot read: Permission denied")]
+
+
+def test_an_unforeseen_error_in_one_file_gives_a_record(tmp_path, monkeypatch):
+    import defsum.io
+
+    (tmp_path / "a.txt").write_text(ARTICLE)
+    (tmp_path / "b.html").write_text(f"<html><body><p>{ARTICLE}</p></body></html>")
+    (tmp_path / "c.txt").write_text(ARTICLE)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("parser bug")
+
+    monkeypatch.setattr(defsum.io, "_from_html", broken)
+    arts = list(read_articles([tmp_path]))
+    assert [(a.id, a.error) for a in arts] == [("a", None), ("b", "cannot read file: RuntimeError: parser bug"), ("c", None)]
+
+
+def test_problems_named_twice_give_one_record(tmp_path):
+    (tmp_path / "in").mkdir()
+    os.symlink(tmp_path / "gone.txt", tmp_path / "in" / "broken.txt")
+    (tmp_path / "in" / "a.txt").write_text(ARTICLE)
+    arts = list(read_articles([tmp_path / "in", f"{tmp_path / 'in'}/", tmp_path / "nope.txt", tmp_path / "nope.txt"]))
+    assert [(Path(a.path).name, a.error) for a in arts] == [
+        ("a.txt", None), ("broken.txt", "broken or looping symbolic link"), ("nope.txt", "no such file or folder")]
+
+
+def test_file_removed_during_the_run_is_an_error_not_a_skip(tmp_path):
+    for name in ("a", "b", "c"):
+        (tmp_path / f"{name}.txt").write_text(f"{ARTICLE} {name}")
+    arts = []
+    for a in read_articles([tmp_path]):
+        arts.append(a)
+        if a.id == "a":
+            os.remove(tmp_path / "b.txt")  # listed already, not yet looked at
+    assert [(a.id, a.error) for a in arts] == [("a", None), ("b", "no such file: removed during the run"), ("c", None)]
+
+
+def test_hard_link_to_the_excluded_output_is_not_read(tmp_path):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.txt").write_text(ARTICLE)
+    out = tmp_path / "out.jsonl"
+    out.write_text(json.dumps({"text": ARTICLE}) + "\n")
+    os.link(out, tmp_path / "in" / "same.jsonl")
+    arts = list(read_articles([tmp_path / "in"], ReadOptions(exclude=frozenset({os.path.realpath(out)}))))
+    assert [a.id for a in arts] == ["a"]
+
+
+CSV_RECORD = {"path": "a.txt", "id": "a", "title": "T", "error": None, "content_hash": "h"}
+
+
+def test_csv_carriage_return_in_id_or_path_stays_in_one_row(tmp_path):
+    out = tmp_path / "out.csv"
+    recs = [dict(CSV_RECORD, path="in/p\rq.txt", id="f\rg"), dict(CSV_RECORD, id="a\nb"), dict(CSV_RECORD, id="c\r\nd")]
+    with RecordWriter(out) as w:
+        w.write(recs)
+    with out.open(encoding="utf-8", newline="") as fh:
+        assert [(r["path"], r["id"]) for r in csv.DictReader(fh)] == [(r["path"], r["id"]) for r in recs]
+    with RecordWriter(out, resume=True) as w:
+        assert w.done == {record_key(r["path"], r["id"], "h") for r in recs}
+
+
+def test_csv_resume_reads_fields_over_the_csv_module_limit(tmp_path):
+    out = tmp_path / "out.csv"
+    with RecordWriter(out) as w:
+        w.write([dict(CSV_RECORD, title="word " * 40_000)])  # 200 KB: over csv's default 128 KiB
+    with RecordWriter(out, resume=True) as w:
+        assert w.done == {record_key("a.txt", "a", "h")}
+    assert csv.field_size_limit() == 131072  # left as it was
+
+
+def test_csv_that_cannot_be_read_back_names_the_output_file(tmp_path, monkeypatch):
+    out = tmp_path / "out.csv"
+    with RecordWriter(out) as w:
+        w.write([CSV_RECORD])
+
+    def unreadable(*args, **kwargs):
+        raise csv.Error("line contains NUL")
+
+    monkeypatch.setattr(csv, "DictReader", unreadable)
+    with pytest.raises(ValueError, match=f"{out}: cannot be read back as CSV \\(line contains NUL\\)"):
+        RecordWriter(out, resume=True)
+
+
+def test_csv_torn_record_with_a_quoted_line_end_is_cut_whole(tmp_path):
+    out = tmp_path / "out.csv"
+    first, torn, last = dict(CSV_RECORD, id="x"), dict(CSV_RECORD, id="a\nb"), dict(CSV_RECORD, id="c")
+    with RecordWriter(out) as w:
+        w.write([first, torn])
+    raw = out.read_bytes()
+    out.write_bytes(raw[: raw.index(b'"a\nb"') + 3])  # killed while writing: the file ends in '"a\n'
+    with RecordWriter(out, resume=True) as w:
+        assert w.done == {record_key("a.txt", "x", "h")}
+        w.write([torn, last])
+    with out.open(encoding="utf-8", newline="") as fh:
+        assert [r["id"] for r in csv.DictReader(fh)] == ["x", "a\nb", "c"]
