@@ -13,7 +13,7 @@ import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 logger = logging.getLogger(__name__)
 
@@ -26,7 +26,10 @@ _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
     (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"),
 )
-_WIDE_BOMS = tuple(bom for bom, name in _BOMS if name != "utf-8-sig")  # UTF-16 and UTF-32: lines cannot be split as bytes
+_WIDE_BOMS = (  # UTF-16 and UTF-32: lines cannot be split as bytes; (byte-order mark, codec, encoding name)
+    (codecs.BOM_UTF32_LE, "utf-32-le", "utf-32"), (codecs.BOM_UTF32_BE, "utf-32-be", "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16-le", "utf-16"), (codecs.BOM_UTF16_BE, "utf-16-be", "utf-16"),
+)
 _SAMPLE = 1 << 16  # bytes of a JSONL file that choose its encoding
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _PROMPT = re.compile(
@@ -261,11 +264,8 @@ def file_identity(path: str | Path) -> tuple[int, int] | None:
 def _read_file(path: Path, opts: ReadOptions) -> Iterator[Article]:
     with open(path, "rb") as fh:
         if path.suffix.lower() == ".jsonl":
-            head = fh.read(_SAMPLE)
-            fh.seek(0)
-            if not head.startswith(_WIDE_BOMS) and b"\x00" not in head[:4096]:  # UTF-8 or single-byte: lines split as bytes
-                yield from _stream_jsonl(path, fh, opts, _sample_encoding(head))  # --max-bytes a limit per line
-                return
+            yield from _read_jsonl(path, fh, opts)  # --max-bytes a limit per line
+            return
         data = fh.read(opts.max_bytes + 1)
     flags: list[str] = []
     if len(data) > opts.max_bytes:
@@ -289,8 +289,6 @@ def _read_file(path: Path, opts: ReadOptions) -> Iterator[Article]:
         yield _from_html(path, text, encoding, flags)
     elif suffix == ".json":
         yield from _from_json(path, text, encoding, flags, opts)
-    elif suffix == ".jsonl":
-        yield from _from_jsonl(path, text, encoding, flags, opts)
     else:
         yield _article(str(path), path.stem, None, text, encoding, flags, title_in_body="markdown" if suffix == ".md" else "text")
 
@@ -522,13 +520,107 @@ def _from_json(path: Path, text: str, encoding: str, flags: list[str], opts: Rea
         yield _from_object(path, item, f"{path.stem}:{n}" if isinstance(data, list) else path.stem, encoding, flags, opts, f"item {n}")
 
 
-def _from_jsonl(path: Path, text: str, encoding: str, flags: list[str], opts: ReadOptions) -> Iterator[Article]:
-    """The articles of a JSONL file read whole (UTF-16 or UTF-32, which cannot be split into lines as bytes)."""
-    lines = split_lines(text)  # not str.splitlines(): U+2028, U+0085 ... may sit inside a JSON string
-    for n, line in enumerate(lines, 1):
-        if line.strip():
-            cut = "truncated_input" in flags and n == len(lines)
-            yield _jsonl_line(path, n, line, encoding, [f for f in flags if f != "truncated_input"], opts, cut)
+def _read_jsonl(path: Path, fh: Any, opts: ReadOptions) -> Iterator[Article]:
+    """The articles of a JSONL file, read line by line in the encoding its first bytes show:
+    UTF-16 or UTF-32 (a byte-order mark, or what the detector says of a sample with NUL bytes) split
+    at its own line ends, anything else split as bytes. A NUL byte in a UTF-8 or single-byte file
+    fails only its line; a file that is no text even without its NUL bytes is refused as binary."""
+    head = fh.read(_SAMPLE)
+    fh.seek(0)
+    wide = _wide_encoding(head)
+    if wide is not None:
+        codec, name = wide
+        yield from _stream_jsonl(path, _wide_lines(fh, codec, opts.max_bytes), opts, lambda line: _decode_wide(line, codec, name))
+        return
+    sample = head.replace(b"\x00", b"")
+    if len(sample) < len(head):  # NUL bytes, but no UTF-16 or UTF-32: text with a broken line, or binary
+        text, reason = decode_bytes(cut_bytes(sample, len(sample)).removeprefix(codecs.BOM_UTF8))
+        if text is None:
+            yield Article(str(path), path.stem, error=reason)
+            return
+    encoding = _sample_encoding(sample)
+    yield from _stream_jsonl(path, _byte_lines(fh, opts.max_bytes), opts, lambda line: _decode_line(line, encoding))
+
+
+def _wide_encoding(head: bytes) -> tuple[str, str] | None:
+    """``(codec, encoding name)`` of a JSONL file in UTF-16 or UTF-32, from its first bytes, or None."""
+    for bom, codec, name in _WIDE_BOMS:
+        if head.startswith(bom):
+            return codec, name
+    if b"\x00" not in head:
+        return None
+    whole = len(head) - len(head) % 4
+    for end in (whole, max(whole - 2, 0)):  # a UTF-16 sample may end inside a surrogate pair
+        text, name = decode_bytes(head[:end])
+        if text is not None and name.startswith(("utf_16", "utf_32")):
+            return name, name
+    return None
+
+
+def _byte_lines(fh: Any, limit: int) -> Iterator[bytes | None]:
+    """The lines of a UTF-8 or single-byte file, line ends dropped; None for a line over ``limit`` bytes."""
+    while raw := fh.readline(limit + 2):  # + the line end, \r\n at most
+        line = raw.rstrip(b"\r\n")
+        if len(line) > limit:
+            if not raw.endswith(b"\n"):
+                while (rest := fh.readline(1 << 20)) and not rest.endswith(b"\n"):
+                    pass  # the rest of the long line
+            yield None
+            continue
+        yield line
+
+
+def _wide_lines(fh: Any, codec: str, limit: int) -> Iterator[bytes | None]:
+    """The lines of a UTF-16 or UTF-32 file in ``codec``, split at each ``\\n`` code unit (never
+    the bytes of another character), line ends dropped; None for a line over ``limit`` bytes,
+    which is read past, never held whole."""
+    newline, cr = "\n".encode(codec), "\r".encode(codec)
+    unit, buf, too_long = len(newline), b"", False
+    while True:
+        chunk = fh.read(1 << 16)
+        buf += chunk
+        start = 0
+        while (end := _find_unit(buf, newline, start)) >= 0:
+            yield _wide_line(buf[start:end], cr, limit, too_long)
+            start, too_long = end + unit, False
+        buf = buf[start:]  # starts on a code unit
+        if not chunk:
+            break
+        if len(buf) > limit + unit:  # the line is over the limit already: keep only a partial code unit
+            buf, too_long = buf[len(buf) - len(buf) % unit :], True
+    if buf or too_long:
+        yield _wide_line(buf, cr, limit, too_long)
+
+
+def _wide_line(line: bytes, cr: bytes, limit: int, too_long: bool) -> bytes | None:
+    if line.endswith(cr) and len(line) % len(cr) == 0:
+        line = line[: -len(cr)]
+    return None if too_long or len(line) > limit else line
+
+
+def _find_unit(data: bytes, unit: bytes, start: int) -> int:
+    """Where ``unit`` first sits at or after ``start`` as a whole code unit (at a multiple of its length), or -1."""
+    while (i := data.find(unit, start)) >= 0 and i % len(unit):
+        start = i + 1
+    return i
+
+
+def _decode_line(line: bytes, encoding: str | None) -> tuple[str | None, str]:
+    """A UTF-8 or single-byte line in the file's ``encoding``, else decoded on its own; ``(None, reason)`` if it cannot be."""
+    if encoding is not None:
+        try:
+            return line.decode(encoding), encoding
+        except UnicodeDecodeError:
+            pass
+    return decode_bytes(line) if line.strip() else ("", "")
+
+
+def _decode_wide(line: bytes, codec: str, name: str) -> tuple[str | None, str]:
+    """A UTF-16 or UTF-32 line, or ``(None, reason)``."""
+    try:
+        return line.decode(codec), name
+    except UnicodeDecodeError as err:
+        return None, f"invalid {name} text ({err.reason} at byte {err.start} of the line)"
 
 
 def _sample_encoding(head: bytes) -> str | None:
@@ -544,56 +636,41 @@ def _sample_encoding(head: bytes) -> str | None:
     return name
 
 
-def _stream_jsonl(path: Path, fh: Any, opts: ReadOptions, encoding: str | None) -> Iterator[Article]:
-    """The articles of a JSONL file read line by line: each line is decoded with the file's
-    ``encoding`` (from its first bytes; a line that fails it, or every line when it is None, is
-    decoded on its own), and a line over ``opts.max_bytes`` (line end aside) gets an error record
-    (JSON cannot be parsed when cut) while the lines after it are read as usual."""
-    n = found = 0
-    while raw := fh.readline(opts.max_bytes + 2):  # + the line end, \r\n at most
-        n += 1
-        line = raw.rstrip(b"\r\n")
-        if len(line) > opts.max_bytes:
-            if not raw.endswith(b"\n"):
-                while (rest := fh.readline(1 << 20)) and not rest.endswith(b"\n"):
-                    pass  # the rest of the long line
+def _stream_jsonl(
+    path: Path, lines: Iterable[bytes | None], opts: ReadOptions, decode: Callable[[bytes], tuple[str | None, str]]
+) -> Iterator[Article]:
+    """The articles of a JSONL file's ``lines`` (None for a line over ``opts.max_bytes``, which
+    gets an error record: JSON cannot be parsed when cut), each ``decode``d to ``(text, encoding)``
+    or ``(None, reason)``; a bad line gets an error record, and the lines after it are read as usual."""
+    found = 0
+    for n, line in enumerate(lines, 1):
+        if line is None:
             found += 1
             yield Article(str(path), f"{path.stem}:{n}", error=f"line {n} is larger than the limit of {opts.max_bytes} bytes "
                           "(--max-bytes) and a JSON line cannot be scored when cut: rerun with a larger --max-bytes")
             continue
-        text, used = None, ""
-        if encoding is not None:
-            try:
-                text, used = line.decode(encoding), encoding
-            except UnicodeDecodeError:
-                pass
-        if text is None and line.strip():
-            text, used = decode_bytes(line)
-            if text is None:
-                found += 1
-                yield Article(str(path), f"{path.stem}:{n}", error=f"line {n}: {used}")
-                continue
-        text = (text or "").lstrip("\ufeff")
+        text, used = decode(line)
+        if text is None:
+            found += 1
+            yield Article(str(path), f"{path.stem}:{n}", error=f"line {n}: {used}")
+            continue
+        text = text.lstrip("\ufeff")
         if not text.strip():
             continue
         found += 1
-        yield _jsonl_line(path, n, text, used, [], opts, False)
+        yield _jsonl_line(path, n, text, used, opts)
     if not found:
         yield Article(str(path), path.stem, error="empty file")
 
 
-def _jsonl_line(path: Path, n: int, line: str, encoding: str, flags: list[str], opts: ReadOptions, cut: bool) -> Article:
+def _jsonl_line(path: Path, n: int, line: str, encoding: str, opts: ReadOptions) -> Article:
     try:
         item = json.loads(line)
     except json.JSONDecodeError as err:
-        if cut:
-            error = f"line {n}: cut at --max-bytes {opts.max_bytes} (rerun with a larger --max-bytes to score it)"
-        else:
-            error = f"line {n}: invalid JSON: {err.msg} (column {err.colno})"
-        return Article(str(path), f"{path.stem}:{n}", error=error)
+        return Article(str(path), f"{path.stem}:{n}", error=f"line {n}: invalid JSON: {err.msg} (column {err.colno})")
     except (ValueError, RecursionError) as err:
         return Article(str(path), f"{path.stem}:{n}", error=f"line {n}: invalid JSON: {json_problem(err)}")
-    return _from_object(path, item, f"{path.stem}:{n}", encoding, flags, opts, f"line {n}")
+    return _from_object(path, item, f"{path.stem}:{n}", encoding, [], opts, f"line {n}")
 
 
 def _from_object(path: Path, item: Any, default_id: str, encoding: str, flags: list[str], opts: ReadOptions, where: str) -> Article:

@@ -314,10 +314,10 @@ def test_jsonl_limit_is_per_line(tmp_path):
     # each line is decoded on its own: a byte-order mark before a later line (files joined with cat) is read
     (tmp_path / "b.jsonl").write_bytes(json.dumps(rows[0]).encode() + b"\n\xef\xbb\xbf" + json.dumps(rows[1]).encode() + b"\n")
     assert [a.error for a in read_articles([tmp_path / "b.jsonl"])] == [None, None]
-    # UTF-16 lines cannot be split as bytes: read whole, the last line cut at the limit as before
-    (tmp_path / "c.jsonl").write_text("\n".join(json.dumps(r) for r in rows[:3]), encoding="utf-16")
-    cut = list(read_articles([tmp_path / "c.jsonl"], ReadOptions(max_bytes=2 * len(json.dumps(rows[0])) * 2)))
-    assert [a.error is None for a in cut] == [True, False] and "cut at --max-bytes" in cut[1].error
+    # UTF-16 lines are split in UTF-16 code units, under the same limit per line (in bytes)
+    (tmp_path / "c.jsonl").write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-16")
+    arts = list(read_articles([tmp_path / "c.jsonl"], ReadOptions(max_bytes=2 * len(json.dumps(rows[0])) + 20)))
+    assert [a.id for a in arts] == ["n0", "n1", "n2", "c:4", "n4", "n5"] and "line 4 is larger than the limit" in arts[3].error
 
 
 def test_dangling_link_with_other_suffix_is_ignored(tmp_path):
@@ -410,7 +410,7 @@ def test_jsonl_lines_take_the_file_encoding_and_odd_lines_are_handled(tmp_path):
     (tmp_path / "ru.jsonl").write_bytes(b"\n".join(json.dumps(r, ensure_ascii=False).encode("cp1251") for r in rows) + b"\n")
     arts = list(read_articles([tmp_path / "ru.jsonl"]))
     assert arts[0].text == short and {a.encoding for a in arts} == {"cp1251"}  # a short line alone reads as cp1250
-    # UTF-16 without a byte-order mark cannot be split as bytes: read whole
+    # UTF-16 without a byte-order mark: split in its own code units
     (tmp_path / "u16.jsonl").write_bytes(("\n".join(json.dumps(r, ensure_ascii=False) for r in rows[:2]) + "\n").encode("utf-16-le"))
     assert [a.text for a in read_articles([tmp_path / "u16.jsonl"])] == [short, long]
     # the limit does not count the line end; a line of a byte-order mark or Unicode spaces only is blank
@@ -545,3 +545,54 @@ def test_csv_torn_record_with_a_quoted_line_end_is_cut_whole(tmp_path):
         w.write([torn, last])
     with out.open(encoding="utf-8", newline="") as fh:
         assert [r["id"] for r in csv.DictReader(fh)] == ["x", "a\nb", "c"]
+
+
+WIDE_JSONL = {  # name: (byte-order mark, codec)
+    "utf-16": (b"\xff\xfe", "utf-16-le"), "utf-16-be": (b"\xfe\xff", "utf-16-be"), "utf-32": (b"\xff\xfe\x00\x00", "utf-32-le"),
+    "utf-32-be": (b"\x00\x00\xfe\xff", "utf-32-be"), "no-bom-le": (b"", "utf-16-le"), "no-bom-be": (b"", "utf-16-be"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(WIDE_JSONL))
+def test_utf16_and_utf32_jsonl_over_max_bytes_give_every_line_a_record(tmp_path, kind):
+    # bug 6: such a file was read whole under the limit and cut; the lines after the cut got no record
+    bom, codec = WIDE_JSONL[kind]
+    rows = [{"id": f"g{i}", "text": f"Good article {i} \U0001f680, officials said."} for i in range(20)]
+    rows[3]["text"] = ARTICLE * 500  # one line far over the limit, over several 64 KB reads
+    lines = [json.dumps(r, ensure_ascii=False) for r in rows]
+    lines[7] += "\r"  # a Windows line end
+    (tmp_path / "w.jsonl").write_bytes(bom + "\n".join(lines).encode(codec))  # no line end after the last line
+    unit = 4 if "32" in codec else 2
+    arts = list(read_articles([tmp_path / "w.jsonl"], ReadOptions(max_bytes=unit * len(lines[0]) + 20)))
+    assert [a.id for a in arts] == [f"g{i}" if i != 3 else "w:4" for i in range(20)]
+    assert "line 4 is larger than the limit" in arts[3].error and "larger --max-bytes" in arts[3].error
+    good = [a for i, a in enumerate(arts) if i != 3]
+    assert all(a.error is None and not a.flags for a in good) and good[-1].text == rows[-1]["text"]
+    assert arts[7].text == rows[7]["text"] and {a.encoding for a in good} == {codec[:6] if bom else codec.replace("-", "_")}
+
+
+def test_utf16_jsonl_without_bom_whose_sample_ends_inside_a_surrogate_pair(tmp_path):
+    line = json.dumps({"id": "e", "text": "Rocket launch \U0001f680 seen from the coast, officials said."}, ensure_ascii=False) + "\n"
+    data = (line * 3000).encode("utf-16-le")
+    end = next(k for k in range(1 << 16, len(data), 2) if data[k - 2 : k] == "\U0001f680".encode("utf-16-le")[:2])
+    (tmp_path / "e.jsonl").write_bytes(data[end - (1 << 16) :])  # the first 64 KB end after a high surrogate
+    arts = list(read_articles([tmp_path / "e.jsonl"]))
+    assert len(arts) > 1000 and all(a.error is None and a.encoding == "utf_16_le" for a in arts[1:])
+
+
+def test_nul_byte_in_a_utf8_jsonl_line_fails_that_line_only(tmp_path):
+    # bug 7: a NUL in the first 4 KB made the whole file one "binary file" error
+    bad = json.dumps({"id": "bad", "text": "a\u0000b"}).replace("\\u0000", "\x00")
+    good = [json.dumps({"id": f"g{i}", "text": f"Good article {i}, officials said."}) for i in range(20)]
+    (tmp_path / "n.jsonl").write_bytes(("\n".join([bad, *good]) + "\n").encode())
+    (tmp_path / "s.jsonl").write_bytes(("\n".join([*good[:2], bad, good[2]]) + "\n").encode("utf-8-sig"))
+    arts = list(read_articles([tmp_path / "n.jsonl"]))
+    assert [a.id for a in arts] == ["n:1"] + [f"g{i}" for i in range(20)]
+    assert "line 1: invalid JSON" in arts[0].error and all(a.error is None for a in arts[1:])
+    assert [a.error is None for a in read_articles([tmp_path / "s.jsonl"])] == [True, True, False, True]
+    # a file that is no text, NUL bytes or not, is still one binary-file record
+    (tmp_path / "b.jsonl").write_bytes(bytes(range(256)) * 20)
+    (tmp_path / "z.jsonl").write_bytes(b"\x00\x01\x02\x03\x04\x05\x06\x07\n" * 500)
+    for name in ("b.jsonl", "z.jsonl"):
+        [a] = read_articles([tmp_path / name])
+        assert a.error.startswith("binary file"), name
