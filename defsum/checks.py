@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import numbers
+import unicodedata
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -91,6 +92,16 @@ def as_titles(titles: Any, n: int, single: bool) -> list[str | None]:
     return heads
 
 
+def has_visible_text(text: str) -> bool:
+    """True when ``text`` has a character that is not white space, a control or an invisible
+    format character (zero-width space and joiners, byte-order marks): ``str.strip`` keeps those.
+
+    >>> has_visible_text("\u200b\u200d \ufeff"), has_visible_text("\u200bSeoul")
+    (False, True)
+    """
+    return any(not c.isspace() and unicodedata.category(c) not in ("Cc", "Cf") for c in text)
+
+
 def check_encodable(text: str, where: str = "text") -> str:
     """``text`` if it can be written as UTF-8, else a ValueError naming ``where``: a lone surrogate
     (what ``errors="surrogateescape"`` leaves for undecodable bytes) reaches no tokenizer or file.
@@ -128,8 +139,8 @@ def check_text(text: object, where: str = "text") -> str:
     """
     if not isinstance(text, str):
         raise TypeError(f"{where} must be a str, got {type(text).__name__}{bytes_hint(text, 'text')}")
-    if not text.strip():
-        raise ValueError(f"{where} is empty or only whitespace; there is nothing to summarise")
+    if not has_visible_text(text):
+        raise ValueError(f"{where} is empty or only whitespace (or invisible characters); there is nothing to summarise")
     return check_encodable(text, where)
 
 

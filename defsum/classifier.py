@@ -20,7 +20,7 @@ from defsum.labels import LABELS, NONE
 from defsum.precision import autocast, model_precision, prepare_for_inference, resolve_precision
 from defsum.primary_head import FILENAME as HEAD_FILE
 from defsum.primary_head import PrimaryHead
-from defsum.checks import as_texts, as_titles, check_count, check_device, check_encodable, check_title
+from defsum.checks import as_texts, as_titles, check_count, check_device, check_encodable, check_title, has_visible_text
 from defsum.modelio import (
     ModelLoadError,
     check_vocabulary,
@@ -360,8 +360,8 @@ class EventClassifier:
         for i, (body, head) in enumerate(zip(texts, titles)):
             if not isinstance(body, str):
                 raise TypeError(f"text[{i}] is {type(body).__name__}, expected str")
-            if not body.strip():
-                raise ValueError(f"text[{i}] is empty or whitespace only; nothing to classify")
+            if not has_visible_text(body):
+                raise ValueError(f"text[{i}] is empty or whitespace (or invisible characters) only; nothing to classify")
             windows.append(self.windows(body, head))
         capped = [i for i, w in enumerate(windows) if w.capped]
         if capped:  # said once per call; each Prediction (and each CLI record's flags) says "capped"

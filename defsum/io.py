@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
+from defsum.checks import has_visible_text
+
 logger = logging.getLogger(__name__)
 
 TEXT_SUFFIXES = (".txt", ".md")
@@ -730,8 +732,9 @@ def _article(
     if dropped and "boilerplate_removed" not in flags:
         flags = [*flags, "boilerplate_removed"]
     title = escape_surrogates(" ".join(title.split())) if title else None
-    if not body:
-        why = "only web-page furniture lines (boilerplate_removed)" if "boilerplate_removed" in flags else "empty after reading"
+    if not has_visible_text(body):
+        why = ("only web-page furniture lines (boilerplate_removed)" if "boilerplate_removed" in flags
+               else "empty after reading" if not body else "only invisible characters")
         return Article(path, ident, title=title, error=f"no article text ({why})", encoding=encoding, flags=flags)
     extra = [] if looks_english(body) else ["non_english"]
     return Article(path, ident, title or None, body, encoding=encoding, flags=[*flags, *extra])

@@ -487,3 +487,8 @@ def test_shown_scores_agree_with_the_labels(tiny_classifier):
     for p in tiny_classifier.predict([LONG, "Short one.", "Talks in Geneva went on."]):
         for label, score in p.scores.items():
             assert (label in p.labels) == (score >= tiny_classifier.thresholds[tiny_classifier.labels.index(label)])
+
+
+def test_text_of_invisible_characters_is_refused(tiny_classifier):
+    with pytest.raises(ValueError, match=r"text\[1\] is empty .*invisible"):
+        tiny_classifier.predict(["Talks resumed.", "\u200b\u200d"])

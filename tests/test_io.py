@@ -596,3 +596,10 @@ def test_nul_byte_in_a_utf8_jsonl_line_fails_that_line_only(tmp_path):
     for name in ("b.jsonl", "z.jsonl"):
         [a] = read_articles([tmp_path / name])
         assert a.error.startswith("binary file"), name
+
+
+def test_a_file_of_invisible_characters_is_not_an_article(tmp_path):
+    """Zero-width spaces and joiners survive str.strip: such a file used to be scored as an article."""
+    (tmp_path / "zw.txt").write_text("\u200b\u200d\ufeff\u2060", encoding="utf-8")
+    [article] = read_articles([tmp_path])
+    assert article.error == "no article text (only invisible characters)"
