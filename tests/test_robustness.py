@@ -6,10 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from defsum import Analyzer, EventClassifier, Summarizer
+from defsum.checks import has_visible_text
 from defsum.cli import EXIT_OK, main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,13 +31,15 @@ def analyzer(tiny_classifier_dir, tiny_summarizer_path) -> Analyzer:
 
 @SETTINGS
 @given(text=texts)
+@example(text="\x1b")
+@example(text="\u200b\u200d")
 def test_classifier_any_text(tiny_classifier, text):
     try:
         pred = tiny_classifier.predict(text)
     except ValueError as err:
-        assert not text.strip() and "empty" in str(err)
+        assert not has_visible_text(text) and "empty" in str(err)
         return
-    assert text.strip()
+    assert has_visible_text(text)
     assert set(pred.scores) == set(tiny_classifier.labels)
 
 
