@@ -56,14 +56,13 @@ def as_texts(text: Any) -> tuple[list[str], bool]:
     (['One article.'], True)
     """
     if isinstance(text, str):
-        return [check_encodable(text, "text")], True
+        return [text], True
     if isinstance(text, (bytes, bytearray, Mapping)) or not isinstance(text, Iterable):
         raise TypeError(f"text must be a str or a list of str, got {type(text).__name__}{bytes_hint(text, 'text')}")
     texts = list(text)
     for i, t in enumerate(texts):
         if not isinstance(t, str):
             raise TypeError(f"text[{i}] is {type(t).__name__}, expected str{bytes_hint(t, 'text')}")
-        check_encodable(t, f"text[{i}]")
     return texts, False
 
 

@@ -362,7 +362,8 @@ class EventClassifier:
                 raise TypeError(f"text[{i}] is {type(body).__name__}, expected str")
             if not has_visible_text(body):
                 raise ValueError(f"text[{i}] is empty or whitespace (or invisible characters) only; nothing to classify")
-            windows.append(self.windows(body, head))
+            check_encodable(body, f"text[{i}]")
+            windows.append(self._windows(body, head))  # titles were checked by as_titles
         capped = [i for i, w in enumerate(windows) if w.capped]
         if capped:  # said once per call; each Prediction (and each CLI record's flags) says "capped"
             logger.warning("%d of %d articles (the first: text[%d]) are longer than the %d windows of %d tokens this classifier "
@@ -397,6 +398,9 @@ class EventClassifier:
             raise TypeError(f"text must be a str, got {type(text).__name__}")
         check_encodable(text)
         check_title(title)
+        return self._windows(text, title)
+
+    def _windows(self, text: str, title: str | None) -> Windows:
         cfg = self.config
         return make_windows(self.tokenizer, text, title, max_length=cfg["max_length"], overlap=cfg["overlap"],
                             title_tokens=cfg["title_tokens"], max_windows=cfg["max_windows"])

@@ -239,8 +239,9 @@ def read_articles(paths: Iterable[str | Path], options: ReadOptions | None = Non
     opts = options or ReadOptions()
     excluded = {ident for ident in map(file_identity, opts.exclude) if ident is not None}
     for path, problem in iter_files(paths, opts.follow_symlinks):
-        if opts.exclude and (os.path.realpath(path) in opts.exclude or (problem is None and file_identity(path) in excluded)):
-            continue  # e.g. the run's own output file inside the folder being scored, or a hard link to it
+        # e.g. the run's own output file inside the folder being scored, or a hard link to it (one stat per file)
+        if opts.exclude and (file_identity(path) in excluded if problem is None else os.path.realpath(path) in opts.exclude):
+            continue
         if problem is not None:
             yield Article(str(path), path.stem, error=problem)
             continue
