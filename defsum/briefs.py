@@ -74,10 +74,24 @@ _ABBREV = {
 _GLUED = re.compile(
     r"(?:(?<=[a-z]{2}[.!?])|(?<=\d[.!?])|(?<=\w[)\]][.!?])|(?<=[a-z][.!?][\"'\u201d\u2019]))(?=[A-Z][a-z]+|[AI] )"
 )
-_SENT_END = re.compile(r"(?<=[.!?])([\"'\u201d\u2019)\]]*)\s+(?=[\"'\u201c\u2018(\[]*[A-Z0-9])")
+# Letters of scripts without case (Arabic, Hebrew, Devanagari, Thai, kana, Chinese characters,
+# Hangul) may open a sentence in any text, like a capital; so may Latin-1, Greek and Cyrillic capitals.
+_UNCASED_LETTER = "\u0590-\u06ff\u0900-\u097f\u0e00-\u0e7f\u1100-\u11ff\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af"
+_STOPS = ".!?\u061f\u0964"  # with the Arabic question mark and the Devanagari danda
+_SENT_END = re.compile(
+    rf"(?<=[{_STOPS}])([\"'\u201d\u2019)\]]*)\s+(?=[\"'\u201c\u2018(\[]*[A-Z0-9\u00c0-\u00de\u0391-\u03a9\u0400-\u042f{_UNCASED_LETTER}])"
+)
 # In a block with no capital letter at all (some data sets are lower-cased), any word may open
 # a sentence.
-_SENT_END_UNCASED = re.compile(r"(?<=[.!?])([\"'\u201d\u2019)\]]*)\s+(?=[\"'\u201c\u2018(\[]*[a-z0-9])")
+_SENT_END_UNCASED = re.compile(
+    rf"(?<=[{_STOPS}])([\"'\u201d\u2019)\]]*)\s+(?=[\"'\u201c\u2018(\[]*[a-z0-9\u00df-\u00ff\u03b1-\u03c9\u0430-\u044f{_UNCASED_LETTER}])"
+)
+# Chinese and Japanese end a sentence with a full stop of their own (or "!", "?" after a
+# character of theirs, or of Hangul) and no space after it.
+_CJK = "\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff"
+_CJK_END = re.compile(rf"(?:[\u3002\uff01\uff1f]|(?<=[{_CJK}\uac00-\ud7af])[.!?])[\u300d\u300f\"'\u201d\u2019)\uff09]*\s*(?=\S)")
+# Scripts written without spaces between words: Thai, Lao, Myanmar, Khmer, kana, Chinese characters.
+_UNSPACED = re.compile(rf"[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff{_CJK}]")
 
 
 def _is_abbrev(word: str) -> bool:
@@ -173,6 +187,8 @@ def split_sentences(text: str) -> list[str]:
     Common abbreviations (Mr., U.S., Jan., "No." before a number) do not end a sentence. Newlines
     always do, and so does a full stop glued to the next sentence's capital, as scraped pages often
     have it. A line without any capital letter (a lower-cased data set) splits before any word.
+    Other scripts split too: before a letter of a script without case (Korean, Arabic ...), and
+    after a Chinese or Japanese full stop, "!" or "?", where no space follows.
 
     >>> split_sentences("Mr. Kim left. He said no. U.S. officials agreed.")
     ['Mr. Kim left.', 'He said no.', 'U.S. officials agreed.']
@@ -180,9 +196,11 @@ def split_sentences(text: str) -> list[str]:
     ['Ahir said in a written reply.', 'The survey is annual.']
     >>> split_sentences("typhoon hinnamnor (no. 11) hit geoje. two died.")
     ['typhoon hinnamnor (no. 11) hit geoje.', 'two died.']
+    >>> split_sentences("朝鲜发射了导弹。日本表示抗议。")
+    ['朝鲜发射了导弹。', '日本表示抗议。']
     """
     out: list[str] = []
-    for block in re.split(r"\n+", text):
+    for block in re.split(r"\n+", _CJK_END.sub(lambda m: m.group(0).rstrip() + "\n", text)):
         block = _GLUED.sub(" ", re.sub(r"\s+", " ", block).strip())
         if not block:
             continue
@@ -209,6 +227,44 @@ def _words(text: str) -> list[str]:
     return text.split()
 
 
+def word_count(text: str) -> int:
+    """Words for a length limit: words between spaces, where a run of a script written without
+    spaces (Chinese, Japanese, Thai ...) counts as one word per two of its characters.
+
+    >>> word_count("North Korea fired a missile."), word_count("朝鲜发射了一枚导弹。")
+    (5, 5)
+    """
+    n = 0
+    for w in text.split():
+        unspaced = len(_UNSPACED.findall(w))
+        n += max(1, (unspaced + 1) // 2) if unspaced else 1
+    return n
+
+
+def longest_word(text: str) -> int:
+    """The length of the longest word between spaces, not counting the characters of scripts
+    written without spaces (a Chinese sentence is no over-long word).
+
+    >>> longest_word("aaaa bb"), longest_word("朝鲜发射了一枚导弹 on Monday")
+    (4, 6)
+    """
+    return max((len(w) - len(_UNSPACED.findall(w)) for w in text.split()), default=0)
+
+
+def _cut_unspaced(sentence: str, max_words: int) -> str:
+    """A sentence of a script written without spaces cut to ``max_words`` (as :func:`word_count`
+    counts them) at its last clause mark within the limit, or at the limit."""
+    keep, n = [], 0
+    for ch in sentence:
+        n += 0.5 if _UNSPACED.match(ch) else (1 if ch == " " else 0)
+        if n > max_words:
+            break
+        keep.append(ch)
+    head = "".join(keep)
+    cut = max(head.rfind(c) for c in ",;:\u3001\uff0c\uff1b")
+    return _close(head[:cut] if cut > len(head) // 2 else head)
+
+
 def trim_to_sentences(text: str, max_words: int = 45) -> str:
     """Keep the leading complete sentences whose words fit within ``max_words``.
 
@@ -227,6 +283,8 @@ def trim_to_sentences(text: str, max_words: int = 45) -> str:
         return fitted
     if not sentences:
         return ""
+    if _UNSPACED.search(sentences[0]) and len(_words(sentences[0])) <= max_words:
+        return _cut_unspaced(sentences[0], max_words)
     words = _words(sentences[0])[:max_words]
     cut = len(words)
     for i in range(len(words) - 1, max(len(words) // 2, 2) - 1, -1):
@@ -261,7 +319,7 @@ def _fit_sentences(sentences: list[str], max_words: int) -> str | None:
     kept: list[str] = []
     count = 0
     for s in sentences:
-        n = len(_words(s))
+        n = word_count(s)
         if count + n > max_words:
             break
         kept.append(s)
@@ -368,8 +426,10 @@ def clause_cut(sentence: str, max_words: int = 45) -> str | None:
     True
     """
     words = _words(sentence)
-    if len(words) <= max_words:
+    if word_count(sentence) <= max_words:
         return sentence
+    if len(words) <= max_words:  # long only for its Chinese, Japanese, Thai ... characters: the rules read English
+        return None
     for i in range(min(len(words) - 1, max_words), max(len(words) // 3, 6) - 1, -1):
         if not words[i - 1].endswith((",", ";")):
             continue
@@ -421,9 +481,9 @@ def is_clipped(brief: str, source: str) -> bool:
 
 
 def _close(text: str) -> str:
-    text = text.strip().rstrip(",;:-\u2013\u2014 ")
-    if text and text[-1] not in ".!?\"'":
-        text += "."
+    text = text.strip().rstrip(",;:-\u2013\u2014\u3001\uff0c\uff1b ")
+    if text and text[-1] not in ".!?\"'\u3002\uff01\uff1f\u300d\u300f\u061f\u0964":
+        text += "\u3002" if re.match(f"[{_CJK}]", text[-1]) else "."
     return text
 
 
@@ -829,8 +889,12 @@ def body_sentences(text: str, title: str | None = None) -> list[str]:
     sentences = _opening_sentences(text)
     if not title:
         return sentences
-    head = _lower_words(title)
-    return [x for x in sentences if _lower_words(x) != head]
+    head = _title_words(title)
+    return [x for x in sentences if not head or _title_words(x) != head]
+
+
+def _title_words(text: str) -> list[str]:
+    return re.findall(r"[^\W_]+", text.lower())
 
 
 def novel_content_words(brief: str, source: str, prefix: int = 5) -> list[str]:

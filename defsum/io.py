@@ -742,11 +742,17 @@ def _article(
 
 
 def looks_english(text: str) -> bool:
-    """A cheap check: do common English function words make up a normal share of the words?
+    """A cheap check: are most letters Latin ones, and do common English function words make
+    up a normal share of the words?
 
     >>> looks_english("The minister said that the talks would resume in Geneva.")
     True
+    >>> looks_english("朝鲜周三向日本海发射了一枚弹道导弹，韩国联合参谋本部表示。")
+    False
     """
+    letters = [c for c in text[:5000] if c.isalpha()]
+    if letters and sum(c.isascii() for c in letters) < 0.5 * len(letters):
+        return False
     words = re.findall(r"[^\W\d_]+", text[:5000].lower())
     if len(words) < 5:
         return True

@@ -93,7 +93,7 @@ def classifier_card(report: dict[str, Any], extra: str = "") -> str:
         "## Limits", "",
         "- The corpus is team-written; scores on real news are lower (see the real-text numbers where given).",
         *(f"- {x}" for x in report.get("limits", [])),
-        "- English only; other languages are scored but flagged `non_english` by the CLI.",
+        "- English only; other languages are scored, with labels that mean little, and flagged `non_english` by the CLI.",
         "- Trained mostly on security news: text far from that domain may get spurious low-confidence tags.",
         "",
     ]

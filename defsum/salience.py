@@ -129,15 +129,16 @@ class SentenceRanker:
         return sents, feats @ self.weight
 
     def best(self, text: str, title: str | None = None, max_words: int = 45) -> str:
-        """The best-scoring candidate, sentence-cased; when the article has none, its first
-        sentence that is not the headline, trimmed to ``max_words`` ("" when it has none at all, or
-        when that sentence repeats a word trigram, holds a "word" over :data:`MAX_WORD_CHARS` characters
-        or has no word outside web addresses)."""
+        """The best-scoring candidate, sentence-cased; when the article has none (text not in
+        English has none), its first sentence that is not the headline, trimmed to ``max_words``
+        ("" when it has none at all, or when that sentence repeats a word trigram, holds a "word"
+        over :data:`MAX_WORD_CHARS` characters, a script written without spaces aside, or has no
+        word outside web addresses)."""
         sents, scores = self.scores(text, title, max_words)
         if not sents:
             body = briefs.body_sentences(text, title)
             first = briefs.trim_to_sentences(body[0], max_words) if body else ""
-            if (not first or briefs.has_repeated_ngrams(first, 3) or max(len(w) for w in first.split()) > MAX_WORD_CHARS
+            if (not first or briefs.has_repeated_ngrams(first, 3) or briefs.longest_word(first) > MAX_WORD_CHARS
                     or not briefs.has_words(first)):
                 return ""  # a line that repeats itself, is one long run of characters or only a web address is no brief
             return briefs.sentence_case(first)

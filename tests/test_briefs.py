@@ -292,3 +292,39 @@ def test_all_capitals_articles_get_sentence_cased_briefs():
     assert briefs.sentence_case("NATO and the EU met in Brussels.") == "NATO and the EU met in Brussels."
     assert briefs.restore_case("the envoy of south korea 's ministry left .", "The ENVOY of SOUTH KOREA'S ministry left the capital on a quiet afternoon.") == \
         "The Envoy of South Korea's ministry left."  # capitals in a cased article: no "Korea'S"
+
+
+# Articles in other scripts: defsum's models read English, but such an article still gets its lead
+# sentence as a brief (and the CLI flags it non_english), never an empty one.
+KOREAN = "북한이 수요일 동해상으로 탄도미사일 한 발을 발사했다. 일본 정부는 미사일이 수역 밖에 떨어졌다고 말했다."
+CHINESE = "朝鲜周三向日本海发射了一枚弹道导弹，韩国联合参谋本部表示。日本政府称导弹落在其专属经济区外！美国谴责了这次发射。"
+ARABIC = "أطلقت كوريا الشمالية صاروخا باليستيا يوم الأربعاء. هل ستفرض عقوبات جديدة؟ لم يتضح ذلك بعد."
+RUSSIAN = "Северная Корея запустила ракету. Об этом сообщил штаб. Япония выразила протест."
+
+
+@pytest.mark.parametrize(("text", "n"), [(KOREAN, 2), (CHINESE, 3), (ARABIC, 3), (RUSSIAN, 3)])
+def test_split_sentences_in_other_scripts(text, n):
+    sentences = briefs.split_sentences(text)
+    assert len(sentences) == n and "".join(sentences).replace(" ", "") == text.replace(" ", "")
+
+
+def test_english_sentence_splitting_is_unchanged_by_other_scripts():
+    assert briefs.split_sentences("Kim met Émile Dupont. Él said no. He left.") == [
+        "Kim met Émile Dupont.", "Él said no.", "He left."]
+    assert briefs.split_sentences("The talks in 北京 ended. Both sides left.") == ["The talks in 北京 ended.", "Both sides left."]
+
+
+def test_length_limits_count_unspaced_scripts_by_characters():
+    assert briefs.word_count("朝鲜发射了一枚导弹。") == 5 and briefs.word_count("Kim left 北京 today.") == 4
+    long = "，".join(["朝鲜周三向日本海发射了一枚弹道导弹", "韩国联合参谋本部表示", "这是今年以来的第十次发射", "日本政府称导弹落在其专属经济区外"]) + "。"
+    for limit in (8, 12, 20, 45):
+        out = briefs.trim_to_sentences(briefs.clean_text(long), limit)
+        assert out and briefs.word_count(out) <= limit + 1 and out.endswith("。")  # + 1: the closing stop
+        assert long.replace("，", ",").startswith(out[:-1])  # a leading part, cut at a comma where one fits
+    assert briefs.trim_to_sentences(briefs.clean_text(long), 12) == "朝鲜周三向日本海发射了一枚弹道导弹。"
+    assert briefs.longest_word(long) == 4 and briefs.longest_word("aaaaa 朝鲜发射了 bb") == 5  # long: its four stops
+
+
+def test_body_sentences_keep_sentences_when_the_title_has_no_latin_words():
+    assert briefs.body_sentences(KOREAN, "북한, 탄도미사일 발사") == briefs.split_sentences(KOREAN)
+    assert briefs.body_sentences("북한 미사일 발사\n" + KOREAN, "북한 미사일 발사") == briefs.split_sentences(KOREAN)

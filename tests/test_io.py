@@ -603,3 +603,9 @@ def test_a_file_of_invisible_characters_is_not_an_article(tmp_path):
     (tmp_path / "zw.txt").write_text("\u200b\u200d\ufeff\u2060", encoding="utf-8")
     [article] = read_articles([tmp_path])
     assert article.error == "no article text (only invisible characters)"
+
+
+def test_looks_english_by_script_and_function_words():
+    assert not looks_english("朝鲜周三向日本海发射了一枚弹道导弹，韩国联合参谋本部表示。日本政府称导弹落在其专属经济区外。")
+    assert not looks_english("Северная Корея запустила баллистическую ракету в сторону Японского моря.")
+    assert looks_english("North Korean leader Kim Jong Un (김정은) said on Monday that the talks in 北京 would go on.")

@@ -232,3 +232,14 @@ def test_ranker_training_leaves_out_copies_of_other_buckets(tmp_path: Path):
     assert len(dev_rows) == 3
     [(_, everything)] = tr.load([f"{data},text=text"], training=True)  # every bucket: nothing to protect
     assert len(everything) == 5
+
+
+@pytest.mark.parametrize("text", [
+    "北京消息。朝鲜周三向日本海发射了一枚弹道导弹，韩国联合参谋本部表示。日本政府称导弹落在其专属经济区外。",
+    "북한이 수요일 동해상으로 탄도미사일 한 발을 발사했다. 일본 정부는 미사일이 수역 밖에 떨어졌다고 말했다.",
+])
+def test_best_gives_an_article_in_another_script_its_lead_sentence(text):
+    ranker = SentenceRanker.fit(_articles(9))
+    assert candidates(text)[0] == []  # the ranker reads English sentences only
+    brief = ranker.best(text, "북한 미사일 발사")
+    assert brief and brief in text.replace("，", ",") and len(brief) < len(text)
