@@ -37,9 +37,13 @@ class _Scorer:
         self.batch_size = batch_size
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, list[Any]]:
-        arts = [Article(**json.loads(a)) for a in batch["article"]]
-        records = analyze_chunk(self.analyzer, arts, self.batch_size)
-        return {"record": [json.dumps(r) for r in records]}
+        """Score the rows not already done; a done row comes back as its key with an empty record."""
+        todo = [i for i, done in enumerate(batch["done"]) if not done]
+        records = analyze_chunk(self.analyzer, [Article(**json.loads(batch["article"][i])) for i in todo], self.batch_size)
+        out = [""] * len(batch["done"])
+        for i, r in zip(todo, records):
+            out[i] = json.dumps(r)
+        return {"record": out, "key": list(batch["key"])}
 
 
 def actor_device(device: str) -> tuple[str, int | None]:
@@ -57,7 +61,8 @@ def _reader(options: ReadOptions, done: set[str]) -> Any:
     def read(row: dict[str, Any]) -> list[dict[str, Any]]:
         path, problem = row["path"], row["problem"]
         arts = [Article(path, Path(path).stem, error=problem)] if problem else list(read_articles([path], options))
-        return [{"article": json.dumps(asdict(a)), "key": a.key, "done": a.key in done} for a in arts]
+        # An article already in the output travels on as its key only, so the files are read once.
+        return [{"article": "" if a.key in done else json.dumps(asdict(a)), "key": a.key, "done": a.key in done} for a in arts]
 
     return read
 
@@ -98,16 +103,12 @@ def score_with_ray(
         return
     rows = ray.data.from_items(files).flat_map(_reader(options, done))
     device, gpus = actor_device(device)
-    todo = rows.filter(lambda r: not r["done"]).map_batches(
+    scored = rows.map_batches(
         _Scorer, fn_constructor_kwargs={"classifier": classifier, "summarizer": summarizer, "summarize": summarize,
                                         "extractive": extractive, "backend": backend, "batch_size": batch_size,
                                         "device": device},
         batch_size=batch_size, concurrency=actors, num_gpus=gpus, batch_format="numpy",
     )
-    already = [r["key"] for r in rows.filter(lambda r: r["done"]).iter_rows()] if done else []
-    first = True
-    for batch in todo.iter_batches(batch_size=batch_size * 4, batch_format="numpy"):
-        yield [json.loads(r) for r in batch["record"]], already if first else []
-        first = False
-    if first and already:
-        yield [], already
+    for batch in scored.iter_batches(batch_size=batch_size * 4, batch_format="numpy"):
+        yield ([json.loads(r) for r in batch["record"] if r],
+               [str(k) for r, k in zip(batch["record"], batch["key"]) if not r])

@@ -57,3 +57,23 @@ def test_ray_actors_on_cuda_ask_for_a_gpu_each():
 
     assert actor_device("cuda:3") == ("cuda", 1) and actor_device("cuda") == ("cuda", 1)
     assert actor_device("cpu") == ("cpu", None)
+
+
+def test_ray_actors_score_only_rows_not_done_and_pass_done_keys_through(monkeypatch):
+    """Articles already in the output travel through the one pipeline as keys (so each file is read
+    once); the actor scores the rest and keeps every row's place."""
+    from dataclasses import asdict
+
+    from defsum import engine_ray
+    from defsum.io import Article
+
+    scored = []
+    monkeypatch.setattr(engine_ray._Scorer, "__init__", lambda self, *a, **k: setattr(self, "batch_size", 2) or setattr(self, "analyzer", None))
+    monkeypatch.setattr(engine_ray, "analyze_chunk", lambda analyzer, arts, bs: scored.extend(arts) or [{"id": a.id} for a in arts])
+    arts = [Article(f"{i}.txt", str(i), None, f"text {i}") for i in range(4)]
+    batch = {"article": [json.dumps(asdict(a)) if i % 2 else "" for i, a in enumerate(arts)],
+             "key": [a.key for a in arts], "done": [i % 2 == 0 for i in range(4)]}
+    out = engine_ray._Scorer()(batch)
+    assert [a.id for a in scored] == ["1", "3"]
+    assert [json.loads(r)["id"] if r else None for r in out["record"]] == [None, "1", None, "3"]
+    assert out["key"] == batch["key"]
