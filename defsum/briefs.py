@@ -552,7 +552,7 @@ def _source_forms(source: str) -> tuple[dict[tuple[str, ...], str], int]:
     shouting = is_shouting(source)
     for key, form in chosen.items():
         letters = [c for c in form if c.isalpha()]
-        if letters and form.isupper() and len(letters) > 1:  # datelines: "SEOUL, Aug 17 -"
+        if letters and form.isupper() and (len(letters) > 1 or shouting):  # datelines: "SEOUL, Aug 17 -"; "A" in capitals
             others = [f for f in (forms.get(key, Counter()) + initial_only.get(key, Counter())) if not f.isupper()]
             if others:
                 chosen[key] = others[0]

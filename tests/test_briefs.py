@@ -288,6 +288,9 @@ def test_all_capitals_articles_get_sentence_cased_briefs():
     brief = briefs.restore_case("north korea fired two missiles into the sea on monday , south korea 's military said .",
                                 "North Korea fires missiles\n" + caps)
     assert brief == "North Korea fired two missiles into the sea on Monday, south korea's military said."
+    assert briefs.restore_case("a missile flew and i saw it .", "A MISSILE FLEW OVER THE SEA AS I WATCHED. I SAW IT.") == \
+        "A missile flew and I saw it."  # one-letter words in capitals too: no "flew A missile"
+    assert briefs.restore_case("it flew a long way .", caps + " IT FLEW A LONG WAY.") == "It flew a long way."
     assert briefs.sentence_case("NORTH KOREA FIRED TWO MISSILES ON MONDAY.") == "North korea fired two missiles on Monday."
     assert briefs.sentence_case("NATO and the EU met in Brussels.") == "NATO and the EU met in Brussels."
     assert briefs.restore_case("the envoy of south korea 's ministry left .", "The ENVOY of SOUTH KOREA'S ministry left the capital on a quiet afternoon.") == \
