@@ -89,9 +89,15 @@ _SENT_END_UNCASED = re.compile(
 # Chinese and Japanese end a sentence with a full stop of their own (or "!", "?" after a
 # character of theirs, or of Hangul) and no space after it.
 _CJK = "\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff"
-_CJK_END = re.compile(rf"(?:[\u3002\uff01\uff1f]|(?<=[{_CJK}\uac00-\ud7af])[.!?])[\u300d\u300f\"'\u201d\u2019)\uff09]*\s*(?=\S)")
+_CLOSERS = "\u300d\u300f\"'\u201d\u2019)\uff09"
+_CJK_END = re.compile(
+    rf"[\u3002\uff01\uff1f][{_CLOSERS}]*(?![{_CLOSERS}])\s*(?=[^\s\u3040-\u309f])"  # not before a particle: 「...。」と述べた
+    rf"|(?<=[{_CJK}\uac00-\ud7af])[.!?][{_CLOSERS}]*(?![{_CLOSERS}])(?=[{_CJK}\uac00-\ud7af])"  # glued to the next sentence
+)
 # Scripts written without spaces between words: Thai, Lao, Myanmar, Khmer, kana, Chinese characters.
-_UNSPACED = re.compile(rf"[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff{_CJK}]")
+_UNSPACED_CHARS = rf"\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff{_CJK}"
+_UNSPACED = re.compile(f"[{_UNSPACED_CHARS}]")
+_UNSPACED_OR_SPACE = re.compile(rf"[\s{_UNSPACED_CHARS}]+")
 
 
 def _is_abbrev(word: str) -> bool:
@@ -208,14 +214,14 @@ def split_sentences(text: str) -> list[str]:
         ends = _SENT_END if cased else _SENT_END_UNCASED
         start = 0
         for m in ends.finditer(block):
-            candidate = block[start : m.start(1) + len(m.group(1))].strip()  # closing quotes stay
-            tokens = candidate.split()
+            end = m.start(1) + len(m.group(1))  # closing quotes stay
+            tokens = block[max(start, end - 200) : end].split()  # the last word only: no re-split of a long run
             raw_last = re.split(r"[^\w.]+", tokens[-1].rstrip(".!?\"')"))[-1] if tokens else ""  # 'said:"No.' -> No
             numbered = raw_last == ("No" if cased else "no") and block[m.end() : m.end() + 1].isdigit()
             initial = not cased and len(raw_last) == 1 and raw_last.isalpha()  # "george w. bush"
             if _is_abbrev(raw_last) or numbered or initial:
                 continue
-            out.append(candidate)
+            out.append(block[start:end].strip())
             start = m.end()
         tail = block[start:].strip()
         if tail:
@@ -242,25 +248,34 @@ def word_count(text: str) -> int:
 
 
 def longest_word(text: str) -> int:
-    """The length of the longest word between spaces, not counting the characters of scripts
+    """The length of the longest run of characters between spaces and characters of scripts
     written without spaces (a Chinese sentence is no over-long word).
 
     >>> longest_word("aaaa bb"), longest_word("朝鲜发射了一枚导弹 on Monday")
     (4, 6)
     """
-    return max((len(w) - len(_UNSPACED.findall(w)) for w in text.split()), default=0)
+    return max((len(w) for w in _UNSPACED_OR_SPACE.split(text)), default=0)
+
+
+def is_mostly_unspaced(text: str) -> bool:
+    """True when at least half the letters of ``text`` belong to scripts written without spaces.
+
+    >>> is_mostly_unspaced("朝鲜发射了导弹。"), is_mostly_unspaced("He met Xi Jinping 习近平.")
+    (True, False)
+    """
+    letters = sum(c.isalpha() for c in text)
+    return letters > 0 and 2 * len(_UNSPACED.findall(text)) >= letters
 
 
 def _cut_unspaced(sentence: str, max_words: int) -> str:
-    """A sentence of a script written without spaces cut to ``max_words`` (as :func:`word_count`
-    counts them) at its last clause mark within the limit, or at the limit."""
-    keep, n = [], 0
-    for ch in sentence:
-        n += 0.5 if _UNSPACED.match(ch) else (1 if ch == " " else 0)
-        if n > max_words:
-            break
-        keep.append(ch)
-    head = "".join(keep)
+    """A sentence mostly in a script written without spaces cut to its longest beginning within
+    ``max_words`` (as :func:`word_count` counts them), at its last clause mark there when one
+    falls in the second half."""
+    lo, hi = 0, len(sentence)  # word_count grows with the prefix: bisect for the longest that fits
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        lo, hi = (mid, hi) if word_count(sentence[:mid]) <= max_words else (lo, mid - 1)
+    head = sentence[:lo]
     cut = max(head.rfind(c) for c in ",;:\u3001\uff0c\uff1b")
     return _close(head[:cut] if cut > len(head) // 2 else head)
 
@@ -283,9 +298,11 @@ def trim_to_sentences(text: str, max_words: int = 45) -> str:
         return fitted
     if not sentences:
         return ""
-    if _UNSPACED.search(sentences[0]) and len(_words(sentences[0])) <= max_words:
+    if is_mostly_unspaced(sentences[0]):
         return _cut_unspaced(sentences[0], max_words)
     words = _words(sentences[0])[:max_words]
+    while len(words) > 1 and word_count(" ".join(words)) > max_words:  # a Chinese gloss counts more than one word
+        words.pop()
     cut = len(words)
     for i in range(len(words) - 1, max(len(words) // 2, 2) - 1, -1):
         w = words[i]
@@ -428,9 +445,10 @@ def clause_cut(sentence: str, max_words: int = 45) -> str | None:
     words = _words(sentence)
     if word_count(sentence) <= max_words:
         return sentence
-    if len(words) <= max_words:  # long only for its Chinese, Japanese, Thai ... characters: the rules read English
-        return None
-    for i in range(min(len(words) - 1, max_words), max(len(words) // 3, 6) - 1, -1):
+    top = min(len(words) - 1, max_words)
+    while top > 0 and word_count(" ".join(words[:top])) > max_words:  # a Chinese gloss counts more than one word
+        top -= 1
+    for i in range(top, max(len(words) // 3, 6) - 1, -1):
         if not words[i - 1].endswith((",", ";")):
             continue
         kept, tail = words[:i], words[i:]
@@ -483,7 +501,7 @@ def is_clipped(brief: str, source: str) -> bool:
 def _close(text: str) -> str:
     text = text.strip().rstrip(",;:-\u2013\u2014\u3001\uff0c\uff1b ")
     if text and text[-1] not in ".!?\"'\u3002\uff01\uff1f\u300d\u300f\u061f\u0964":
-        text += "\u3002" if re.match(f"[{_CJK}]", text[-1]) else "."
+        text += "\u3002" if re.match(f"[{_CJK}]", text[-1]) and is_mostly_unspaced(text) else "."
     return text
 
 
@@ -889,11 +907,12 @@ def body_sentences(text: str, title: str | None = None) -> list[str]:
     sentences = _opening_sentences(text)
     if not title:
         return sentences
-    head = _title_words(title)
-    return [x for x in sentences if not head or _title_words(x) != head]
+    words = _lower_words if _lower_words(title) else _any_words  # a title without Latin words: any script's
+    head = words(title)
+    return [x for x in sentences if not head or words(x) != head]
 
 
-def _title_words(text: str) -> list[str]:
+def _any_words(text: str) -> list[str]:
     return re.findall(r"[^\W_]+", text.lower())
 
 

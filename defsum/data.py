@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import random
@@ -48,10 +49,15 @@ def check_record(record: Any, where: str, *, text_field: str = "text", labels_fi
 
 def read_records(path: str | Path, *, check: bool = True, text_field: str = "text", labels_field: str = "labels",
                  full: bool = True) -> list[dict[str, Any]]:
-    """Read a JSONL file of labelled records, checking each one (:func:`check_record`).
+    """Read a JSONL file of labelled records, checking each one (:func:`check_record`). A file
+    ending in ``.csv`` or ``.tsv`` is read as a table with a header row (:func:`parse_labels`
+    reads its labels column; an empty cell is a missing value).
 
     >>> records = read_records("data/corpus/train.jsonl")  # doctest: +SKIP
     """
+    if Path(path).suffix.lower() in (".csv", ".tsv"):
+        rows = _read_table(path, labels_field)
+        return [check_record(r, w, text_field=text_field, labels_field=labels_field, full=full) if check else r for w, r in rows]
     out = []
     with open(path, encoding="utf-8") as fh:
         for n, line in enumerate(fh, 1):
@@ -65,6 +71,56 @@ def read_records(path: str | Path, *, check: bool = True, text_field: str = "tex
             if not isinstance(record, dict):
                 raise ValueError(f"{where}: expected a JSON object, got {type(record).__name__} (one JSON object per line expected)")
             out.append(check_record(record, where, text_field=text_field, labels_field=labels_field, full=full) if check else record)
+    return out
+
+
+def parse_labels(value: str, where: str = "labels") -> list[str]:
+    """The labels of a table cell: a JSON list, or names separated by ``;``, ``,``, ``|`` or
+    spaces; an empty cell or ``none`` is no label.
+
+    >>> parse_labels("provocation; diplomacy"), parse_labels('["diplomacy"]'), parse_labels("none")
+    (['provocation', 'diplomacy'], ['diplomacy'], [])
+    """
+    text = value.strip()
+    if text.startswith("["):
+        try:
+            labels = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{where}: labels {value!r} start like a JSON list but are not one ({err.msg})") from err
+    else:
+        labels = [x for x in re.split(r"[;,|\s]+", text) if x]
+    return [] if labels in (["none"], [NONE]) else labels
+
+
+def _read_table(path: str | Path, labels_field: str) -> list[tuple[str, dict[str, Any]]]:
+    """``(where, record)`` for each row of a CSV or TSV file; an empty cell is None (an empty
+    ``primary`` or ``known_labels`` cell is left out, an empty labels cell is no label)."""
+    delimiter = "\t" if Path(path).suffix.lower() == ".tsv" else ","
+    old = csv.field_size_limit()
+    csv.field_size_limit(max(old, 10_000_000))  # an article may be long
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            reader = csv.DictReader(fh, delimiter=delimiter)
+            out = []
+            for row in reader:
+                where = f"{path}:{reader.line_num}"
+                if None in row:
+                    raise ValueError(f"{where}: more cells than the header's {len(reader.fieldnames or [])} columns "
+                                     "(quote a cell that holds the delimiter)")
+                if not any(v.strip() for v in row.values() if v):
+                    continue
+                record: dict[str, Any] = {k: v if v and v.strip() else None for k, v in row.items()}
+                for k in ("primary", "known_labels"):  # optional: an empty cell is no value
+                    if record.get(k) is None:
+                        record.pop(k, None)
+                for k in (labels_field, "known_labels"):
+                    if k in record:
+                        record[k] = parse_labels(record[k] or "", f"{where}: field {k!r}")
+                out.append((where, record))
+    except csv.Error as err:
+        raise ValueError(f"{path}: not a readable {'TSV' if delimiter == chr(9) else 'CSV'} file ({err})") from err
+    finally:
+        csv.field_size_limit(old)
     return out
 
 

@@ -751,8 +751,8 @@ def looks_english(text: str) -> bool:
     False
     """
     letters = [c for c in text[:5000] if c.isalpha()]
-    if letters and sum(c.isascii() for c in letters) < 0.5 * len(letters):
-        return False
+    if letters and sum(c.isascii() or "\u00c0" <= c <= "\u024f" or "\u1e00" <= c <= "\u1eff" for c in letters) < 0.5 * len(letters):
+        return False  # mostly another script than Latin
     words = re.findall(r"[^\W\d_]+", text[:5000].lower())
     if len(words) < 5:
         return True

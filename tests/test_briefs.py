@@ -325,7 +325,37 @@ def test_length_limits_count_unspaced_scripts_by_characters():
         assert out and briefs.word_count(out) <= limit + 1 and out.endswith("。")  # + 1: the closing stop
         assert long.replace("，", ",").startswith(out[:-1])  # a leading part, cut at a comma where one fits
     assert briefs.trim_to_sentences(briefs.clean_text(long), 12) == "朝鲜周三向日本海发射了一枚弹道导弹。"
-    assert briefs.longest_word(long) == 4 and briefs.longest_word("aaaaa 朝鲜发射了 bb") == 5  # long: its four stops
+    assert briefs.longest_word(long) == 1 and briefs.longest_word("aaaaa 朝鲜发射了 bb") == 5
+    japanese = "2023年10月15日、NATOのStoltenberg事務総長はBrusselsで会見し、支援を続けると述べた。"
+    assert briefs.longest_word(japanese) == len("Stoltenberg")  # runs between the unspaced characters
+
+
+def test_chinese_japanese_korean_inside_english_text_does_not_split_or_shorten_it():
+    """A quoted or glossed phrase in another script keeps an English sentence whole, within
+    the limit it had, closed with an English full stop."""
+    for text in ['He shouted "我们会赢!" and left the stage after the rally in Beijing on Monday night.',
+                 "Kim used the word 통일! during the speech to the assembly on Friday.",
+                 "The post said 北京... and then it was deleted by the censors."]:
+        assert briefs.split_sentences(text) == [text]
+    assert briefs.split_sentences('He shouted "我们会赢!"') == ['He shouted "我们会赢!"']
+    assert briefs.split_sentences("他说:「我们会赢。」他走了。") == ["他说:「我们会赢。」", "他走了。"]
+    assert briefs.split_sentences("首相は「必ず勝つ。」と述べた。") == ["首相は「必ず勝つ。」と述べた。"]
+    gloss = ("Chinese Foreign Minister Wang Yi (王毅) met his counterpart from the Ministry of Foreign Affairs of the "
+             "People's Republic (中华人民共和国外交部) in Beijing on Monday, the ministry said.")
+    assert briefs.fit_words(gloss, 30) == "Chinese Foreign Minister Wang Yi (王毅) met his counterpart from the Ministry of " \
+        "Foreign Affairs of the People's Republic (中华人民共和国外交部) in Beijing on Monday."
+    assert briefs.fit_words(gloss, 40) == gloss and briefs.trim_to_sentences(gloss, 40) == gloss
+    assert briefs.trim_to_sentences("He met Xi Jinping 习近平 and other leaders at the summit in the capital.", 6) == \
+        "He met Xi Jinping 习近平."
+    assert briefs.body_sentences("Kim visits Moscow\nKim arrived.", "Kim visits Moscow (모스크바)") == ["Kim arrived."]
+
+
+def test_unspaced_cuts_stay_within_the_limit():
+    for limit in (1, 2, 3, 5, 8):
+        for text in ["The ministry (中华人民共和国外交部) said on Monday that the talks would resume soon.",
+                     "中国人民解放军 PLA 海军 navy 舰队 fleet 出海"]:
+            out = briefs.trim_to_sentences(text, limit)
+            assert out and briefs.word_count(out) <= limit + 1  # + 1: a closing stop after a Latin word
 
 
 def test_body_sentences_keep_sentences_when_the_title_has_no_latin_words():
