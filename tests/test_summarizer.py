@@ -424,7 +424,10 @@ def test_summariser_training_data_errors_name_the_file(tmp_path: Path):
                                          r"the records have \['brief', 'id', 'text', 'title'\]"):
         ts.load_pairs([ts.Source(str(corpus), split="all")], args)
     assert len(ts.load_pairs([ts.Source(str(corpus), text="text", target="brief", split="all")], args)) == 1
-    for name, body, message in (("a.csv", "document,summary\nx,y\n", "a.csv:1: invalid JSON"),
+    (tmp_path / "pairs.csv").write_text('document,summary\n"An article, with a comma.",A brief.\n')
+    assert ts.read_records(ts.Source(str(tmp_path / "pairs.csv"))) == [
+        {"document": "An article, with a comma.", "summary": "A brief.", "id": "pairs-0"}]  # a table reads too
+    for name, body, message in (("a.jsonl", "document,summary\nx,y\n", "a.jsonl:1: invalid JSON"),
                                 ("b.jsonl", json.dumps([{"document": "x"}]) + "\n", "b.jsonl:1: expected a JSON object, got list")):
         (tmp_path / name).write_text(body)
         with pytest.raises(SystemExit, match=message):

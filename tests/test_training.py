@@ -206,3 +206,31 @@ def test_freeze_layers_finds_the_layers_of_other_encoders(kind):
     assert any("classifier" in n for n in trainable)
     with pytest.raises(SystemExit, match="has 3 layers"):
         train_classifier.freeze_lower(model, 4)
+
+
+def test_tables_train_like_jsonl(tmp_path):
+    """A spreadsheet export trains too: CSV or TSV with a header row, labels as a JSON list or
+    names separated by ';', ',', '|' or spaces, an empty cell or 'none' for no label; errors name
+    the file and line."""
+    tc = _train_module()
+    args = tc.parse_args(["--output", str(tmp_path / "out"), "--text-field", "body", "--labels-field", "tags"])
+    table = tmp_path / "mine.csv"
+    table.write_text('headline,body,tags,known_labels\n'
+                     'H1,"Troops fired shells, officials said.",provocation; diplomacy,\n'
+                     'H2,Talks resumed.,"[""diplomacy""]",\n'
+                     'H3,Nothing much happened.,,elite_defection\n'
+                     '\n'
+                     'H4,A quiet day.,none,\n', encoding="utf-8-sig")
+    rows = tc.load([str(table)], args, 1.0)
+    assert [r["labels"] for r in rows] == [["provocation", "diplomacy"], ["diplomacy"], [], []]
+    assert rows[0]["text"] == "Troops fired shells, officials said." and rows[2]["mask"] == [1.0, 0.0, 0.0]
+    tsv = tmp_path / "mine.tsv"
+    tsv.write_text("body\ttags\nTalks resumed.\tdiplomacy|provocation\n")
+    assert tc.load([str(tsv)], args, 1.0)[0]["labels"] == ["diplomacy", "provocation"]
+    for body, message in (("body,tags\nText.,coup\n", r"mine.csv:2: field 'tags' must be a list drawn from"),
+                          ("body,tags\nText.,\"[diplomacy\"\n", r"mine.csv:2: field 'tags': labels .* start like a JSON list"),
+                          ("body,tags\nText.,diplomacy,extra\n", r"mine.csv:2: more cells than the header's 2 columns"),
+                          ("body,tags\n,diplomacy\n", r"mine.csv:2: field 'body' is empty")):
+        table.write_text(body)
+        with pytest.raises(SystemExit, match=f"cannot train on {table}: .*{message}"):
+            tc.load([str(table)], args, 1.0)

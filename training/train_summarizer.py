@@ -104,7 +104,7 @@ class Source:
 
 
 def read_records(src: Source) -> list[dict[str, Any]]:
-    """Read a local JSONL file, or a hub data set by name (needs network)."""
+    """Read a local JSONL (or CSV/TSV) file, or a hub data set by name (needs network)."""
     path = Path(src.path)
     if path.exists():
         try:
