@@ -232,7 +232,18 @@ def print_table(records: list[dict[str, Any]]) -> None:
             print(textwrap.fill(r["title"], width, initial_indent="    ", subsequent_indent="    "))
         if r["summary"]:
             print(textwrap.fill("brief: " + r["summary"], width, initial_indent="    ", subsequent_indent="           "))
+        notes = [NOTES[f] for f in r.get("flags") or () if f in NOTES]
+        if notes:
+            print(textwrap.fill("note: " + "; ".join(notes), width, initial_indent="    ", subsequent_indent="          "))
         print()
+
+
+NOTES = {
+    "non_english": "not English: the models read English, so these labels mean little",
+    "truncated_input": "only the first --max-bytes of the file were read",
+    "capped": "very long: only the first windows were scored",
+}
+"""Flags the table explains under an article (all flags are in the output records)."""
 
 
 if __name__ == "__main__":  # pragma: no cover

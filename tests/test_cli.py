@@ -327,6 +327,16 @@ def test_table_on_a_very_narrow_console(monkeypatch, capsys):
     assert "DIPLOMACY" in capsys.readouterr().out
 
 
+def test_table_explains_flags_that_change_how_to_read_a_record(capsys):
+    from defsum.cli import print_table
+
+    rec = {"path": "a.txt", "id": "a", "error": None, "scores": {"diplomacy": 0.9}, "primary": "diplomacy",
+           "title": "Talks", "summary": "Envoys met."}
+    print_table([{**rec, "flags": ["chunked", "non_english", "truncated_input"]}, {**rec, "flags": ["chunked"]}])
+    first, second = capsys.readouterr().out.split("\n\n")[:2]
+    assert "note: not English" in first and "--max-bytes" in first and "note:" not in second
+
+
 class _BrokenStderr:
     """stderr whose reader went away (2>&1 | head)."""
 
