@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import json
 import random
 import re
@@ -50,14 +51,14 @@ def check_record(record: Any, where: str, *, text_field: str = "text", labels_fi
 def read_records(path: str | Path, *, check: bool = True, text_field: str = "text", labels_field: str = "labels",
                  full: bool = True) -> list[dict[str, Any]]:
     """Read a JSONL file of labelled records, checking each one (:func:`check_record`). A file
-    ending in ``.csv`` or ``.tsv`` is read as a table with a header row (:func:`parse_labels`
-    reads its labels column; an empty cell is a missing value).
+    ending in ``.csv`` or ``.tsv`` is read as a table with a header row, which needs only the text
+    and labels columns whatever ``full`` says (:func:`parse_labels` reads its labels cells).
 
     >>> records = read_records("data/corpus/train.jsonl")  # doctest: +SKIP
     """
-    if Path(path).suffix.lower() in (".csv", ".tsv"):
-        rows = _read_table(path, labels_field)
-        return [check_record(r, w, text_field=text_field, labels_field=labels_field, full=full) if check else r for w, r in rows]
+    if Path(path).suffix.lower() in (".csv", ".tsv"):  # a table needs only its text and labels columns
+        rows = _read_table(path, labels_field, parse=check)
+        return [check_record(r, w, text_field=text_field, labels_field=labels_field, full=False) if check else r for w, r in rows]
     out = []
     with open(path, encoding="utf-8") as fh:
         for n, line in enumerate(fh, 1):
@@ -76,9 +77,9 @@ def read_records(path: str | Path, *, check: bool = True, text_field: str = "tex
 
 def parse_labels(value: str, where: str = "labels") -> list[str]:
     """The labels of a table cell: a JSON list, or names separated by ``;``, ``,``, ``|`` or
-    spaces; an empty cell or ``none`` is no label.
+    spaces, in any case; an empty cell or ``none`` is no label.
 
-    >>> parse_labels("provocation; diplomacy"), parse_labels('["diplomacy"]'), parse_labels("none")
+    >>> parse_labels("Provocation; diplomacy"), parse_labels('["diplomacy"]'), parse_labels("None")
     (['provocation', 'diplomacy'], ['diplomacy'], [])
     """
     text = value.strip()
@@ -89,36 +90,60 @@ def parse_labels(value: str, where: str = "labels") -> list[str]:
             raise ValueError(f"{where}: labels {value!r} start like a JSON list but are not one ({err.msg})") from err
     else:
         labels = [x for x in re.split(r"[;,|\s]+", text) if x]
-    return [] if labels in (["none"], [NONE]) else labels
+    labels = [x.strip().lower() if isinstance(x, str) else x for x in labels]
+    return [] if labels == [NONE] else labels
 
 
-def _read_table(path: str | Path, labels_field: str) -> list[tuple[str, dict[str, Any]]]:
-    """``(where, record)`` for each row of a CSV or TSV file; an empty cell is None (an empty
-    ``primary`` or ``known_labels`` cell is left out, an empty labels cell is no label)."""
-    delimiter = "\t" if Path(path).suffix.lower() == ".tsv" else ","
-    old = csv.field_size_limit()
-    csv.field_size_limit(max(old, 10_000_000))  # an article may be long
+def _read_table(path: str | Path, labels_field: str, parse: bool = True) -> list[tuple[str, dict[str, Any]]]:
+    """``(where, record)`` for each row of a CSV or TSV file (its header names stripped; a ``.csv``
+    whose header holds ``;`` and no ``,`` is read as semicolon-separated, as Excel writes it in
+    much of Europe). An empty cell is None; an empty ``primary`` or ``known_labels`` cell is left
+    out. ``parse``: read the labels, ``known_labels`` and ``primary`` cells as label names."""
+    data = Path(path).read_bytes()
     try:
-        with open(path, encoding="utf-8-sig", newline="") as fh:
-            reader = csv.DictReader(fh, delimiter=delimiter)
-            out = []
-            for row in reader:
-                where = f"{path}:{reader.line_num}"
-                if None in row:
-                    raise ValueError(f"{where}: more cells than the header's {len(reader.fieldnames or [])} columns "
-                                     "(quote a cell that holds the delimiter)")
-                if not any(v.strip() for v in row.values() if v):
-                    continue
-                record: dict[str, Any] = {k: v if v and v.strip() else None for k, v in row.items()}
-                for k in ("primary", "known_labels"):  # optional: an empty cell is no value
-                    if record.get(k) is None:
-                        record.pop(k, None)
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        raise ValueError(f"{path}:{line}: not UTF-8 text (byte 0x{data[err.start]:02x}); save the sheet as UTF-8 "
+                         "(in Excel: 'CSV UTF-8')") from err
+    first = text.split("\n", 1)[0]
+    kind = "TSV" if Path(path).suffix.lower() == ".tsv" else "CSV"
+    delimiter = "\t" if kind == "TSV" else ";" if ";" in first and "," not in first else ","
+    old = csv.field_size_limit()
+    csv.field_size_limit(max(old, len(text) + 1))  # an article may be long
+    out = []
+    try:
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+        header = [h.strip() for h in next(reader, [])]
+        repeated = sorted({h for h in header if h and header.count(h) > 1})
+        if repeated:
+            raise ValueError(f"{path}:1: the header repeats column(s) {repeated}; name each column once")
+        while True:
+            start = reader.line_num + 1
+            row = next(reader, None)
+            if row is None:
+                break
+            where = f"{path}:{start}" if reader.line_num == start else f"{path}:{start}-{reader.line_num}"
+            while len(row) > len(header) and not row[-1].strip():
+                row.pop()  # empty cells past the header's columns (a trailing separator)
+            if not any(cell.strip() for cell in row):
+                continue  # a blank line
+            if len(row) != len(header):
+                raise ValueError(f"{where}: {len(row)} cells where the header has {len(header)} columns {header}"
+                                 + (" (quote a cell that holds the separator)" if len(row) > len(header) else ""))
+            record: dict[str, Any] = {k: v if v.strip() else None for k, v in zip(header, row) if k}
+            for k in ("primary", "known_labels"):  # optional: an empty cell is no value
+                if record.get(k) is None:
+                    record.pop(k, None)
+            if parse:
                 for k in (labels_field, "known_labels"):
                     if k in record:
                         record[k] = parse_labels(record[k] or "", f"{where}: field {k!r}")
-                out.append((where, record))
+                if isinstance(record.get("primary"), str):
+                    record["primary"] = record["primary"].strip().lower()
+            out.append((where, record))
     except csv.Error as err:
-        raise ValueError(f"{path}: not a readable {'TSV' if delimiter == chr(9) else 'CSV'} file ({err})") from err
+        raise ValueError(f"{path}:{reader.line_num}: not readable as {kind} ({err})") from err
     finally:
         csv.field_size_limit(old)
     return out

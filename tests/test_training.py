@@ -229,8 +229,35 @@ def test_tables_train_like_jsonl(tmp_path):
     assert tc.load([str(tsv)], args, 1.0)[0]["labels"] == ["diplomacy", "provocation"]
     for body, message in (("body,tags\nText.,coup\n", r"mine.csv:2: field 'tags' must be a list drawn from"),
                           ("body,tags\nText.,\"[diplomacy\"\n", r"mine.csv:2: field 'tags': labels .* start like a JSON list"),
-                          ("body,tags\nText.,diplomacy,extra\n", r"mine.csv:2: more cells than the header's 2 columns"),
+                          ("body,tags\nText.,diplomacy,extra\n", r"mine.csv:2: 3 cells where the header has 2 columns"),
                           ("body,tags\n,diplomacy\n", r"mine.csv:2: field 'body' is empty")):
         table.write_text(body)
         with pytest.raises(SystemExit, match=f"cannot train on {table}: .*{message}"):
             tc.load([str(table)], args, 1.0)
+
+
+def test_table_exports_as_spreadsheets_write_them(tmp_path):
+    """What Excel and its users produce: semicolons, capitalised labels, the default column names,
+    a repeated or padded header, short rows, cells over several lines, a non-UTF-8 export."""
+    tc = _train_module()
+    args = tc.parse_args(["--output", str(tmp_path / "out")])  # default field names: text, title, labels
+    table = tmp_path / "sheet.csv"
+    table.write_text("title;text;labels;primary\nT;Troops fired, officials said.;Provocation|Diplomacy;Provocation\n"
+                     "U;Quiet.;None;\n")
+    rows = tc.load([str(table)], args, 1.0)  # no id, date or brief column needed in a table
+    assert [(r["labels"], r["primary"]) for r in rows] == [(["provocation", "diplomacy"], "provocation"), ([], None)]
+    assert rows[0]["text"] == "Troops fired, officials said."
+    table.write_text(" title , text , labels \nT,Text.,diplomacy,,\n")  # padded names, a trailing separator
+    assert tc.load([str(table)], args, 1.0)[0]["labels"] == ["diplomacy"]
+    for body, message in (
+        ("text,labels,labels\nText.,diplomacy,provocation\n", r"sheet.csv:1: the header repeats column\(s\) \['labels'\]"),
+        ("text,title,labels\nText.,T\n", r"sheet.csv:2: 2 cells where the header has 3 columns"),
+        ('text,labels\n"Line one\nline two",coup\n', r"sheet.csv:2-3: field 'labels' must be a list drawn from"),
+        ('text,labels\n"Broken quote,diplomacy\nSecond.,provocation\n', r"sheet.csv:\d+: not readable as CSV"),
+    ):
+        table.write_text(body)
+        with pytest.raises(SystemExit, match=f"cannot train on {table}: .*{message}"):
+            tc.load([str(table)], args, 1.0)
+    table.write_bytes("text,labels\nIt\u2019s fine.,diplomacy\nThe envoy\u2019s car.,diplomacy\n".encode("cp1252"))
+    with pytest.raises(SystemExit, match=r"sheet.csv:2: not UTF-8 text \(byte 0x92\); save the sheet as UTF-8"):
+        tc.load([str(table)], args, 1.0)

@@ -111,7 +111,7 @@ def read_records(src: Source) -> list[dict[str, Any]]:
             rows = read_jsonl(path, check=False)
         except (OSError, ValueError) as err:
             raise SystemExit(f"cannot read pairs from {path}: {err}") from err
-    elif path.suffix.lower() in {".jsonl", ".json", ".csv", ".txt"} or path.is_absolute() or src.path.startswith((".", "~")):
+    elif path.suffix.lower() in {".jsonl", ".json", ".csv", ".tsv", ".txt"} or path.is_absolute() or src.path.startswith((".", "~")):
         raise SystemExit(f"{src.path}: no such file (a name that is not a local path is read as a hub data set)")
     else:
         from datasets import load_dataset  # a hub data set name, for users with network
@@ -121,7 +121,8 @@ def read_records(src: Source) -> list[dict[str, Any]]:
         key, value = src.filter.split("=", 1)
         rows = [r for r in rows if str(r.get(key)) == value]
     for i, r in enumerate(rows):
-        r.setdefault(src.id, f"{path.stem}-{i}")
+        if r.get(src.id) in (None, ""):  # no id (or an empty cell): one from the file's name and the row
+            r[src.id] = f"{path.stem}-{i}"
     return rows
 
 
