@@ -732,6 +732,36 @@ def _word_ngrams(text: str, n: int) -> list[tuple[str, ...]]:
     return [tuple(words[i : i + n]) for i in range(len(words) - n + 1)]
 
 
+def cut_before_repeat(sentence: str, n: int = 3, min_words: int = 8) -> str | None:
+    """``sentence`` cut just before the first word n-gram it repeats, when what is kept is a main
+    clause of ``min_words`` words or more (None otherwise, or when it repeats nothing). For an
+    extracted sentence that says "of the DPRK" twice: its first part is a brief that repeats nothing.
+
+    >>> cut_before_repeat("A delegation of the DPRK ministry left Pyongyang on Monday to attend the fifth meeting "
+    ...                   "of the DPRK-Russia working group.")
+    'A delegation of the DPRK ministry left Pyongyang on Monday to attend the fifth meeting.'
+    """
+    words = _words(sentence)
+    flat = [(t, i) for i, w in enumerate(words) for t in _basic_tokens(w) if any(c.isalnum() for c in t)]
+    seen: set[tuple[str, ...]] = set()
+    cut = None
+    for p in range(len(flat) - n + 1):
+        gram = tuple(t for t, _ in flat[p : p + n])
+        if gram in seen:
+            cut = flat[p][1]
+            break
+        seen.add(gram)
+    if cut is None:
+        return None
+    kept = words[:cut]
+    while kept and _bare(kept[-1]) in _LIST_TAIL | {"of", "to", "in", "on", "at", "by", "for", "with", "from"}:
+        kept.pop()  # "... the fifth meeting of" -> "... the fifth meeting"
+    text = " ".join(kept)
+    if len(kept) < min_words or not _is_main_clause(kept) or not _balanced(text):
+        return None
+    return _close(text)
+
+
 def has_repeated_ngrams(text: str, n: int = 3) -> bool:
     """True when some word n-gram occurs twice (a decoding loop)."""
     return bool(repeated_ngrams(text, n))

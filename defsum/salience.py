@@ -138,6 +138,8 @@ class SentenceRanker:
         if not sents:
             body = briefs.body_sentences(text, title)
             first = briefs.trim_to_sentences(body[0], max_words) if body else ""
+            if briefs.has_repeated_ngrams(first, 3):  # "of the DPRK" twice: its part before the repeat, if a clause
+                first = briefs.cut_before_repeat(first) or first
             if (not first or briefs.has_repeated_ngrams(first, 3) or briefs.longest_word(first) > MAX_WORD_CHARS
                     or not briefs.has_words(first)):
                 return ""  # a line that repeats itself, is one long run of characters or only a web address is no brief

@@ -86,7 +86,9 @@ def test_best_returns_no_blob_or_looping_line():
     ranker = SentenceRanker(np.zeros(len(FEATURES)))
     assert ranker.best("x" * 5000) == ""  # one run of characters, no sentence
     looping = " ".join(["north korea fired a missile on monday and officials condemned it"] * 10)
-    assert ranker.best(looping) == ""  # no candidate (it repeats trigrams), and the fallback line repeats them too
+    # no candidate (it repeats trigrams); the fallback line gives its first round, which repeats nothing
+    assert ranker.best(looping) == "North korea fired a missile on Monday and officials condemned it."
+    assert ranker.best(" ".join(["share this story on facebook twitter"] * 10)) == ""  # no clause before the repeat
     assert ranker.best("Kim visits Moscow\nHe left for Moscow on Monday.", "Kim visits Moscow") == "He left for Moscow on Monday."
 
 
@@ -243,3 +245,15 @@ def test_best_gives_an_article_in_another_script_its_lead_sentence(text):
     assert candidates(text)[0] == []  # the ranker reads English sentences only
     brief = ranker.best(text, "북한 미사일 발사")
     assert brief and brief in text.replace("，", ",") and len(brief) < len(text)
+
+
+def test_an_only_sentence_that_repeats_a_phrase_gives_its_part_before_the_repeat():
+    """An article whose only sentence says "of the DPRK" twice got no brief at all (a brief never
+    repeats a word trigram); its part before the repeat is one, when that part is a clause."""
+    ranker = SentenceRanker.fit(_articles(9))
+    text = ("Pyongyang, July 28 (KCNA) -- A delegation of the DPRK Ministry of Electric Power Industry headed by its "
+            "vice-minister left here by air on July 27 to attend the fifth meeting of the DPRK-Russia joint working group.")
+    assert ranker.best(text, "DPRK delegation leaves") == ("A delegation of the DPRK Ministry of Electric Power Industry headed by "
+                                                          "its vice-minister left here by air on July 27 to attend the fifth meeting.")
+    no_clause = "The members of the board of the bank and the members of the board of the fund."
+    assert ranker.best(no_clause) == ""  # no verb before the repeat: still no brief rather than a fragment
