@@ -79,19 +79,20 @@ _GLUED = re.compile(
 _UNCASED_LETTER = "\u0590-\u06ff\u0900-\u097f\u0e00-\u0e7f\u1100-\u11ff\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af"
 _STOPS = ".!?\u061f\u0964"  # with the Arabic question mark and the Devanagari danda
 _SENT_END = re.compile(
-    rf"(?<=[{_STOPS}])([\"'\u201d\u2019)\]]*)\s+(?=[\"'\u201c\u2018(\[]*[A-Z0-9\u00c0-\u00de\u0391-\u03a9\u0400-\u042f{_UNCASED_LETTER}])"
+    rf"(?<=[{_STOPS}])([\"'\u201d\u2019)\]]*)\s+(?=[\"'\u201c\u2018(\[]*[A-Z0-9\u00c0-\u00d6\u00d8-\u00de\u0386\u0388-\u038f\u0391-\u03a9\u0400-\u042f{_UNCASED_LETTER}])"
 )
 # In a block with no capital letter at all (some data sets are lower-cased), any word may open
 # a sentence.
 _SENT_END_UNCASED = re.compile(
-    rf"(?<=[{_STOPS}])([\"'\u201d\u2019)\]]*)\s+(?=[\"'\u201c\u2018(\[]*[a-z0-9\u00df-\u00ff\u03b1-\u03c9\u0430-\u044f{_UNCASED_LETTER}])"
+    rf"(?<=[{_STOPS}])([\"'\u201d\u2019)\]]*)\s+(?=[\"'\u201c\u2018(\[]*[a-z0-9\u00df-\u00f6\u00f8-\u00ff\u03ac-\u03ce\u0430-\u044f{_UNCASED_LETTER}])"
 )
 # Chinese and Japanese end a sentence with a full stop of their own (or "!", "?" after a
 # character of theirs, or of Hangul) and no space after it.
 _CJK = "\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff"
 _CLOSERS = "\u300d\u300f\"'\u201d\u2019)\uff09"
 _CJK_END = re.compile(
-    rf"[\u3002\uff01\uff1f][{_CLOSERS}]*(?![{_CLOSERS}])\s*(?=[^\s\u3040-\u309f])"  # not before a particle: 「...。」と述べた
+    rf"[\u3002\uff01\uff1f](?![{_CLOSERS}])\s*(?=\S)"
+    rf"|[\u3002\uff01\uff1f][{_CLOSERS}]+(?![{_CLOSERS}])\s*(?=[^\s\u3040-\u309f])"  # a quote's end, not before a particle: 「...。」と述べた
     rf"|(?<=[{_CJK}\uac00-\ud7af])[.!?][{_CLOSERS}]*(?![{_CLOSERS}])(?=[{_CJK}\uac00-\ud7af])"  # glued to the next sentence
 )
 # Scripts written without spaces between words: Thai, Lao, Myanmar, Khmer, kana, Chinese characters.
@@ -255,6 +256,17 @@ def longest_word(text: str) -> int:
     (4, 6)
     """
     return max((len(w) for w in _UNSPACED_OR_SPACE.split(text)), default=0)
+
+
+def is_mostly_latin(text: str) -> bool:
+    """True when more than half the letters of ``text`` are Latin ones (accented too), or it has none.
+
+    >>> is_mostly_latin("Kim met Łukasz Nguyễn."), is_mostly_latin("NATO峰会召开")
+    (True, False)
+    """
+    letters = [c for c in text if c.isalpha()]
+    latin = sum(c.isascii() or "\u00c0" <= c <= "\u024f" or "\u1e00" <= c <= "\u1eff" for c in letters)
+    return not letters or 2 * latin > len(letters)
 
 
 def is_mostly_unspaced(text: str) -> bool:
@@ -732,6 +744,10 @@ def _word_ngrams(text: str, n: int) -> list[tuple[str, ...]]:
     return [tuple(words[i : i + n]) for i in range(len(words) - n + 1)]
 
 
+_DANGLING = _LIST_TAIL | {"of", "to", "in", "on", "at", "by", "for", "with", "from"}
+"""Words a cut sentence must not end on ("... the fifth meeting of")."""
+
+
 def cut_before_repeat(sentence: str, n: int = 3, min_words: int = 8) -> str | None:
     """``sentence`` cut just before the first word n-gram it repeats, when what is kept is a main
     clause of ``min_words`` words or more (None otherwise, or when it repeats nothing). For an
@@ -754,7 +770,7 @@ def cut_before_repeat(sentence: str, n: int = 3, min_words: int = 8) -> str | No
     if cut is None:
         return None
     kept = words[:cut]
-    while kept and _bare(kept[-1]) in _LIST_TAIL | {"of", "to", "in", "on", "at", "by", "for", "with", "from"}:
+    while kept and _bare(kept[-1]) in _DANGLING:
         kept.pop()  # "... the fifth meeting of" -> "... the fifth meeting"
     text = " ".join(kept)
     if len(kept) < min_words or not _is_main_clause(kept) or not _balanced(text):
@@ -937,7 +953,7 @@ def body_sentences(text: str, title: str | None = None) -> list[str]:
     sentences = _opening_sentences(text)
     if not title:
         return sentences
-    words = _lower_words if _lower_words(title) else _any_words  # a title without Latin words: any script's
+    words = _lower_words if is_mostly_latin(title) else _any_words  # a title mostly in another script: any script's words
     head = words(title)
     return [x for x in sentences if not head or words(x) != head]
 

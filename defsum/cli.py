@@ -218,6 +218,14 @@ def _silence(stream: Any) -> None:
         pass
 
 
+NOTES = {
+    "non_english": "not English: the models read English, so these labels mean little",
+    "truncated_input": "only the first --max-bytes of the file were read",
+    "capped": "very long: only the first windows were scored",
+}
+"""Flags the table explains under an article (all flags are in the output records)."""
+
+
 def print_table(records: list[dict[str, Any]]) -> None:
     """Print records as a readable table on stdout."""
     width = max(shutil.get_terminal_size((120, 20)).columns - 4, 20)  # the text's width: a narrow console still gets some
@@ -236,14 +244,6 @@ def print_table(records: list[dict[str, Any]]) -> None:
         if notes:
             print(textwrap.fill("note: " + "; ".join(notes), width, initial_indent="    ", subsequent_indent="          "))
         print()
-
-
-NOTES = {
-    "non_english": "not English: the models read English, so these labels mean little",
-    "truncated_input": "only the first --max-bytes of the file were read",
-    "capped": "very long: only the first windows were scored",
-}
-"""Flags the table explains under an article (all flags are in the output records)."""
 
 
 if __name__ == "__main__":  # pragma: no cover

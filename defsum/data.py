@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from defsum.io import csv_field_limit
 from defsum.labels import LABELS, NONE
 
 REQUIRED = ("id", "title", "text", "date", "labels", "primary", "brief")
@@ -58,7 +59,8 @@ def read_records(path: str | Path, *, check: bool = True, text_field: str = "tex
     """
     if Path(path).suffix.lower() in (".csv", ".tsv"):  # a table needs only its text and labels columns
         rows = _read_table(path, labels_field, parse=check)
-        return [check_record(r, w, text_field=text_field, labels_field=labels_field, full=False) if check else r for w, r in rows]
+        return [check_record(r, f"{path}:{n}", text_field=text_field, labels_field=labels_field, full=False) if check else r
+                for n, r in rows]
     out = []
     with open(path, encoding="utf-8") as fh:
         for n, line in enumerate(fh, 1):
@@ -94,11 +96,14 @@ def parse_labels(value: str, where: str = "labels") -> list[str]:
     return [] if labels == [NONE] else labels
 
 
-def _read_table(path: str | Path, labels_field: str, parse: bool = True) -> list[tuple[str, dict[str, Any]]]:
-    """``(where, record)`` for each row of a CSV or TSV file (its header names stripped; a ``.csv``
-    whose header holds ``;`` and no ``,`` is read as semicolon-separated, as Excel writes it in
-    much of Europe). An empty cell is None; an empty ``primary`` or ``known_labels`` cell is left
-    out. ``parse``: read the labels, ``known_labels`` and ``primary`` cells as label names."""
+def _read_table(path: str | Path, labels_field: str, parse: bool = True) -> list[tuple[int, dict[str, Any]]]:
+    """``(line, record)`` for each row of a CSV or TSV file, ``line`` being where the row starts.
+
+    Header names are stripped; a ``.csv`` whose header holds ``;`` and no ``,`` is read as
+    semicolon-separated (as Excel writes it in much of Europe). An empty cell is None; an empty
+    ``primary`` or ``known_labels`` cell is left out. ``parse``: read the labels, ``known_labels``
+    and ``primary`` cells as label names (:func:`parse_labels`).
+    """
     data = Path(path).read_bytes()
     try:
         text = data.decode("utf-8-sig")
@@ -109,43 +114,37 @@ def _read_table(path: str | Path, labels_field: str, parse: bool = True) -> list
     first = text.split("\n", 1)[0]
     kind = "TSV" if Path(path).suffix.lower() == ".tsv" else "CSV"
     delimiter = "\t" if kind == "TSV" else ";" if ";" in first and "," not in first else ","
-    old = csv.field_size_limit()
-    csv.field_size_limit(max(old, len(text) + 1))  # an article may be long
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     out = []
     try:
-        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-        header = [h.strip() for h in next(reader, [])]
-        repeated = sorted({h for h in header if h and header.count(h) > 1})
-        if repeated:
-            raise ValueError(f"{path}:1: the header repeats column(s) {repeated}; name each column once")
-        while True:
-            start = reader.line_num + 1
-            row = next(reader, None)
-            if row is None:
-                break
-            where = f"{path}:{start}" if reader.line_num == start else f"{path}:{start}-{reader.line_num}"
-            while len(row) > len(header) and not row[-1].strip():
-                row.pop()  # empty cells past the header's columns (a trailing separator)
-            if not any(cell.strip() for cell in row):
-                continue  # a blank line
-            if len(row) != len(header):
-                raise ValueError(f"{where}: {len(row)} cells where the header has {len(header)} columns {header}"
-                                 + (" (quote a cell that holds the separator)" if len(row) > len(header) else ""))
-            record: dict[str, Any] = {k: v if v.strip() else None for k, v in zip(header, row) if k}
-            for k in ("primary", "known_labels"):  # optional: an empty cell is no value
-                if record.get(k) is None:
-                    record.pop(k, None)
-            if parse:
-                for k in (labels_field, "known_labels"):
-                    if k in record:
-                        record[k] = parse_labels(record[k] or "", f"{where}: field {k!r}")
-                if isinstance(record.get("primary"), str):
-                    record["primary"] = record["primary"].strip().lower()
-            out.append((where, record))
+        with csv_field_limit(len(text) + 1):  # a cell may hold a whole article
+            header = [h.strip() for h in next(reader, [])]
+            repeated = sorted({h for h in header if h and header.count(h) > 1})
+            if repeated:
+                raise ValueError(f"{path}:1: the header repeats column(s) {repeated}; name each column once")
+            while (row := next(reader, None)) is not None:
+                start = reader.line_num - sum(cell.count("\n") for cell in row)  # a cell may span lines
+                while len(row) > len(header) and not row[-1].strip():
+                    row.pop()  # empty cells past the header's columns (a trailing separator)
+                if not any(cell.strip() for cell in row):
+                    continue  # a blank line
+                where = f"{path}:{start}"
+                if len(row) != len(header):
+                    raise ValueError(f"{where}: {len(row)} cells where the header has {len(header)} columns {header}"
+                                     + (" (quote a cell that holds the separator)" if len(row) > len(header) else ""))
+                record: dict[str, Any] = {k: v if v.strip() else None for k, v in zip(header, row) if k}
+                for k in ("primary", "known_labels"):  # optional: an empty cell is no value
+                    if record.get(k) is None:
+                        record.pop(k, None)
+                if parse:
+                    for k in (labels_field, "known_labels"):
+                        if k in record:
+                            record[k] = parse_labels(record[k] or "", f"{where}: field {k!r}")
+                    if isinstance(record.get("primary"), str):
+                        record["primary"] = record["primary"].strip().lower()
+                out.append((start, record))
     except csv.Error as err:
         raise ValueError(f"{path}:{reader.line_num}: not readable as {kind} ({err})") from err
-    finally:
-        csv.field_size_limit(old)
     return out
 
 
@@ -208,7 +207,8 @@ def read_pairs(
     limit: int | None = None,
     skip_empty: bool = False,
 ) -> list[dict[str, Any]]:
-    """Read article-reference pairs ``{"id", "text", "title", "reference"}`` from any JSONL.
+    """Read article-reference pairs ``{"id", "text", "title", "reference"}`` from any JSONL (or a
+    CSV/TSV table with a header row).
 
     ``title``: a field, ``"@firstline"`` (the text's first line is the title) or None/"" (no
     title). ``filter="source=cnndm"`` keeps matching records; ``buckets="0"`` (or "1", "2-9")
@@ -221,14 +221,17 @@ def read_pairs(
     """
     keep = _parse_buckets(str(buckets), str(path)) if buckets is not None else None
     rows: list[tuple[int, dict[str, Any]]] = []
-    with open(path, encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                rows.append((n, json.loads(line)))
-            except json.JSONDecodeError as err:
-                raise ValueError(f"{path}:{n}: invalid JSON: {err.msg}") from err
+    if Path(path).suffix.lower() in (".csv", ".tsv"):
+        rows = _read_table(path, "labels", parse=False)
+    else:
+        with open(path, encoding="utf-8") as fh:
+            for n, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                try:
+                    rows.append((n, json.loads(line)))
+                except json.JSONDecodeError as err:
+                    raise ValueError(f"{path}:{n}: invalid JSON: {err.msg}") from err
     if filter:
         key, _, value = filter.partition("=")
         rows = [(n, r) for n, r in rows if str(r.get(key)) == value]

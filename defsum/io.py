@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import hashlib
 import io
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
+from defsum.briefs import is_mostly_latin
 from defsum.checks import has_visible_text
 
 logger = logging.getLogger(__name__)
@@ -750,13 +752,24 @@ def looks_english(text: str) -> bool:
     >>> looks_english("朝鲜周三向日本海发射了一枚弹道导弹，韩国联合参谋本部表示。")
     False
     """
-    letters = [c for c in text[:5000] if c.isalpha()]
-    if letters and sum(c.isascii() or "\u00c0" <= c <= "\u024f" or "\u1e00" <= c <= "\u1eff" for c in letters) < 0.5 * len(letters):
-        return False  # mostly another script than Latin
+    if not is_mostly_latin(text[:5000]):
+        return False
     words = re.findall(r"[^\W\d_]+", text[:5000].lower())
     if len(words) < 5:
         return True
     return sum(w in _ENGLISH for w in words) / len(words) >= 0.12
+
+
+@contextlib.contextmanager
+def csv_field_limit(chars: int) -> Iterator[None]:
+    """Let the csv module read fields of up to ``chars`` characters (a whole article in a cell),
+    restoring its process-wide limit afterwards."""
+    old = csv.field_size_limit()
+    csv.field_size_limit(max(old, chars))
+    try:
+        yield
+    finally:
+        csv.field_size_limit(old)
 
 
 # ---------------------------------------------------------------------- writing
@@ -817,15 +830,12 @@ class RecordWriter:
 
     def _read_csv(self, text: str) -> list[dict[str, Any]]:
         """The rows of a CSV output file; a field may be as long as the file (a long title)."""
-        old = csv.field_size_limit()
-        csv.field_size_limit(max(old, len(text) + 1))
         try:
-            return list(csv.DictReader(io.StringIO(text, newline="")))
+            with csv_field_limit(len(text) + 1):
+                return list(csv.DictReader(io.StringIO(text, newline="")))
         except csv.Error as err:
             raise ValueError(f"{self.path}: cannot be read back as CSV ({err}); to resume, pass the output file of the "
                              "earlier run, or write to a new file without --resume") from err
-        finally:
-            csv.field_size_limit(old)
 
     def write(self, records: list[dict[str, Any]]) -> None:
         """Write records and flush them to disk before returning."""

@@ -129,15 +129,17 @@ class SentenceRanker:
         return sents, feats @ self.weight
 
     def best(self, text: str, title: str | None = None, max_words: int = 45) -> str:
-        """The best-scoring candidate, sentence-cased; when the article has none (text not in
-        English has none), its first sentence that is not the headline, trimmed to ``max_words``
-        ("" when it has none at all, or when that sentence repeats a word trigram, holds a "word"
-        over :data:`MAX_WORD_CHARS` characters, a script written without spaces aside, or has no
-        word outside web addresses)."""
+        """The best-scoring candidate, sentence-cased; when the article has none (text in a script
+        other than Latin has none), its first sentence of 4 words or more (else its first) that is
+        not the headline, trimmed to ``max_words``; cut before a repeated word trigram
+        (:func:`defsum.briefs.cut_before_repeat`) if it has one. "" when it has no sentence, or when
+        that sentence still repeats a trigram, holds a "word" over :data:`MAX_WORD_CHARS`
+        characters (a script written without spaces aside) or has no word outside web addresses."""
         sents, scores = self.scores(text, title, max_words)
         if not sents:
             body = briefs.body_sentences(text, title)
-            first = briefs.trim_to_sentences(body[0], max_words) if body else ""
+            lead = next((x for x in body if briefs.word_count(x) >= 4), body[0] if body else "")  # not "北京消息。"
+            first = briefs.trim_to_sentences(lead, max_words) if lead else ""
             if briefs.has_repeated_ngrams(first, 3):  # "of the DPRK" twice: its part before the repeat, if a clause
                 first = briefs.cut_before_repeat(first) or first
             if (not first or briefs.has_repeated_ngrams(first, 3) or briefs.longest_word(first) > MAX_WORD_CHARS

@@ -32,14 +32,10 @@ from defsum.data import parse_pair_spec, read_pair_spec  # noqa: E402
 from defsum.scripthelp import HelpFormatter  # noqa: E402
 from defsum.summarizer import Summarizer  # noqa: E402
 
-SHARED = "../shared/data/summaries"
-DEFAULT_SETS = [
-    "data/corpus/test.jsonl,name=corpus-test,text=text,reference=brief,title=title",
-    f"{SHARED}/inshorts.jsonl,name=inshorts-heldout,title=headline,heldout=1,limit=60",
-    f"{SHARED}/frank_cnndm_xsum.jsonl,name=cnndm-heldout,filter=source=cnndm,heldout=1,limit=60",
-    f"{SHARED}/bbc_news_summary.jsonl,name=bbc-heldout,title=@firstline,heldout=1,limit=60",
-    f"{SHARED}/xsum.jsonl,name=xsum-heldout,heldout=1,limit=60",
-]
+sys.path.insert(0, str(ROOT / "eval"))
+from sets import CORPUS_TEST, HELD_OUT  # noqa: E402
+
+DEFAULT_SETS = [CORPUS_TEST, *HELD_OUT]
 """The sets of the shipped summariser report (``eval/reports/summarizer.json``)."""
 
 
@@ -92,6 +88,8 @@ def main(argv: list[str] | None = None) -> int:
     Path(args.out).write_text(json.dumps(result, ensure_ascii=False) + "\n", encoding="utf-8")
     n = sum(len(s["ids"]) for s in result.values())
     print(f"wrote {n} briefs of {len(result)} sets to {args.out}")
+    for name, s in result.items():
+        print(f"{name}: {len(s['ids'])} articles, {sum(not b for b in s['briefs'])} empty briefs")
     if before is None:
         return 0
     lines = compare(before, result)

@@ -18,7 +18,8 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SHARED = "../shared/data"
+sys.path.insert(0, str(HERE))
+from sets import CORPUS_TEST, HELD_OUT, SHARED  # noqa: E402
 
 
 def run(args: list[str]) -> None:
@@ -34,13 +35,9 @@ def main(argv: list[str] | None = None) -> None:
         run(["training/weak_labels.py", "--shared", SHARED, "--per-source", "100", "--keep-copies"])  # as the release was trained
     clf = ["eval/evaluate_classifier.py", "--out", "eval/reports/classifier"]
     run(clf + (["--real", "", "--real-validation", ""] if args.quick else []))
-    summ = ["eval/evaluate_summarizer.py", "--fallback-compare",
-            "--data", "data/corpus/test.jsonl,name=corpus-test,text=text,reference=brief,title=title"]
+    summ = ["eval/evaluate_summarizer.py", "--fallback-compare", "--data", CORPUS_TEST]
     if not args.quick:
-        summ += ["--data", f"{SHARED}/summaries/inshorts.jsonl,name=inshorts-heldout,title=headline,heldout=1,limit=60",
-                 "--data", f"{SHARED}/summaries/frank_cnndm_xsum.jsonl,name=cnndm-heldout,filter=source=cnndm,heldout=1,limit=60",
-                 "--data", f"{SHARED}/summaries/bbc_news_summary.jsonl,name=bbc-heldout,title=@firstline,heldout=1,limit=60",
-                 "--data", f"{SHARED}/summaries/xsum.jsonl,name=xsum-heldout,heldout=1,limit=60"]
+        summ += [arg for spec in HELD_OUT for arg in ("--data", spec)]
     run(summ)
     run(["eval/plot_summarizer.py"])
     for split in ("test", "validation") + (() if args.quick else ("real-heldout", "real-dev")):

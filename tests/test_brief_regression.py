@@ -31,3 +31,14 @@ def test_dumps_compare_equal_and_changes_are_named(tmp_path: Path, tiny_summariz
     assert lines[0] == "toy: 1 of 3 briefs changed, 0 sentence lists changed" and lines[1] == "  a1"
     moved["toy"]["ids"] = ["a0", "a1", "b2"]
     assert "not comparable" in brief_regression.compare(dump, moved)[0]
+
+
+def test_pair_specs_read_tables_too(tmp_path: Path) -> None:
+    """Every script that takes --data pair specs (evaluation, ranker fitting, calibration) reads a
+    CSV export like JSONL."""
+    from defsum.data import parse_pair_spec, read_pair_spec
+
+    table = tmp_path / "pairs.csv"
+    table.write_text('id,document,summary\n7,"An article, with a comma.",A brief.\n8,,No text.\n')
+    rows = read_pair_spec(parse_pair_spec(f"{table},name=toy"), skip_empty=True)
+    assert rows == [{"id": "7", "text": "An article, with a comma.", "title": None, "reference": "A brief."}]

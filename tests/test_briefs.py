@@ -288,8 +288,8 @@ def test_all_capitals_articles_get_sentence_cased_briefs():
     brief = briefs.restore_case("north korea fired two missiles into the sea on monday , south korea 's military said .",
                                 "North Korea fires missiles\n" + caps)
     assert brief == "North Korea fired two missiles into the sea on Monday, south korea's military said."
-    assert briefs.restore_case("a missile flew and i saw it .", "A MISSILE FLEW OVER THE SEA AS I WATCHED. I SAW IT.") == \
-        "A missile flew and I saw it."  # one-letter words in capitals too: no "flew A missile"
+    assert briefs.restore_case("then a missile flew and i saw it .", "THEN A MISSILE FLEW OVER THE SEA AS I WATCHED. I SAW IT.") == \
+        "Then a missile flew and I saw it."  # one-letter words in capitals too: no "then A missile"
     assert briefs.restore_case("it flew a long way .", caps + " IT FLEW A LONG WAY.") == "It flew a long way."
     assert briefs.sentence_case("NORTH KOREA FIRED TWO MISSILES ON MONDAY.") == "North korea fired two missiles on Monday."
     assert briefs.sentence_case("NATO and the EU met in Brussels.") == "NATO and the EU met in Brussels."
@@ -340,6 +340,10 @@ def test_chinese_japanese_korean_inside_english_text_does_not_split_or_shorten_i
     assert briefs.split_sentences('He shouted "我们会赢!"') == ['He shouted "我们会赢!"']
     assert briefs.split_sentences("他说:「我们会赢。」他走了。") == ["他说:「我们会赢。」", "他走了。"]
     assert briefs.split_sentences("首相は「必ず勝つ。」と述べた。") == ["首相は「必ず勝つ。」と述べた。"]
+    assert briefs.split_sentences("北朝鮮はミサイルを発射した。しかし日本は抗議した。") == [
+        "北朝鮮はミサイルを発射した。", "しかし日本は抗議した。"]  # a sentence may open with hiragana
+    assert briefs.split_sentences("It was 3. × 4 more. Το είπε όχι. Άγκυρα απάντησε.") == [
+        "It was 3. × 4 more.", "Το είπε όχι.", "Άγκυρα απάντησε."]
     gloss = ("Chinese Foreign Minister Wang Yi (王毅) met his counterpart from the Ministry of Foreign Affairs of the "
              "People's Republic (中华人民共和国外交部) in Beijing on Monday, the ministry said.")
     assert briefs.fit_words(gloss, 30) == "Chinese Foreign Minister Wang Yi (王毅) met his counterpart from the Ministry of " \
@@ -348,6 +352,8 @@ def test_chinese_japanese_korean_inside_english_text_does_not_split_or_shorten_i
     assert briefs.trim_to_sentences("He met Xi Jinping 习近平 and other leaders at the summit in the capital.", 6) == \
         "He met Xi Jinping 习近平."
     assert briefs.body_sentences("Kim visits Moscow\nKim arrived.", "Kim visits Moscow (모스크바)") == ["Kim arrived."]
+    nato = "NATO秘书长周一表示支持乌克兰。各国领导人出席了会议。"  # a Chinese title whose one Latin word is NATO
+    assert briefs.body_sentences(nato, "NATO峰会召开") == briefs.split_sentences(nato)
 
 
 def test_unspaced_cuts_stay_within_the_limit():

@@ -61,7 +61,8 @@ def test_ray_actors_on_cuda_ask_for_a_gpu_each():
 
 def test_ray_actors_score_only_rows_not_done_and_pass_done_keys_through(monkeypatch):
     """Articles already in the output travel through the one pipeline as keys (so each file is read
-    once); the actor scores the rest and keeps every row's place."""
+    once: the pipeline has one read step; this test checks the actor's part, not a count of reads);
+    the actor scores the rest and keeps every row's place."""
     from dataclasses import asdict
 
     from defsum import engine_ray

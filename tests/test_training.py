@@ -252,7 +252,7 @@ def test_table_exports_as_spreadsheets_write_them(tmp_path):
     for body, message in (
         ("text,labels,labels\nText.,diplomacy,provocation\n", r"sheet.csv:1: the header repeats column\(s\) \['labels'\]"),
         ("text,title,labels\nText.,T\n", r"sheet.csv:2: 2 cells where the header has 3 columns"),
-        ('text,labels\n"Line one\nline two",coup\n', r"sheet.csv:2-3: field 'labels' must be a list drawn from"),
+        ('text,labels\nFirst.,diplomacy\n"Line one\nline two",coup\n', r"sheet.csv:3: field 'labels' must be a list drawn from"),
         ('text,labels\n"Broken quote,diplomacy\nSecond.,provocation\n', r"sheet.csv:\d+: not readable as CSV"),
     ):
         table.write_text(body)
