@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Sequence, overload
 
 from defsum.classifier import WINDOW_BATCH, EventClassifier
 from defsum.checks import as_texts, as_titles, check_count, check_device
-from defsum.io import drop_boilerplate, is_boilerplate
+from defsum.io import drop_boilerplate, is_boilerplate, looks_english
 
 if TYPE_CHECKING:
     from defsum.summarizer import Summarizer
@@ -27,6 +27,8 @@ class Brief:
     capped: bool = False
     """True when the article was so long that its tail was not scored."""
     flags: list[str] = field(default_factory=list)
+    """``"capped"``, ``"boilerplate_removed"`` (web-page furniture dropped), ``"non_english"``
+    (the models read English: its labels mean little), as the CLI's records say them."""
 
     def to_dict(self) -> dict[str, Any]:
         """A plain dict, ready for JSON."""
@@ -124,9 +126,9 @@ class Analyzer:
             Brief(
                 labels=p.labels, scores=p.scores, primary=p.primary, summary=s, title=h,
                 chunked=p.chunked, capped=p.capped,
-                flags=["capped"] * p.capped + ["boilerplate_removed"] * c,
+                flags=["capped"] * p.capped + ["boilerplate_removed"] * c + ["non_english"] * (not looks_english(t)),
             )
-            for p, s, h, c in zip(preds, summaries, heads, cleaned)
+            for p, s, h, c, t in zip(preds, summaries, heads, cleaned, texts)
         ]
         return briefs[0] if single else briefs
 

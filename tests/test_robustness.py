@@ -79,3 +79,10 @@ def test_cli_full_pipeline_on_examples(tmp_path, tiny_classifier_dir, tiny_summa
     assert len(records) == len(expected)
     assert all(r["error"] is None and isinstance(r["summary"], str) for r in records)
     assert any("chunked" in r["flags"] for r in records)  # the long HTML pages
+
+
+def test_analyzer_flags_text_not_in_english_as_the_cli_does(analyzer):
+    korean = "북한이 수요일 동해상으로 탄도미사일 한 발을 발사했다. 일본 정부는 미사일이 수역 밖에 떨어졌다고 말했다."
+    got = analyzer.analyze([korean, "Seoul said on Tuesday that a North Korean diplomat had defected with his family."])
+    assert "non_english" in got[0].flags and "non_english" not in got[1].flags
+    assert got[0].summary == "북한이 수요일 동해상으로 탄도미사일 한 발을 발사했다."
