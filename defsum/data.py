@@ -96,7 +96,7 @@ def parse_labels(value: str, where: str = "labels") -> list[str]:
     return [] if labels == [NONE] else labels
 
 
-def _read_table(path: str | Path, labels_field: str, parse: bool = True) -> list[tuple[int, dict[str, Any]]]:
+def _read_table(path: str | Path, labels_field: str = "labels", parse: bool = True) -> list[tuple[int, dict[str, Any]]]:
     """``(line, record)`` for each row of a CSV or TSV file, ``line`` being where the row starts.
 
     Header names are stripped; a ``.csv`` whose header holds ``;`` and no ``,`` is read as
@@ -222,7 +222,7 @@ def read_pairs(
     keep = _parse_buckets(str(buckets), str(path)) if buckets is not None else None
     rows: list[tuple[int, dict[str, Any]]] = []
     if Path(path).suffix.lower() in (".csv", ".tsv"):
-        rows = _read_table(path, "labels", parse=False)
+        rows = _read_table(path, parse=False)
     else:
         with open(path, encoding="utf-8") as fh:
             for n, line in enumerate(fh, 1):

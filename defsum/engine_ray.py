@@ -37,10 +37,11 @@ class _Scorer:
         self.batch_size = batch_size
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, list[Any]]:
-        """Score the rows not already done; a done row comes back as its key with an empty record."""
-        todo = [i for i, done in enumerate(batch["done"]) if not done]
+        """Score the rows that carry an article; a row already done (no article) comes back as its
+        key with an empty record."""
+        todo = [i for i, article in enumerate(batch["article"]) if article]
         records = analyze_chunk(self.analyzer, [Article(**json.loads(batch["article"][i])) for i in todo], self.batch_size)
-        out = [""] * len(batch["done"])
+        out = [""] * len(batch["article"])
         for i, r in zip(todo, records):
             out[i] = json.dumps(r)
         return {"record": out, "key": list(batch["key"])}
@@ -62,7 +63,7 @@ def _reader(options: ReadOptions, done: set[str]) -> Any:
         path, problem = row["path"], row["problem"]
         arts = [Article(path, Path(path).stem, error=problem)] if problem else list(read_articles([path], options))
         # An article already in the output travels on as its key only, so the files are read once.
-        return [{"article": "" if a.key in done else json.dumps(asdict(a)), "key": a.key, "done": a.key in done} for a in arts]
+        return [{"article": "" if a.key in done else json.dumps(asdict(a)), "key": a.key} for a in arts]
 
     return read
 

@@ -73,7 +73,7 @@ def test_ray_actors_score_only_rows_not_done_and_pass_done_keys_through(monkeypa
     monkeypatch.setattr(engine_ray, "analyze_chunk", lambda analyzer, arts, bs: scored.extend(arts) or [{"id": a.id} for a in arts])
     arts = [Article(f"{i}.txt", str(i), None, f"text {i}") for i in range(4)]
     batch = {"article": [json.dumps(asdict(a)) if i % 2 else "" for i, a in enumerate(arts)],
-             "key": [a.key for a in arts], "done": [i % 2 == 0 for i in range(4)]}
+             "key": [a.key for a in arts]}
     out = engine_ray._Scorer()(batch)
     assert [a.id for a in scored] == ["1", "3"]
     assert [json.loads(r)["id"] if r else None for r in out["record"]] == [None, "1", None, "3"]
