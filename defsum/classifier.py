@@ -16,6 +16,7 @@ import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from defsum.chunking import Windows, make_windows
+from defsum.first_token import run_first_token_only
 from defsum.labels import LABELS, NONE
 from defsum.precision import autocast, model_precision, prepare_for_inference, resolve_precision
 from defsum.primary_head import FILENAME as HEAD_FILE
@@ -53,8 +54,10 @@ AGGREGATIONS = ("max", "mean", "first")
 DEFAULT_PRECISION = "auto"
 """bf16 (the weights converted to bf16 at load, under autocast) where the CPU has native bf16 or on a GPU,
 else fp32. On an AMX CPU this is the fastest path measured (2.0x to 2.7x the transformers pipeline);
-int8 (torch, or ``backend="onnxruntime"``) is opt-in: slower than bf16 there, faster than fp32
-on CPUs without native bf16, and within noise of fp32's accuracy (README, "Speed")."""
+int8 (torch, or ``backend="onnxruntime"``) is opt-in: slower than bf16 there, faster on a CPU
+without AMX (1.23x bf16's speed on an AMD EPYC in session 17), with about fp32's accuracy on the
+test sets, but its scores depend on the other windows in the batch: dynamic int8 scales each
+layer's input per call (README, "Speed")."""
 BACKENDS = ("torch", "onnxruntime")
 WINDOW_BATCH = 8
 """Windows per forward pass. On a 2-core Intel Xeon with AMX in bf16 (session 9, `python
@@ -159,11 +162,15 @@ class EventClassifier:
         """Load a classifier folder (``None`` = the default model shipped with defsum).
 
         ``precision`` picks the inference arithmetic: ``"auto"`` (bf16 where the hardware has it,
-        else fp32), ``"fp32"`` (plain torch), ``"bf16"`` (weights converted to bf16) or ``"int8"`` (dynamic int8
-        weights for linear layers, CPU only; faster but less accurate); see ``eval/benchmark.py``.
+        else fp32), ``"fp32"`` (plain torch), ``"bf16"`` (weights converted to bf16) or ``"int8"``
+        (dynamic int8 weights for linear layers, CPU only; faster without AMX, but a text's scores
+        then depend on what shares its batch; see ``DEFAULT_PRECISION`` and ``eval/benchmark.py``).
         ``backend="onnxruntime"`` (CPU, ``pip install 'defsum[onnx]'``) exports the model to ONNX
         at load (about 5 s) and runs it with ONNX Runtime, in ``"int8"`` (``"auto"``) or ``"fp32"``
-        (:mod:`defsum.onnx_backend`): the fastest classifier on CPUs without native bf16 (README, "Speed").
+        (:mod:`defsum.onnx_backend`).
+
+        A BERT-family model's last layer runs for the first token only,
+        the one its logits read (:mod:`defsum.first_token`; checked at load to give the same logits).
 
         Any Hugging Face sequence-classification checkpoint loads; its ``id2label`` gives the
         labels unless a ``defsum_config.json`` beside the weights says otherwise.
@@ -208,6 +215,7 @@ class EventClassifier:
         cls._check_config(config, model, where, head)
         _fit_positions(config, model, tokenizer, where)
         float_model = model.to(device).eval()
+        run_first_token_only(float_model)  # the same logits for a seventh less work on MiniLM (defsum.first_token)
         precision = resolve_precision(precision, device)
         if backend == "onnxruntime":
             from defsum.onnx_backend import OnnxEncoder

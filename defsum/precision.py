@@ -24,11 +24,16 @@ def resolve_precision(precision: str, device: str = "cpu") -> str:
         return precision
     if not str(device).startswith("cpu"):
         return "bf16"
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return "fp32"
+    flags = _cpu_flags()
     return "bf16" if ("avx512_bf16" in flags or "amx_bf16" in flags) else "fp32"
+
+
+def _cpu_flags() -> set[str]:
+    """The CPU's feature flags from /proc/cpuinfo (empty where there is none)."""
+    try:
+        return set(Path("/proc/cpuinfo").read_text().split())
+    except OSError:
+        return set()
 
 
 def prepare_for_inference(model: Any, precision: str, device: str = "cpu") -> Any:

@@ -149,6 +149,13 @@ def classify_systems(model: str | None, rows: list[dict], batch_size: int, windo
         c = EventClassifier.from_pretrained(model, backend="onnxruntime")
         return lambda: c.predict(texts, titles=titles)
 
+    def full_last_layer(p: str) -> Callable[[], Any]:
+        # The default without defsum.first_token (its own copy of the model): every position of the
+        # last layer computed, as the pipeline does, to measure what computing only the first saves.
+        c = EventClassifier.from_pretrained(model, precision=p)
+        c.model.base_model.encoder.layer[-1].__dict__.pop("forward", None)
+        return lambda: c.predict(texts, titles=titles)
+
     def first_only(p: str) -> Callable[[], Any]:
         # The fast path reading only each article's first window, as the pipeline reads only its
         # first 512 tokens: how much of the gap to the pipeline is the work of reading whole articles.
@@ -160,6 +167,8 @@ def classify_systems(model: str | None, rows: list[dict], batch_size: int, windo
                         f"transformers pipeline (batch {batch_size}, truncation)": lambda: piped(batch_size)}
     for p in ("fp32", "bf16", "int8"):
         systems[f"defsum {p} (windows, length-sorted)"] = functools.partial(defsum, p)
+    default = resolve_precision("auto")
+    systems[f"defsum {default}, every position of the last layer"] = functools.partial(full_last_layer, default)
     if importlib.util.find_spec("onnx") and importlib.util.find_spec("onnxruntime"):
         systems["onnxruntime int8 (defsum windows, length-sorted)"] = onnx
     else:
@@ -197,12 +206,26 @@ def classify_benchmark(model: str | None, rows: list[dict], batch_size: int, rou
             probs = np.array([[{d["label"]: d["score"] for d in out}[l] for l in labels] for out in r["result"]])
             entry["macro_f1_at_defsum_thresholds"] = classification_metrics(y, (probs >= th).astype(int), labels)["macro_f1"]
         report[name] = entry
+    for p in ("fp32", "bf16", "int8"):  # does an article's result depend on what shares its batch?
+        name = f"defsum {p} (windows, length-sorted)"
+        report[name]["alone_vs_batched"] = alone_vs_batched(load_classifier(model, p), texts, titles, res[name]["result"])
     pb = f"transformers pipeline (batch {batch_size}, truncation)"
     best = statistics.median(res[pb]["seconds"])
     for name in report:
         report[name]["x_pipeline_batched"] = round(best / statistics.median(res[name]["seconds"]), 2)
-    report["settings"] = {"articles": len(rows), "rounds": rounds, "pipeline_batch": batch_size, "window_batches": list(window_batches)}
+    report["settings"] = {"articles": len(rows), "rounds": rounds, "pipeline_batch": batch_size, "window_batches": list(window_batches),
+                          "default_precision": resolve_precision("auto")}
     return report
+
+
+def alone_vs_batched(clf: EventClassifier, texts: list[str], titles: list[str], batched: list[Any]) -> dict[str, Any]:
+    """Each article scored alone against its score in the benchmark's batches: the largest
+    probability change and how many articles' labels or primary event change. Dynamic int8 scales
+    each layer's input per call, so its scores depend on the other windows in the batch."""
+    alone = [clf.predict([t], titles=[h])[0] for t, h in zip(texts, titles)]
+    change = max(abs(a.scores[l] - b.scores[l]) for a, b in zip(alone, batched) for l in clf.labels)
+    changed = sum(a.labels != b.labels or a.primary != b.primary for a, b in zip(alone, batched))
+    return {"max_probability_change": round(change, 4), "articles_with_other_labels_or_primary": changed}
 
 
 PLAIN = "pipeline (classify, batch 1) + model.generate per article"

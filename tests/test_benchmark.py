@@ -8,7 +8,7 @@ from pathlib import Path
 from defsum import EventClassifier
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "eval"))
-from benchmark import per_token_ratio, token_counts  # noqa: E402
+from benchmark import alone_vs_batched, per_token_ratio, token_counts  # noqa: E402
 
 
 def test_token_counts_show_the_extra_work_of_reading_whole_articles(tiny_classifier_dir: Path) -> None:
@@ -45,3 +45,14 @@ def test_memory_is_measured_per_system_in_its_own_process(tiny_classifier_dir: P
     # a child's getrusage peak starts at its parent's size; the reported peak must be the child's own
     assert got["peak_rss_mb"] < rss_mb() - 200
     del ballast
+
+
+def test_alone_vs_batched_counts_what_batching_changes(tiny_classifier_dir: Path) -> None:
+    clf = EventClassifier.from_pretrained(tiny_classifier_dir, precision="fp32")
+    texts = ["Talks resumed in Geneva on Monday after a year. " * 20, "A colonel crossed the border.", "Rockets fell."]
+    titles = ["Geneva", "Border", "Rockets"]
+    batched = clf.predict(texts, titles=titles)
+    same = alone_vs_batched(clf, texts, titles, batched)
+    assert same["articles_with_other_labels_or_primary"] == 0 and same["max_probability_change"] < 1e-3
+    flipped = [type(p)(**{**p.__dict__, "labels": ["diplomacy"] if p.labels != ["diplomacy"] else []}) for p in batched[:1]] + batched[1:]
+    assert alone_vs_batched(clf, texts, titles, flipped)["articles_with_other_labels_or_primary"] == 1
