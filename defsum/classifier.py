@@ -52,12 +52,12 @@ DEFAULTS: dict[str, Any] = {
 PRIMARY_RULES = ("max", "first_window", "head")
 AGGREGATIONS = ("max", "mean", "first")
 DEFAULT_PRECISION = "auto"
-"""bf16 (the weights converted to bf16 at load, under autocast) where the CPU has native bf16 or on a GPU,
-else fp32. On an AMX CPU this is the fastest path measured (2.0x to 2.7x the transformers pipeline);
-int8 (torch, or ``backend="onnxruntime"``) is opt-in: slower than bf16 there, faster on a CPU
-without AMX (1.23x bf16's speed on an AMD EPYC in session 17), with about fp32's accuracy on the
-test sets, but its scores depend on the other windows in the batch: dynamic int8 scales each
-layer's input per call (README, "Speed")."""
+"""bf16 (the weights converted to bf16 at load, under autocast) on a GPU or a CPU with AMX, where it is
+the fastest path measured (2.0x to 2.7x the transformers pipeline); dynamic int8 on other x86 CPUs,
+where it measured faster than bf16 (1.24x on an AMD EPYC in session 17) with no loss of accuracy
+on the test sets; fp32 elsewhere (:func:`defsum.precision.resolve_precision`). Dynamic int8
+scales each layer's input per forward pass, so it scores one window per pass: in batches, a
+window's scores depended on its batch mates (README, "Speed")."""
 BACKENDS = ("torch", "onnxruntime")
 WINDOW_BATCH = 8
 """Windows per forward pass. On a 2-core Intel Xeon with AMX in bf16 (session 9, `python
@@ -161,10 +161,10 @@ class EventClassifier:
     ) -> EventClassifier:
         """Load a classifier folder (``None`` = the default model shipped with defsum).
 
-        ``precision`` picks the inference arithmetic: ``"auto"`` (bf16 where the hardware has it,
-        else fp32), ``"fp32"`` (plain torch), ``"bf16"`` (weights converted to bf16) or ``"int8"``
-        (dynamic int8 weights for linear layers, CPU only; faster without AMX, but a text's scores
-        then depend on what shares its batch; see ``DEFAULT_PRECISION`` and ``eval/benchmark.py``).
+        ``precision`` picks the inference arithmetic: ``"auto"`` (bf16 on a GPU or a CPU with AMX,
+        int8 on other x86 CPUs, else fp32; see ``DEFAULT_PRECISION``), ``"fp32"`` (plain torch),
+        ``"bf16"`` (weights converted to bf16) or ``"int8"`` (dynamic int8 weights for linear
+        layers, CPU only, one window per forward pass); see ``eval/benchmark.py``.
         ``backend="onnxruntime"`` (CPU, ``pip install 'defsum[onnx]'``) exports the model to ONNX
         at load (about 5 s) and runs it with ONNX Runtime, in ``"int8"`` (``"auto"``) or ``"fp32"``
         (:mod:`defsum.onnx_backend`).
@@ -216,7 +216,7 @@ class EventClassifier:
         _fit_positions(config, model, tokenizer, where)
         float_model = model.to(device).eval()
         run_first_token_only(float_model)  # the same logits for a seventh less work on MiniLM (defsum.first_token)
-        precision = resolve_precision(precision, device)
+        precision = resolve_precision(precision, device, int8=backend == "torch")
         if backend == "onnxruntime":
             from defsum.onnx_backend import OnnxEncoder
 
@@ -284,6 +284,13 @@ class EventClassifier:
 
     # ------------------------------------------------------------------ settings
     @property
+    def _dynamic_int8(self) -> bool:
+        """Does the model quantise its activations per call (torch or ONNX Runtime dynamic int8)?"""
+        if self.backend == "onnxruntime":
+            return bool(getattr(self.model, "quantized", False))
+        return self.precision == "int8"
+
+    @property
     def labels(self) -> list[str]:
         """The label of each model output, in order."""
         return list(self.config["labels"])
@@ -314,7 +321,9 @@ class EventClassifier:
         all articles are scored in length-sorted batches, then aggregated per article (with
         first-window aggregation only each article's first window is scored).
 
-        ``batch_size`` is the number of windows per forward pass.
+        ``batch_size`` is the number of windows per forward pass. In int8 it is always one: dynamic
+        int8 scales each pass's input as a whole, so a window scored beside others would get scores
+        that depend on them (see ``DEFAULT_PRECISION``).
 
         >>> clf.predict(["First article ...", "Second ..."], batch_size=4)  # doctest: +SKIP
         [Prediction(...), Prediction(...)]
@@ -420,6 +429,8 @@ class EventClassifier:
         window, computed in length-sorted batches, original order kept. On a CPU with at least two
         torch threads, the torch backend scores alternate batches in CPU_WORKERS threads that
         share the torch threads between them (see CPU_WORKERS)."""
+        if self._dynamic_int8:
+            batch_size = 1  # one scale per pass: a window's scores must not depend on its batch mates
         order = sorted(range(len(flat)), key=lambda k: len(windows[flat[k][0]].input_ids[flat[k][1]]))
         logits = np.zeros((len(flat), len(self.labels)), dtype=np.float32)
         vectors: list[np.ndarray | None] = [None]

@@ -62,9 +62,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--ray-object-store-mb", type=int, default=512, help="object store size for a local Ray instance (default: 512)")
     s.add_argument("--device", default="cpu", help="torch device (default: cpu)")
     s.add_argument("--backend", choices=("torch", "onnxruntime"), default="torch",  # classifier.BACKENDS
-                   help="classifier engine: torch (bf16 where the CPU has it; the fastest measured on a CPU with AMX) or "
-                        "onnxruntime (int8; CPU; about 5 s to export at start; the faster choice on a CPU without native bf16; "
-                        "pip install 'defsum[onnx]'); README, \"Speed\"")
+                   help="classifier engine: torch (bf16 on a GPU or a CPU with AMX, int8 on other x86 CPUs: the fastest "
+                        "measured on each) or onnxruntime (int8; CPU; about 5 s to export at start; pip install 'defsum[onnx]'); "
+                        "README, \"Speed\"")
+    s.add_argument("--precision", choices=("auto", "fp32", "bf16", "int8"), default="auto",  # defsum.precision.PRECISIONS
+                   help="arithmetic: auto (the classifier in bf16 on a GPU or a CPU with AMX, in int8 on other x86 CPUs; the "
+                        "summariser in bf16 where the CPU has it, else fp32), fp32, bf16, or int8 (the classifier only; the "
+                        "summariser then runs at auto). Tags can differ near a threshold between arithmetics: pass the same "
+                        "value on every machine to compare their records (README, \"Speed\")")
     s.add_argument("-q", "--quiet", action="store_true", help="no table and no progress bar")
     return parser
 
@@ -128,7 +133,7 @@ def score(args: argparse.Namespace) -> int:
             chunks = score_with_ray(
                 args.paths, options, writer.done, classifier=args.classifier, summarizer=args.summarizer,
                 summarize=not args.no_summary, extractive=args.extractive, backend=args.backend, batch_size=args.batch_size,
-                device=args.device, address=args.ray_address,
+                device=args.device, precision=args.precision, address=args.ray_address,
                 actors=args.ray_actors, object_store_mb=args.ray_object_store_mb,
             )
         else:
@@ -162,7 +167,8 @@ def _load_analyzer(args: argparse.Namespace) -> Any:
     from defsum.pipeline import Analyzer
 
     return Analyzer.from_pretrained(args.classifier, args.summarizer, summarize=not args.no_summary,
-                                    extractive=args.extractive, device=args.device, backend=args.backend)
+                                    extractive=args.extractive, device=args.device, backend=args.backend,
+                                    precision=args.precision)
 
 
 def _is_terminal(stream: Any) -> bool:

@@ -29,11 +29,11 @@ class _Scorer:
     """A Ray actor: loads the models once, then scores batches of article rows."""
 
     def __init__(self, classifier: str | None, summarizer: str | None, summarize: bool, extractive: bool, backend: str,
-                 batch_size: int, device: str = "cpu") -> None:
+                 batch_size: int, device: str = "cpu", precision: str = "auto") -> None:
         from defsum.pipeline import Analyzer
 
         self.analyzer = Analyzer.from_pretrained(classifier, summarizer, summarize=summarize, extractive=extractive, backend=backend,
-                                                 device=device)
+                                                 device=device, precision=precision)
         self.batch_size = batch_size
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, list[Any]]:
@@ -80,6 +80,7 @@ def score_with_ray(
     extractive: bool = False,
     backend: str = "torch",
     device: str = "cpu",
+    precision: str = "auto",
     address: str | None = None,
     actors: int = 1,
     object_store_mb: int = 512,
@@ -107,7 +108,7 @@ def score_with_ray(
     scored = rows.map_batches(
         _Scorer, fn_constructor_kwargs={"classifier": classifier, "summarizer": summarizer, "summarize": summarize,
                                         "extractive": extractive, "backend": backend, "batch_size": batch_size,
-                                        "device": device},
+                                        "device": device, "precision": precision},
         batch_size=batch_size, concurrency=actors, num_gpus=gpus, batch_format="numpy",
     )
     for batch in scored.iter_batches(batch_size=batch_size * 4, batch_format="numpy"):

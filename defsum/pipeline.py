@@ -59,20 +59,23 @@ class Analyzer:
         extractive: bool = False,
         device: str = "cpu",
         backend: str = "torch",
+        precision: str = "auto",
     ) -> Analyzer:
         """Load both models (``None`` = the shipped defaults; ``summarize=False`` skips the summariser;
         ``extractive=True`` writes briefs from the summariser's extracted sentence, never its seq2seq model;
         ``backend`` is the classifier's: ``"torch"`` or ``"onnxruntime"``, see ``EventClassifier.from_pretrained``).
+        ``precision`` (``"auto"``, ``"fp32"``, ``"bf16"`` or ``"int8"``) is both models'
+        arithmetic, except that the summariser has no int8 and runs at ``"auto"`` then.
 
-        >>> Analyzer.from_pretrained(summarize=False)  # doctest: +SKIP
+        >>> Analyzer.from_pretrained(summarize=False, precision="bf16")  # doctest: +SKIP
         """
         device = check_device(device)
-        clf = EventClassifier.from_pretrained(classifier, device=device, backend=backend)
+        clf = EventClassifier.from_pretrained(classifier, device=device, backend=backend, precision=precision)
         summ = None
         if summarize:
             from defsum.summarizer import Summarizer
 
-            summ = Summarizer.from_pretrained(summarizer, device=device)
+            summ = Summarizer.from_pretrained(summarizer, device=device, precision="auto" if precision == "int8" else precision)
         return cls(clf, summ, extractive=extractive)
 
     @overload

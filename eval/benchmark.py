@@ -167,7 +167,7 @@ def classify_systems(model: str | None, rows: list[dict], batch_size: int, windo
                         f"transformers pipeline (batch {batch_size}, truncation)": lambda: piped(batch_size)}
     for p in ("fp32", "bf16", "int8"):
         systems[f"defsum {p} (windows, length-sorted)"] = functools.partial(defsum, p)
-    default = resolve_precision("auto")
+    default = resolve_precision("auto", int8=True)
     systems[f"defsum {default}, every position of the last layer"] = functools.partial(full_last_layer, default)
     if importlib.util.find_spec("onnx") and importlib.util.find_spec("onnxruntime"):
         systems["onnxruntime int8 (defsum windows, length-sorted)"] = onnx
@@ -214,7 +214,7 @@ def classify_benchmark(model: str | None, rows: list[dict], batch_size: int, rou
     for name in report:
         report[name]["x_pipeline_batched"] = round(best / statistics.median(res[name]["seconds"]), 2)
     report["settings"] = {"articles": len(rows), "rounds": rounds, "pipeline_batch": batch_size, "window_batches": list(window_batches),
-                          "default_precision": resolve_precision("auto")}
+                          "default_precision": resolve_precision("auto", int8=True)}
     return report
 
 
@@ -230,6 +230,12 @@ def alone_vs_batched(clf: EventClassifier, texts: list[str], titles: list[str], 
 
 PLAIN = "pipeline (classify, batch 1) + model.generate per article"
 EXTRACTIVE = "defsum, extractive briefs (--extractive, no seq2seq decoding)"
+
+
+def default_summary_name() -> str:
+    """The default row's name, with what "auto" means on this machine for each model."""
+    clf, summ = resolve_precision("auto", int8=True), resolve_precision("auto")
+    return f"defsum {clf} (default)" if clf == summ else f"defsum default (classifier {clf}, summariser {summ})"
 
 
 def summary_systems(classifier: str | None, summarizer: str | None, rows: list[dict], batch_size: int, beams: int) -> Systems:
@@ -273,7 +279,7 @@ def summary_systems(classifier: str | None, summarizer: str | None, rows: list[d
                         s.summarize(texts, titles=titles, batch_size=batch_size, num_beams=beams, extractive=extractive))
 
     return {PLAIN: plain, "defsum fp32": functools.partial(fast, "fp32"),
-            f"defsum {resolve_precision('auto')} (default)": functools.partial(fast, "auto"),
+            default_summary_name(): functools.partial(fast, "auto"),
             EXTRACTIVE: functools.partial(fast, "auto", extractive=True)}
 
 
@@ -295,7 +301,7 @@ def summary_benchmark(classifier: str | None, summarizer: str | None, rows: list
         if name != PLAIN and all(refs):
             briefs = r["result"][1]
             out[name]["rougeL"] = round(100 * statistics.mean(scorer.score(ref, b)["rougeL"].fmeasure for ref, b in zip(refs, briefs)), 2)
-    default_name = f"defsum {resolve_precision('auto')} (default)"
+    default_name = default_summary_name()
     out[EXTRACTIVE]["same_brief_as_default"] = sum(a == b for a, b in zip(res[EXTRACTIVE]["result"][1], res[default_name]["result"][1]))
     out["settings"] = {"articles": len(rows), "rounds": rounds, "beams": beams, "summary_batch": batch_size}
     return out

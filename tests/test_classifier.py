@@ -494,3 +494,17 @@ def test_shown_scores_agree_with_the_labels(tiny_classifier):
 def test_text_of_invisible_characters_is_refused(tiny_classifier):
     with pytest.raises(ValueError, match=r"text\[1\] is empty .*invisible"):
         tiny_classifier.predict(["Talks resumed.", "\u200b\u200d"])
+
+
+@pytest.mark.parametrize("backend", ["torch", "onnxruntime"])
+def test_int8_scores_do_not_depend_on_the_batch(tiny_classifier_dir, backend):
+    """Dynamic int8 scales each pass's input as a whole: scored one window per pass, an article
+    gets the same scores alone as among others, whatever batch size is asked for."""
+    if backend == "onnxruntime":
+        pytest.importorskip("onnxruntime")
+        pytest.importorskip("onnx")
+    clf = EventClassifier.from_pretrained(tiny_classifier_dir, precision="int8", backend=backend)
+    texts = [LONG, "Short one.", "Talks in Geneva went on for a second day.", LONG[:900]]
+    together = clf.predict_proba(texts, batch_size=16)
+    alone = np.vstack([clf.predict_proba([t], batch_size=16) for t in texts])
+    np.testing.assert_array_equal(together, alone)

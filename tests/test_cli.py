@@ -267,6 +267,29 @@ def test_cli_offers_every_classifier_backend() -> None:
     assert set(next(a for a in score._actions if a.dest == "backend").choices) == set(BACKENDS)
 
 
+def test_cli_precision_reaches_both_models(tmp_path, tiny_classifier_dir, tiny_summarizer_path, monkeypatch) -> None:
+    """--precision offers the library's choices and sets the classifier's arithmetic; the
+    summariser, which has no int8, runs at auto then."""
+    from defsum.cli import build_parser
+    from defsum.pipeline import Analyzer
+    from defsum.precision import PRECISIONS, resolve_precision
+
+    score = build_parser()._subparsers._group_actions[0].choices["score"]
+    assert set(next(a for a in score._actions if a.dest == "precision").choices) == set(PRECISIONS)
+    analyzer = Analyzer.from_pretrained(str(tiny_classifier_dir), str(tiny_summarizer_path), precision="int8")
+    assert analyzer.classifier.precision == "int8" and analyzer.summarizer.precision == resolve_precision("auto")
+    loaded = []
+    load = Analyzer.from_pretrained.__func__
+    monkeypatch.setattr(Analyzer, "from_pretrained", classmethod(lambda cls, *a, **kw: loaded.append(load(cls, *a, **kw)) or loaded[-1]))
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.txt").write_text(ARTICLE)
+    args = ["score", str(tmp_path / "in"), "--classifier", str(tiny_classifier_dir), "--no-summary", "-q"]
+    for precision in ("fp32", "int8"):
+        assert main([*args, "-o", str(tmp_path / f"{precision}.jsonl"), "--precision", precision]) == EXIT_OK
+        assert loaded[-1].classifier.precision == precision
+        assert read_jsonl(tmp_path / f"{precision}.jsonl")[0]["scores"]
+
+
 def test_resume_does_not_depend_on_how_the_folder_was_typed(tmp_path, tiny_classifier_dir, monkeypatch):
     """`in`, `./in/` and the absolute path name the same files: a resumed run adds no second record."""
     (tmp_path / "in").mkdir()

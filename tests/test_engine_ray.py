@@ -48,8 +48,8 @@ def test_ray_actors_load_the_models_on_the_device(monkeypatch):
 
     seen = {}
     monkeypatch.setattr(Analyzer, "from_pretrained", classmethod(lambda cls, *args, **kwargs: seen.update(kwargs)))
-    _Scorer(None, None, summarize=False, extractive=False, backend="torch", batch_size=4, device="cuda:1")
-    assert seen["device"] == "cuda:1"
+    _Scorer(None, None, summarize=False, extractive=False, backend="torch", batch_size=4, device="cuda:1", precision="bf16")
+    assert seen["device"] == "cuda:1" and seen["precision"] == "bf16"
 
 
 def test_ray_actors_on_cuda_ask_for_a_gpu_each():
