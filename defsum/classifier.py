@@ -54,8 +54,8 @@ AGGREGATIONS = ("max", "mean", "first")
 DEFAULT_PRECISION = "auto"
 """bf16 (the weights converted to bf16 at load, under autocast) on a GPU or a CPU with AMX, where it is
 the fastest path measured (2.0x to 2.7x the transformers pipeline); dynamic int8 on other x86 CPUs,
-where it measured faster than bf16 (1.24x on an AMD EPYC in session 17) with no loss of accuracy
-on the test sets; fp32 elsewhere (:func:`defsum.precision.resolve_precision`). Dynamic int8
+where it measured faster than bf16 (1.18x on an AMD EPYC in session 17) with about bf16's
+accuracy on the test sets; fp32 elsewhere (:func:`defsum.precision.resolve_precision`). Dynamic int8
 scales each layer's input per forward pass, so it scores one window per pass: in batches, a
 window's scores depended on its batch mates (README, "Speed")."""
 BACKENDS = ("torch", "onnxruntime")
@@ -91,6 +91,27 @@ def pad_id(model_config: Any, tokenizer: Any) -> int:
         if isinstance(value, int):
             return value
     return 0
+
+
+def check_arithmetic(backend: str, precision: str, device: str, here: bool = True) -> str:
+    """Refuse a backend, precision and device that cannot run together (before any model loads);
+    return the device. ``here``: also check that this machine has the device (not for a Ray
+    cluster's workers). ``defsum score`` calls it before it opens the output file.
+
+    >>> check_arithmetic("onnxruntime", "bf16", "cpu")  # doctest: +SKIP
+    ValueError: backend 'onnxruntime' runs on the CPU in precision 'auto', 'int8' or 'fp32' ...
+    """
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    device = check_device(device) if here else str(device)
+    resolve_precision(precision, device)  # a precision that is not one
+    cpu = str(device).startswith("cpu")
+    if backend == "onnxruntime" and (precision not in ("auto", "int8", "fp32") or not cpu):
+        raise ValueError(f"backend 'onnxruntime' runs on the CPU in precision 'auto', 'int8' or 'fp32', got precision "
+                         f"{precision!r} on device {device!r}; use backend 'torch' for bf16 or a GPU")
+    if precision == "int8" and not cpu:
+        raise ValueError(f"precision 'int8' runs on the CPU only, got device {device!r}; use 'bf16' or 'fp32' there")
+    return device
 
 
 def _fit_positions(config: dict[str, Any], model: Any, tokenizer: Any, where: str) -> None:
@@ -177,15 +198,9 @@ class EventClassifier:
 
         >>> EventClassifier.from_pretrained("models/my-classifier")  # doctest: +SKIP
         """
-        if backend not in BACKENDS:
-            raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
-        device = check_device(device)
-        resolve_precision(precision, device)  # a bad precision fails before the model loads
+        device = check_arithmetic(backend, precision, device)  # fails before the model loads
         if backend == "onnxruntime":
             precision = "int8" if precision == "auto" else precision
-            if precision not in ("int8", "fp32") or not str(device).startswith("cpu"):
-                raise ValueError(f"backend='onnxruntime' runs on the CPU in precision 'int8' or 'fp32', got precision={precision!r}, "
-                                 f"device={device!r}; use backend='torch' for bf16 or a GPU")
         where = resolve_model_path(path, "classifier")
         try:
             model, info = AutoModelForSequenceClassification.from_pretrained(

@@ -62,14 +62,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--ray-object-store-mb", type=int, default=512, help="object store size for a local Ray instance (default: 512)")
     s.add_argument("--device", default="cpu", help="torch device (default: cpu)")
     s.add_argument("--backend", choices=("torch", "onnxruntime"), default="torch",  # classifier.BACKENDS
-                   help="classifier engine: torch (bf16 on a GPU or a CPU with AMX, int8 on other x86 CPUs: the fastest "
-                        "measured on each) or onnxruntime (int8; CPU; about 5 s to export at start; pip install 'defsum[onnx]'); "
-                        "README, \"Speed\"")
+                   help="classifier engine: torch (see --precision) or onnxruntime (int8 or fp32; CPU; about 5 s to export "
+                        "at start; pip install 'defsum[onnx]'); README, \"Speed\"")
     s.add_argument("--precision", choices=("auto", "fp32", "bf16", "int8"), default="auto",  # defsum.precision.PRECISIONS
-                   help="arithmetic: auto (the classifier in bf16 on a GPU or a CPU with AMX, in int8 on other x86 CPUs; the "
-                        "summariser in bf16 where the CPU has it, else fp32), fp32, bf16, or int8 (the classifier only; the "
-                        "summariser then runs at auto). Tags can differ near a threshold between arithmetics: pass the same "
-                        "value on every machine to compare their records (README, \"Speed\")")
+                   help="arithmetic: auto (the classifier in bf16 on a GPU or a CPU with AMX, in int8 on other x86 CPUs, "
+                        "else fp32; the summariser in bf16 where the CPU has it, else fp32), fp32, bf16, or int8 (the "
+                        "classifier only, on the CPU; the summariser then runs at auto). --backend onnxruntime takes auto, "
+                        "int8 or fp32. Tags can differ near a threshold between arithmetics: pass the same value on every "
+                        "machine whose records you compare, Ray cluster nodes included (README, \"Speed\")")
     s.add_argument("-q", "--quiet", action="store_true", help="no table and no progress bar")
     return parser
 
@@ -113,6 +113,12 @@ def score(args: argparse.Namespace) -> int:
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()
+    from defsum.classifier import check_arithmetic
+
+    try:  # before the output is opened, also for the Ray engine, whose actors would fail only after
+        check_arithmetic(args.backend, args.precision, args.device, here=args.engine == "local")  # Ray: the workers' devices
+    except ValueError as err:
+        raise ValueError(f"{err} (--backend {args.backend} --precision {args.precision} --device {args.device})") from err
     analyzer = None
     if args.engine == "local":  # the Ray engine loads the models once per actor instead
         analyzer = _load_analyzer(args)

@@ -22,9 +22,9 @@ def resolve_precision(precision: str, device: str = "cpu", int8: bool = False) -
 
     On a GPU, or a CPU with AMX (Intel's bf16 matrix units), that is ``"bf16"``. On other x86
     CPUs, for a caller that runs dynamic int8 (``int8=True``: the classifier), it is ``"int8"``:
-    on an AMD EPYC with AVX-512 BF16 but no AMX the classifier ran 1.24x faster in int8 than in
-    bf16, with no loss of accuracy on the test sets, while on an Intel CPU with AMX int8 was the
-    slower one (README, "Speed"). Otherwise ``"bf16"`` where the CPU has AVX-512 BF16, else
+    on an AMD EPYC with AVX-512 BF16 but no AMX the classifier ran 1.18x faster in int8 than in
+    bf16, with about bf16's accuracy on the test sets, while on an Intel CPU with AMX int8 was the
+    slower one (README, "Speed"; x86 CPUs of other kinds were not measured). Otherwise ``"bf16"`` where the CPU has AVX-512 BF16, else
     ``"fp32"``. The CPU's features are read from /proc/cpuinfo: where there is none (not Linux),
     an x86 CPU counts as one without AMX.
 
@@ -89,8 +89,8 @@ def prepare_for_inference(model: Any, precision: str, device: str = "cpu") -> An
 
 def model_precision(model: Any, precision: str | None) -> str:
     """The precision to run ``model`` at: ``precision``, or when it is None, what the weights are
-    ("bf16" for bf16 weights, as in the ``.model`` of an instance loaded with precision="bf16",
-    else "fp32"). Refuses bf16 weights under any other precision, which would run in bf16 while
+    ("bf16" for bf16 weights, as in the ``.model`` of an instance loaded with precision="bf16";
+    "int8" for dynamic int8 linear layers; else "fp32"). Refuses bf16 weights under any other precision, which would run in bf16 while
     saying otherwise.
 
     >>> model_precision(torch.nn.Linear(2, 2).to(torch.bfloat16), None)
@@ -99,6 +99,9 @@ def model_precision(model: Any, precision: str | None) -> str:
     params = getattr(model, "parameters", None)
     bf16 = callable(params) and any(p.dtype == torch.bfloat16 for p in params())
     if precision is None:
+        modules = getattr(model, "modules", None)
+        if callable(modules) and any(isinstance(m, torch.ao.nn.quantized.dynamic.Linear) for m in modules()):
+            return "int8"  # quantised by the caller (torch.ao.quantization.quantize_dynamic)
         return "bf16" if bf16 else "fp32"
     if bf16 and precision != "bf16":
         raise ValueError(

@@ -27,7 +27,7 @@ print("  labels: ", pred.labels)     # e.g. ['elite_defection']
 print("  primary:", pred.primary)    # one of the labels, or 'none'
 print("  scores: ", pred.scores)     # probability per label
 
-# A list in -> a list of Predictions; batch_size bounds memory use.
+# A list in -> a list of Predictions; batch_size (windows per pass; int8 scores one) bounds memory use.
 for title, p in zip(titles, classifier.predict(texts, batch_size=16)):
     print(f"  {p.primary:<16} {', '.join(p.labels) or '-':<30} {title}")
 

@@ -421,5 +421,19 @@ def test_ray_engine_gets_the_device(tmp_path, tiny_classifier_dir, monkeypatch):
 
     monkeypatch.setattr(defsum.engine_ray, "score_with_ray", fake)
     (tmp_path / "a.txt").write_text(ARTICLE)
-    assert _score(tmp_path, tiny_classifier_dir, tmp_path, "-o", tmp_path / "out.jsonl", "--engine", "ray", "--device", "cuda:3") == EXIT_OK
-    assert seen["device"] == "cuda:3"
+    assert _score(tmp_path, tiny_classifier_dir, tmp_path, "-o", tmp_path / "out.jsonl", "--engine", "ray", "--device", "cuda:3",
+                  "--precision", "bf16") == EXIT_OK
+    assert seen["device"] == "cuda:3" and seen["precision"] == "bf16"
+
+
+@pytest.mark.parametrize("engine", ["local", "ray"])
+@pytest.mark.parametrize("flags", [("--backend", "onnxruntime", "--precision", "bf16"), ("--precision", "int8", "--device", "cuda")])
+def test_arithmetic_that_cannot_run_is_refused_before_the_output_opens(tmp_path, tiny_classifier_dir, capsys, engine, flags):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.txt").write_text(ARTICLE)
+    out = tmp_path / "out.jsonl"
+    out.write_text('{"kept": true}\n')
+    assert _score(tmp_path, tiny_classifier_dir, tmp_path / "in", "-o", out, "--engine", engine, *flags) == EXIT_FATAL
+    assert out.read_text() == '{"kept": true}\n'  # nothing written is lost
+    err = capsys.readouterr().err
+    assert "error:" in err and " ".join(flags[-2:]) in err  # the message names the flags given
