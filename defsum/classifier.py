@@ -18,7 +18,7 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer
 from defsum.chunking import Windows, make_windows
 from defsum.first_token import run_first_token_only
 from defsum.labels import LABELS, NONE
-from defsum.precision import autocast, model_precision, prepare_for_inference, resolve_precision
+from defsum.precision import autocast, check_int8_device, model_precision, prepare_for_inference, resolve_precision
 from defsum.primary_head import FILENAME as HEAD_FILE
 from defsum.primary_head import PrimaryHead
 from defsum.checks import as_texts, as_titles, check_count, check_device, check_encodable, check_title, has_visible_text
@@ -109,8 +109,8 @@ def check_arithmetic(backend: str, precision: str, device: str, here: bool = Tru
     if backend == "onnxruntime" and (precision not in ("auto", "int8", "fp32") or not cpu):
         raise ValueError(f"backend 'onnxruntime' runs on the CPU in precision 'auto', 'int8' or 'fp32', got precision "
                          f"{precision!r} on device {device!r}; use backend 'torch' for bf16 or a GPU")
-    if precision == "int8" and not cpu:
-        raise ValueError(f"precision 'int8' runs on the CPU only, got device {device!r}; use 'bf16' or 'fp32' there")
+    if precision == "int8":
+        check_int8_device(device)
     return device
 
 

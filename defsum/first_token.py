@@ -68,7 +68,7 @@ def _first_token_forward(self: Any, hidden_states: torch.Tensor, attention_mask:
     if self.training:
         return type(self).forward(self, hidden_states, attention_mask, *args, **kwargs)
     attn = self.attention.self
-    batch, length, _ = hidden_states.shape
+    batch = hidden_states.shape[0]
     first = hidden_states[:, :1]
     heads = (batch, -1, attn.num_attention_heads, attn.attention_head_size)
     query = attn.query(first).view(*heads).transpose(1, 2)

@@ -97,9 +97,10 @@ class Analyzer:
 
         ``batch_size``: articles per summariser batch; ``window_batch``: classifier windows per
         forward pass (default :data:`defsum.classifier.WINDOW_BATCH`, the fastest on a 2-core CPU;
-        raise it on a GPU; an int8 classifier always scores one). ``drop_furniture``: first drop web-page furniture lines ("Click here
-        to follow us on Instagram"; :func:`defsum.io.drop_boilerplate`) and a title that is one, as
-        ``defsum score`` does; the brief is flagged ``boilerplate_removed``.
+        raise it on a GPU; an int8 classifier always scores one). ``drop_furniture``: first drop
+        web-page furniture lines ("Click here to follow us on Instagram";
+        :func:`defsum.io.drop_boilerplate`) and a title that is one, as ``defsum score`` does; the
+        brief is flagged ``boilerplate_removed``.
 
         >>> analyzer.analyze(["text one", "text two"], titles=["One", None])  # doctest: +SKIP
         [Brief(...), Brief(...)]

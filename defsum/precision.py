@@ -24,9 +24,9 @@ def resolve_precision(precision: str, device: str = "cpu", int8: bool = False) -
     CPUs, for a caller that runs dynamic int8 (``int8=True``: the classifier), it is ``"int8"``:
     on an AMD EPYC with AVX-512 BF16 but no AMX the classifier ran 1.18x faster in int8 than in
     bf16, with about bf16's accuracy on the test sets, while on an Intel CPU with AMX int8 was the
-    slower one (README, "Speed"; x86 CPUs of other kinds were not measured). Otherwise ``"bf16"`` where the CPU has AVX-512 BF16, else
-    ``"fp32"``. The CPU's features are read from /proc/cpuinfo: where there is none (not Linux),
-    an x86 CPU counts as one without AMX.
+    slower one (README, "Speed"; x86 CPUs of other kinds were not measured). Otherwise
+    ``"bf16"`` where the CPU has AVX-512 BF16, else ``"fp32"``. The CPU's features are read from
+    /proc/cpuinfo: where there is none (not Linux), an x86 CPU counts as one without AMX.
 
     >>> resolve_precision("auto", "cuda")
     'bf16'
@@ -61,6 +61,12 @@ def _x86_int8() -> bool:
     return hasattr(torch.ao.quantization, "quantize_dynamic") and ("x86" in engines or "fbgemm" in engines)
 
 
+def check_int8_device(device: str) -> None:
+    """Refuse int8 on a device other than the CPU (torch's dynamic int8 kernels are CPU kernels)."""
+    if not str(device).startswith("cpu"):
+        raise ValueError(f"precision 'int8' runs on the CPU only, got device {str(device)!r}; use 'bf16' or 'fp32' there")
+
+
 def prepare_for_inference(model: Any, precision: str, device: str = "cpu") -> Any:
     """Return ``model`` ready for ``precision``, converted in place (no second copy of the weights
     is kept, so the float weights are gone: the loaders reload them from their folder to save):
@@ -76,8 +82,7 @@ def prepare_for_inference(model: Any, precision: str, device: str = "cpu") -> An
     if precision == "bf16":
         return model.to(torch.bfloat16)
     if precision == "int8":
-        if not str(device).startswith("cpu"):
-            raise ValueError("precision='int8' runs on the CPU only; use 'bf16' or 'fp32' on other devices")
+        check_int8_device(device)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             # per-channel weight scales: per-tensor int8 cost 14 points of real-text macro-F1 on the
@@ -90,8 +95,8 @@ def prepare_for_inference(model: Any, precision: str, device: str = "cpu") -> An
 def model_precision(model: Any, precision: str | None) -> str:
     """The precision to run ``model`` at: ``precision``, or when it is None, what the weights are
     ("bf16" for bf16 weights, as in the ``.model`` of an instance loaded with precision="bf16";
-    "int8" for dynamic int8 linear layers; else "fp32"). Refuses bf16 weights under any other precision, which would run in bf16 while
-    saying otherwise.
+    "int8" for dynamic int8 linear layers; else "fp32"). Refuses bf16 weights under any other
+    precision, which would run in bf16 while saying otherwise.
 
     >>> model_precision(torch.nn.Linear(2, 2).to(torch.bfloat16), None)
     'bf16'

@@ -167,7 +167,7 @@ def classify_systems(model: str | None, rows: list[dict], batch_size: int, windo
                         f"transformers pipeline (batch {batch_size}, truncation)": lambda: piped(batch_size)}
     for p in ("fp32", "bf16", "int8"):
         systems[f"defsum {p} (windows, length-sorted)"] = functools.partial(defsum, p)
-    default = resolve_precision("auto", int8=True)
+    default = default_precisions()[0]
     systems[f"defsum {default}, every position of the last layer"] = functools.partial(full_last_layer, default)
     if importlib.util.find_spec("onnx") and importlib.util.find_spec("onnxruntime"):
         systems["onnxruntime int8 (defsum windows, length-sorted)"] = onnx
@@ -214,7 +214,7 @@ def classify_benchmark(model: str | None, rows: list[dict], batch_size: int, rou
     for name in report:
         report[name]["x_pipeline_batched"] = round(best / statistics.median(res[name]["seconds"]), 2)
     report["settings"] = {"articles": len(rows), "rounds": rounds, "pipeline_batch": batch_size, "window_batches": list(window_batches),
-                          "default_precision": resolve_precision("auto", int8=True)}
+                          "default_precision": default_precisions()[0]}
     return report
 
 
@@ -232,9 +232,14 @@ PLAIN = "pipeline (classify, batch 1) + model.generate per article"
 EXTRACTIVE = "defsum, extractive briefs (--extractive, no seq2seq decoding)"
 
 
+def default_precisions() -> tuple[str, str]:
+    """What "auto" means on this machine for the classifier and for the summariser."""
+    return resolve_precision("auto", int8=True), resolve_precision("auto")
+
+
 def default_summary_name() -> str:
     """The default row's name, with what "auto" means on this machine for each model."""
-    clf, summ = resolve_precision("auto", int8=True), resolve_precision("auto")
+    clf, summ = default_precisions()
     return f"defsum {clf} (default)" if clf == summ else f"defsum default (classifier {clf}, summariser {summ})"
 
 
