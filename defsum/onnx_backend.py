@@ -3,8 +3,8 @@
 ``EventClassifier.from_pretrained(backend="onnxruntime")`` uses it (``defsum score --backend
 onnxruntime``; needs ``pip install 'defsum[onnx]'``). The model is exported with the TorchScript
 exporter (``torch.onnx.export(dynamo=False)``, eager attention) to a temporary folder, its linear
-layers' weights quantised to int8 per channel by ``onnxruntime.quantization.quantize_dynamic``,
-and run by an ONNX Runtime CPU session with torch's thread count. Export and quantisation take
+layers' weights quantised to int8 per channel by ``onnxruntime.quantization.quantize_dynamic``
+(to 7 bits where :func:`defsum.precision.int8_full_range` finds that 8-bit products overflow), and run by an ONNX Runtime CPU session with torch's thread count. Export and quantisation take
 about 5 s for MiniLM; nothing is cached between runs.
 
 >>> encoder = OnnxEncoder(torch_model, tokenizer.model_input_names, quantize=True)  # doctest: +SKIP
@@ -22,6 +22,8 @@ from types import SimpleNamespace
 from typing import Any, Sequence
 
 import torch
+
+from defsum.precision import int8_full_range
 
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
@@ -71,7 +73,9 @@ class OnnxEncoder:
                 previous = logging.root.manager.disable  # the caller's own logging.disable level, restored after
                 logging.disable(max(previous, logging.WARNING))  # its root-logger advice to pre-process the graph first
                 try:
+                    # 7-bit weights where 8-bit int8 products can overflow (x86 without VNNI), as ONNX Runtime advises
                     quantize_dynamic(plain, final, weight_type=QuantType.QInt8, per_channel=True,
+                                     reduce_range=not int8_full_range(),
                                      extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
                 finally:
                     logging.disable(previous)

@@ -44,7 +44,7 @@ from defsum import EventClassifier, Summarizer  # noqa: E402
 from defsum.data import label_matrix, read_records  # noqa: E402
 from defsum.metrics import classification_metrics  # noqa: E402
 from defsum.modelio import resolve_model_path  # noqa: E402
-from defsum.precision import resolve_precision  # noqa: E402
+from defsum.precision import FullRangeDynamicLinear, int8_full_range, resolve_precision  # noqa: E402
 from defsum.scripthelp import HelpFormatter  # noqa: E402
 
 
@@ -177,7 +177,27 @@ def classify_systems(model: str | None, rows: list[dict], batch_size: int, windo
         systems[f"defsum bf16, {wb} windows per pass"] = functools.partial(defsum, "bf16", batch_size=wb)
     for p in ("bf16", "int8"):
         systems[f"defsum {p}, first window only (truncation)"] = functools.partial(first_only, p)
+    if int8_full_range():
+        systems[REDUCED_RANGE] = functools.partial(torch_int8_layers, model, texts, titles)
     return systems
+
+
+REDUCED_RANGE = "defsum int8, torch's 128 input levels (reduce_range)"
+
+
+def torch_int8_layers(model: str | None, texts: list[str], titles: list[str]) -> Callable[[], Any]:
+    """int8 with torch's own dynamic linear layer, which quantises inputs to 128 levels: what
+    defsum's 256-level layer (:class:`defsum.precision.FullRangeDynamicLinear`) is measured against."""
+    c = with_torch_int8_layers(EventClassifier.from_pretrained(model, precision="int8"))
+    return lambda: c.predict(texts, titles=titles)
+
+
+def with_torch_int8_layers(clf: EventClassifier) -> EventClassifier:
+    """``clf`` with its 256-level int8 layers turned back into torch's 128-level ones, in place."""
+    for m in clf.model.modules():
+        if isinstance(m, FullRangeDynamicLinear):
+            m.__class__ = torch.ao.nn.quantized.dynamic.Linear
+    return clf
 
 
 def classify_benchmark(model: str | None, rows: list[dict], batch_size: int, rounds: int, window_batches: Sequence[int] = (),
@@ -209,6 +229,10 @@ def classify_benchmark(model: str | None, rows: list[dict], batch_size: int, rou
     for p in ("fp32", "bf16", "int8"):  # does an article's result depend on what shares its batch?
         name = f"defsum {p} (windows, length-sorted)"
         report[name]["alone_vs_batched"] = alone_vs_batched(load_classifier(model, p), texts, titles, res[name]["result"])
+    exact = res["defsum fp32 (windows, length-sorted)"]["result"]
+    for name, r in res.items():  # how far each arithmetic moves the model's own results (first windows: truncation too)
+        if not name.startswith("transformers pipeline") and name != "defsum fp32 (windows, length-sorted)" and "first window" not in name:
+            report[name]["vs_defsum_fp32"] = agreement(r["result"], exact, labels)
     pb = f"transformers pipeline (batch {batch_size}, truncation)"
     best = statistics.median(res[pb]["seconds"])
     for name in report:
@@ -223,8 +247,14 @@ def alone_vs_batched(clf: EventClassifier, texts: list[str], titles: list[str], 
     probability change and how many articles' labels or primary event change. Dynamic int8 scales
     each layer's input per call, so its scores depend on the other windows in the batch."""
     alone = [clf.predict([t], titles=[h])[0] for t, h in zip(texts, titles)]
-    change = max(abs(a.scores[l] - b.scores[l]) for a, b in zip(alone, batched) for l in clf.labels)
-    changed = sum(a.labels != b.labels or a.primary != b.primary for a, b in zip(alone, batched))
+    return agreement(alone, batched, clf.labels)
+
+
+def agreement(results: list[Any], reference: list[Any], labels: Sequence[str]) -> dict[str, Any]:
+    """The largest probability change between two runs' predictions of the same articles, and how
+    many articles get other labels or another primary event."""
+    change = max(abs(a.scores[l] - b.scores[l]) for a, b in zip(results, reference) for l in labels)
+    changed = sum(a.labels != b.labels or a.primary != b.primary for a, b in zip(results, reference))
     return {"max_probability_change": round(change, 4), "articles_with_other_labels_or_primary": changed}
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from defsum import EventClassifier
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "eval"))
-from benchmark import alone_vs_batched, per_token_ratio, token_counts  # noqa: E402
+from benchmark import agreement, alone_vs_batched, per_token_ratio, token_counts, with_torch_int8_layers  # noqa: E402
 
 
 def test_token_counts_show_the_extra_work_of_reading_whole_articles(tiny_classifier_dir: Path) -> None:
@@ -56,3 +56,31 @@ def test_alone_vs_batched_counts_what_batching_changes(tiny_classifier_dir: Path
     assert same["articles_with_other_labels_or_primary"] == 0 and same["max_probability_change"] < 1e-3
     flipped = [type(p)(**{**p.__dict__, "labels": ["diplomacy"] if p.labels != ["diplomacy"] else []}) for p in batched[:1]] + batched[1:]
     assert alone_vs_batched(clf, texts, titles, flipped)["articles_with_other_labels_or_primary"] == 1
+
+
+def test_int8_rows_compare_defsum_layers_with_torch_layers(tiny_classifier_dir: Path) -> None:
+    import pytest
+    import torch
+
+    from defsum.precision import FullRangeDynamicLinear, _x86_int8, int8_full_range
+
+    if not (_x86_int8() and int8_full_range()):
+        pytest.skip("this CPU keeps torch's int8 layers, so the benchmark has no row comparing them")
+    clf = EventClassifier.from_pretrained(tiny_classifier_dir, precision="int8")
+    layers = [m for m in clf.model.modules() if isinstance(m, torch.ao.nn.quantized.dynamic.Linear)]
+    assert layers and all(type(m) is FullRangeDynamicLinear for m in layers)
+    texts = ["Talks resumed in Geneva on Monday after a year. " * 20, "A colonel crossed the border."]
+    ours_probs = clf.predict_proba(texts)
+    with_torch_int8_layers(clf)
+    assert all(type(m) is torch.ao.nn.quantized.dynamic.Linear for m in layers)
+    assert abs(clf.predict_proba(texts) - ours_probs).max() > 0  # other arithmetic, other scores
+
+
+def test_agreement_counts_articles_whose_results_differ(tiny_classifier_dir: Path) -> None:
+    clf = EventClassifier.from_pretrained(tiny_classifier_dir, precision="fp32")
+    ours = clf.predict(["Talks resumed in Geneva on Monday after a year.", "A colonel crossed the border."])
+    other = [type(p)(**{**p.__dict__, "primary": "none" if p.primary != "none" else "diplomacy"}) for p in ours[:1]]
+    moved = type(ours[1])(**{**ours[1].__dict__, "scores": {**ours[1].scores, "provocation": ours[1].scores["provocation"] + 0.25}})
+    got = agreement(other + [moved], ours, clf.labels)
+    assert got["articles_with_other_labels_or_primary"] == 1
+    assert abs(got["max_probability_change"] - 0.25) < 1e-4

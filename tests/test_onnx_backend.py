@@ -122,3 +122,18 @@ def test_loading_keeps_the_callers_logging_setting(spread_classifier_dir: Path) 
         assert logging.root.manager.disable == logging.INFO  # it used to be reset to NOTSET
     finally:
         logging.disable(logging.NOTSET)
+
+
+@pytest.mark.parametrize("full_range", [True, False])
+def test_int8_weights_take_7_bits_where_8_bit_products_overflow(spread_classifier_dir: Path, monkeypatch, full_range: bool) -> None:
+    import onnxruntime.quantization
+
+    import defsum.onnx_backend
+
+    calls: list[dict] = []
+    real = onnxruntime.quantization.quantize_dynamic
+    monkeypatch.setattr(onnxruntime.quantization, "quantize_dynamic", lambda *a, **kw: calls.append(kw) or real(*a, **kw))
+    monkeypatch.setattr(defsum.onnx_backend, "int8_full_range", lambda: full_range)
+    clf = EventClassifier.from_pretrained(spread_classifier_dir, backend="onnxruntime")
+    assert [kw["reduce_range"] for kw in calls] == [not full_range]
+    assert clf.predict_proba(ARTICLES).shape == (2, 3)

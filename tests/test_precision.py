@@ -49,3 +49,82 @@ def test_a_model_quantised_by_its_caller_runs_as_int8():
     model = torch.nn.Sequential(torch.nn.Linear(4, 4))
     assert model_precision(model, None) == "fp32"
     assert model_precision(prepare_for_inference(model, "int8"), None) == "int8"
+
+
+def _int8_error(model, float_model, x):
+    import torch
+
+    with torch.inference_mode():
+        return (model(x) - float_model(x)).abs().mean().item()
+
+
+def test_int8_uses_all_256_input_levels_where_the_cpu_has_no_overflow():
+    import copy
+
+    import torch
+
+    from defsum.precision import FullRangeDynamicLinear, int8_full_range, prepare_for_inference
+
+    if not (precision._x86_int8() and int8_full_range()):
+        pytest.skip("this CPU's int8 kernels can overflow on 8-bit inputs (x86 without VNNI) or it has none")
+    torch.manual_seed(0)
+    float_model = torch.nn.Sequential(torch.nn.Linear(64, 32), torch.nn.GELU(), torch.nn.Linear(32, 8))
+    full = prepare_for_inference(copy.deepcopy(float_model), "int8")
+    assert all(type(m) is FullRangeDynamicLinear for m in (full[0], full[2]))
+    torch_layers = copy.deepcopy(full)
+    for m in (torch_layers[0], torch_layers[2]):
+        m.__class__ = torch.ao.nn.quantized.dynamic.Linear  # torch's own layer: 128 input levels
+    x = torch.randn(256, 64)
+    assert _int8_error(full, float_model, x) < 0.75 * _int8_error(torch_layers, float_model, x)
+
+
+def test_int8_layer_takes_128_levels_where_8_bit_inputs_could_overflow(monkeypatch):
+    import copy
+
+    import torch
+
+    from defsum.precision import FullRangeDynamicLinear, prepare_for_inference
+
+    torch.manual_seed(0)
+    model = prepare_for_inference(torch.nn.Sequential(torch.nn.Linear(8, 4)), "int8")
+    assert type(model[0]) is FullRangeDynamicLinear
+    torch_layer = copy.deepcopy(model)
+    torch_layer[0].__class__ = torch.ao.nn.quantized.dynamic.Linear
+    monkeypatch.setattr(precision, "int8_full_range", lambda: False)  # asked on every call, so a pickled model is safe elsewhere
+    x = torch.randn(16, 8)
+    assert torch.equal(model(x), torch_layer(x))
+
+
+@pytest.mark.parametrize(("isa", "safe"), [("AVX2", False), ("AVX512", False), ("AVX512_E1", True)])
+def test_the_probe_finds_kernels_that_overflow_on_8_bit_inputs(isa, safe):
+    """fbgemm's AVX2 and AVX-512 kernels add pairs of int8 products in 16 bits; its VNNI
+    (AVX512_E1) kernels do not. FBGEMM_ENABLE_INSTRUCTIONS makes it use the older ones here."""
+    import os
+    import subprocess
+    import sys
+
+    import torch
+
+    if not precision._x86_int8() or torch.backends.quantized.engine not in ("x86", "fbgemm"):
+        pytest.skip("torch's x86 int8 kernels (fbgemm) are not in use here")
+    if safe and "avx512_vnni" not in precision._cpu_flags():
+        pytest.skip("this CPU has no AVX-512 VNNI")
+    code = "from defsum.precision import int8_full_range; print(int8_full_range())"
+    out = subprocess.run([sys.executable, "-c", code], env={**os.environ, "FBGEMM_ENABLE_INSTRUCTIONS": isa},
+                         capture_output=True, text=True, check=True).stdout.strip()
+    assert out == str(safe)
+
+
+def test_full_range_int8_model_survives_pickling():
+    import pickle
+
+    import torch
+
+    from defsum.precision import prepare_for_inference
+
+    torch.manual_seed(0)
+    model = prepare_for_inference(torch.nn.Sequential(torch.nn.Linear(16, 4)), "int8")
+    x = torch.randn(3, 16)
+    again = pickle.loads(pickle.dumps(model))
+    assert type(again[0]) is type(model[0])
+    assert torch.equal(again(x), model(x))
