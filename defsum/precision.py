@@ -6,9 +6,9 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 import platform
+import threading
 import warnings
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -97,6 +97,7 @@ def prepare_for_inference(model: Any, precision: str, device: str = "cpu") -> An
         for module in model.modules() if isinstance(model, torch.nn.Module) else ():
             if type(module) is torch.ao.nn.quantized.dynamic.Linear and module._packed_params.dtype == torch.qint8:
                 module.__class__ = FullRangeDynamicLinear  # 256 input levels where the CPU allows
+        int8_full_range()  # probe now, at load, not first in the scoring threads
     return model
 
 
@@ -108,7 +109,8 @@ class FullRangeDynamicLinear(torch.ao.nn.quantized.dynamic.Linear):
     add pairs of int8 products in 16 bits, which 256 levels can overflow. The check runs on each
     call (cached), so a model pickled on one machine is safe on another. On the shipped
     classifier (AMD EPYC with AVX-512 VNNI, session 18) 256 levels gave 3 of the 108 corpus test
-    articles other labels or another primary event than fp32, against 9 with 128, at the same speed.
+    articles other labels or another primary event than fp32, against 9 with 128, at the same
+    speed within noise (1.01x in nine paired rounds).
     """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -122,16 +124,26 @@ def int8_full_range() -> bool:
 
     A probe multiplies a row of ones (quantised to 255) by weights of one (127) and wants the exact
     sum; kernels that add pairs of products in 16 bits (x86 without VNNI) saturate and give about
-    half of it. The answer is cached per engine.
+    half of it. The answer is cached per engine. It describes torch's kernels only (fbgemm has no
+    AVX-VNNI kernels, so a CPU with AVX-VNNI but no AVX-512 gets False), and a traced model
+    (``torch.jit.trace``) keeps the answer of the machine that traced it.
 
     >>> isinstance(int8_full_range(), bool)
     True
     """
-    return _full_range_on(str(torch.backends.quantized.engine))
+    engine = str(torch.backends.quantized.engine)
+    if engine not in _FULL_RANGE:
+        with _PROBE_LOCK:  # scoring threads may ask together; warnings.catch_warnings is not thread-safe
+            if engine not in _FULL_RANGE:
+                _FULL_RANGE[engine] = _probe_full_range(engine)
+    return _FULL_RANGE[engine]
 
 
-@functools.cache
-def _full_range_on(engine: str) -> bool:
+_FULL_RANGE: dict[str, bool] = {}
+_PROBE_LOCK = threading.Lock()
+
+
+def _probe_full_range(engine: str) -> bool:
     width = 384  # MiniLM's narrowest layer input; the kernel is chosen by CPU features, not shape
     try:
         layer = torch.nn.Sequential(torch.nn.Linear(width, 4, bias=False, dtype=torch.float32))

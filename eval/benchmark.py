@@ -44,7 +44,7 @@ from defsum import EventClassifier, Summarizer  # noqa: E402
 from defsum.data import label_matrix, read_records  # noqa: E402
 from defsum.metrics import classification_metrics  # noqa: E402
 from defsum.modelio import resolve_model_path  # noqa: E402
-from defsum.precision import FullRangeDynamicLinear, int8_full_range, resolve_precision  # noqa: E402
+from defsum.precision import FullRangeDynamicLinear, _x86_int8, int8_full_range, resolve_precision  # noqa: E402
 from defsum.scripthelp import HelpFormatter  # noqa: E402
 
 
@@ -177,7 +177,7 @@ def classify_systems(model: str | None, rows: list[dict], batch_size: int, windo
         systems[f"defsum bf16, {wb} windows per pass"] = functools.partial(defsum, "bf16", batch_size=wb)
     for p in ("bf16", "int8"):
         systems[f"defsum {p}, first window only (truncation)"] = functools.partial(first_only, p)
-    if int8_full_range():
+    if _x86_int8() and int8_full_range():
         systems[REDUCED_RANGE] = functools.partial(torch_int8_layers, model, texts, titles)
     return systems
 
@@ -238,7 +238,7 @@ def classify_benchmark(model: str | None, rows: list[dict], batch_size: int, rou
     for name in report:
         report[name]["x_pipeline_batched"] = round(best / statistics.median(res[name]["seconds"]), 2)
     report["settings"] = {"articles": len(rows), "rounds": rounds, "pipeline_batch": batch_size, "window_batches": list(window_batches),
-                          "default_precision": default_precisions()[0]}
+                          "default_precision": default_precisions()[0], "int8_256_input_levels": int8_full_range()}
     return report
 
 

@@ -193,7 +193,7 @@ def test_head_rule_without_head_file_is_a_clear_error(tiny_classifier_dir, tmp_p
 
 def test_int8_quantizes_linear_weights_per_channel(tiny_classifier_dir):
     clf = EventClassifier.from_pretrained(tiny_classifier_dir, precision="int8")
-    quantized = [m for m in clf.model.modules() if type(m).__name__ == "Linear" and hasattr(m, "weight") and callable(m.weight)]
+    quantized = [m for m in clf.model.modules() if isinstance(m, torch.ao.nn.quantized.dynamic.Linear)]
     assert quantized, "no dynamically quantized Linear layer"
     assert all(m.weight().qscheme() == torch.per_channel_affine for m in quantized)
     fp32 = EventClassifier.from_pretrained(tiny_classifier_dir, precision="fp32")

@@ -128,3 +128,24 @@ def test_full_range_int8_model_survives_pickling():
     again = pickle.loads(pickle.dumps(model))
     assert type(again[0]) is type(model[0])
     assert torch.equal(again(x), model(x))
+
+
+def test_the_probe_runs_once_per_engine_when_threads_ask_together(monkeypatch):
+    import threading
+    import time
+
+    calls = []
+
+    def slow_probe(engine):
+        calls.append(engine)
+        time.sleep(0.05)
+        return True
+
+    monkeypatch.setattr(precision, "_FULL_RANGE", {})
+    monkeypatch.setattr(precision, "_probe_full_range", slow_probe)
+    threads = [threading.Thread(target=precision.int8_full_range) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(calls) == 1
