@@ -57,7 +57,7 @@ the fastest path measured (2.0x to 2.7x the transformers pipeline); dynamic int8
 where it measured faster than bf16 (1.18x on an AMD EPYC in session 17) with about bf16's
 accuracy on the test sets; fp32 elsewhere (:func:`defsum.precision.resolve_precision`). Dynamic int8
 scales each layer's input per forward pass, so it scores one window per pass: in batches, a
-window's scores depended on its batch mates (README, "Speed")."""
+window's scores depended on its batch mates (docs/speed.md)."""
 BACKENDS = ("torch", "onnxruntime")
 WINDOW_BATCH = 8
 """Windows per forward pass. On a 2-core Intel Xeon with AMX in bf16 (session 9, `python
@@ -69,7 +69,7 @@ CPU_WORKERS = 2
 """Threads that score batches side by side on a CPU, each with a share of torch's threads (equal,
 or one more for the workers with the longer batches when the count does not divide):
 on two cores, two one-thread workers kept both cores busier than one two-thread worker
-(README, "Speed"). torch's thread count is process-wide: it is lowered for the duration of a
+(docs/speed.md). torch's thread count is process-wide: it is lowered for the duration of a
 call and restored after it, and a thread that first uses torch during such a call keeps the
 lowered count. So the workers are used only for calls made from the main thread, one call at a
 time (others score with one worker and leave the count alone); set

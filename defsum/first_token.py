@@ -105,7 +105,7 @@ def run_first_token_only(model: Any) -> bool:
     names are untouched, so saving the model writes the same files. The check is made in the
     model's own float arithmetic: converted to bf16 the logits still match to bf16's rounding, but
     dynamic int8 scales each layer's input per call, so with fewer rows in the last layer its
-    probabilities move by up to a few hundredths (README, "Speed", for the accuracy measured).
+    probabilities move by up to a few hundredths (docs/speed.md, for the accuracy measured).
     Other outputs change: ``last_hidden_state`` and the last entry of ``hidden_states`` hold one
     position (the first token's vector), and ``output_attentions`` lacks the last layer.
     """

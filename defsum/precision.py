@@ -28,7 +28,7 @@ def resolve_precision(precision: str, device: str = "cpu", int8: bool = False) -
     CPUs, for a caller that runs dynamic int8 (``int8=True``: the classifier), it is ``"int8"``:
     on an AMD EPYC with AVX-512 BF16 but no AMX the classifier ran 1.18x faster in int8 than in
     bf16, with about bf16's accuracy on the test sets, while on an Intel CPU with AMX int8 was the
-    slower one (README, "Speed"; x86 CPUs of other kinds were not measured). Otherwise
+    slower one (docs/speed.md; x86 CPUs of other kinds were not measured). Otherwise
     ``"bf16"`` where the CPU has AVX-512 BF16, else ``"fp32"``. The CPU's features are read from
     /proc/cpuinfo: where there is none (not Linux), an x86 CPU counts as one without AMX.
 
