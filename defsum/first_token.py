@@ -126,6 +126,17 @@ def run_first_token_only(model: Any) -> bool:
         log.debug("first-token last layer not used: %s", err)
         same = False
     if not same:
-        layer.__dict__.pop("forward", None)
+        run_every_position(model)
         return False
     return True
+
+
+def run_every_position(model: Any) -> None:
+    """Undo :func:`run_first_token_only`: the last layer computes every position again, as its
+    class defines it (a model that was never patched is left as it is).
+
+    >>> run_every_position(model)  # doctest: +SKIP
+    """
+    layer = _last_layer(model)
+    if layer is not None:
+        layer.__dict__.pop("forward", None)

@@ -4,7 +4,8 @@
 onnxruntime``; needs ``pip install 'defsum[onnx]'``). The model is exported with the TorchScript
 exporter (``torch.onnx.export(dynamo=False)``, eager attention) to a temporary folder, its linear
 layers' weights quantised to int8 per channel by ``onnxruntime.quantization.quantize_dynamic``
-(to 7 bits where :func:`defsum.precision.int8_full_range` finds that 8-bit products overflow), and run by an ONNX Runtime CPU session with torch's thread count. Export and quantisation take
+(to 7 bits where :func:`defsum.precision.int8_full_range` finds that 8-bit products overflow),
+and run by an ONNX Runtime CPU session with torch's thread count. Export and quantisation take
 about 5 s for MiniLM; nothing is cached between runs.
 
 >>> encoder = OnnxEncoder(torch_model, tokenizer.model_input_names, quantize=True)  # doctest: +SKIP

@@ -42,6 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from defsum import EventClassifier, Summarizer  # noqa: E402
 from defsum.data import label_matrix, read_records  # noqa: E402
+from defsum.first_token import run_every_position  # noqa: E402
 from defsum.metrics import classification_metrics  # noqa: E402
 from defsum.modelio import resolve_model_path  # noqa: E402
 from defsum.precision import FullRangeDynamicLinear, _x86_int8, int8_full_range, resolve_precision  # noqa: E402
@@ -153,7 +154,7 @@ def classify_systems(model: str | None, rows: list[dict], batch_size: int, windo
         # The default without defsum.first_token (its own copy of the model): every position of the
         # last layer computed, as the pipeline does, to measure what computing only the first saves.
         c = EventClassifier.from_pretrained(model, precision=p)
-        c.model.base_model.encoder.layer[-1].__dict__.pop("forward", None)
+        run_every_position(c.model)
         return lambda: c.predict(texts, titles=titles)
 
     def first_only(p: str) -> Callable[[], Any]:

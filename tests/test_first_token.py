@@ -184,3 +184,20 @@ def test_a_patched_model_pickles():
         torch.testing.assert_close(copy(**inputs).logits, model(**inputs).logits)
         assert copy(**inputs, output_hidden_states=True).hidden_states[-1].shape[1] == 1  # still patched
 
+
+
+def test_run_every_position_undoes_the_patch():
+    from defsum.first_token import run_every_position
+
+    model = BertForSequenceClassification(BertConfig(vocab_size=200, **_small())).eval()
+    inputs = _inputs(200)
+    assert run_first_token_only(model)
+    with torch.inference_mode():
+        first_only = model(**inputs, output_hidden_states=True)
+    run_every_position(model)
+    assert "forward" not in model.base_model.encoder.layer[-1].__dict__
+    with torch.inference_mode():
+        whole = model(**inputs, output_hidden_states=True)
+    assert whole.hidden_states[-1].shape[1] == inputs["input_ids"].shape[1]  # every position again
+    torch.testing.assert_close(whole.logits, first_only.logits, atol=1e-5, rtol=1e-5)
+    run_every_position(torch.nn.Linear(2, 2))  # not a BERT layout: nothing to undo, no error
