@@ -558,3 +558,21 @@ def test_training_pairs_leave_out_copies_of_held_out_articles(tmp_path: Path):
     pairs = ts.pairs_from_rows(src, rows, args)
     assert [p["target"] for p in pairs] == ["Iran and Saudi Arabia agreed to restore relations."]  # the held-out one and its copy left out
     assert ts.held_out_rows(rows, ts.Source.parse(f"{tmp_path / 'pairs.jsonl'},split=all"), is_held_out) == set()
+
+
+def test_eval_minutes_evaluates_by_time_as_well_as_by_steps(tmp_path: Path, tiny_bart_dir: Path):
+    """--eval-minutes is for hardware of unknown speed (a borrowed GPU): evaluation by the clock."""
+    data = tmp_path / "pairs.jsonl"
+    rows = [{"id": f"r{i}", "title": "Missiles", "document": ARTICLE, "summary": "North Korea fired two missiles."} for i in range(4)]
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    cmd = [sys.executable, str(ROOT / "training" / "train_summarizer.py"), "--base", str(tiny_bart_dir),
+           "--pairs", f"{data},title=title,split=all", "--dev", str(data), "--dev-size", "2", "--batch-size", "2",
+           "--max-source-tokens", "64", "--max-target-tokens", "16", "--threads", "1", "--steps", "3", "--eval-every", "100",
+           "--save-every", "100"]
+    evaluated = {}
+    for name, extra in (("steps", []), ("clock", ["--eval-minutes", "0.00001"])):
+        out = tmp_path / name
+        subprocess.run([*cmd, "--out", str(out), *extra], check=True, cwd=ROOT, timeout=600, capture_output=True)
+        history = [json.loads(line) for line in (out / "history.jsonl").read_text().splitlines()]
+        evaluated[name] = [h["step"] for h in history if "dev_rougeL" in h]
+    assert evaluated == {"steps": [3], "clock": [1, 2, 3]}

@@ -12,7 +12,8 @@ Up to three stages on one optimiser schedule:
    supported by the text (share of target words found in the source) times a per-file weight
    (keep XSum small: its targets add facts absent from the text).
 
-It runs on a GPU with ``--device cuda`` (bf16 autocast there too). With ``--max-minutes`` the
+It runs on a GPU with ``--device cuda`` (bf16 autocast there too; a prepared run for a borrowed
+GPU machine: ``docs/gpu.md``). With ``--max-minutes`` the
 cosine schedule ends at whichever comes first, the step count or the time.
 
 Every pair file is split by a fixed hash rule (``defsum.data.id_bucket``: ``sha1(id) % 10``):
@@ -413,6 +414,17 @@ def quick_rouge(model: Any, tokenizer: Any, config: dict[str, Any], dev: list[di
     return 100 * sum(scores) / max(len(scores), 1)
 
 
+def evaluation_due(step: int, args: argparse.Namespace, stop: bool, minutes_since_last: float) -> bool:
+    """Evaluate every ``--eval-every`` steps, every ``--eval-minutes`` of wall time, and at the end.
+
+    >>> args = argparse.Namespace(eval_every=100, eval_minutes=0.5, steps=1000)
+    >>> evaluation_due(7, args, False, 0.6), evaluation_due(7, args, False, 0.1), evaluation_due(200, args, False, 0.1)
+    (True, False, True)
+    """
+    return (step % args.eval_every == 0 or step == args.steps or stop
+            or bool(args.eval_minutes and minutes_since_last >= args.eval_minutes))
+
+
 # --------------------------------------------------------------------------- main
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
@@ -453,6 +465,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=True, help="bf16 autocast (CPU with AVX-512 BF16, or CUDA)")
     p.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     p.add_argument("--eval-every", type=int, default=100, help="steps between dev evaluations (best/ keeps the best)")
+    p.add_argument("--eval-minutes", type=float, default=0, help="also evaluate once this many minutes have passed since the last evaluation (for hardware whose speed is not known in advance, e.g. a borrowed GPU); 0 = by --eval-every only")
     p.add_argument("--save-every", type=int, default=50, help="steps between checkpoints (checkpoint/)")
     p.add_argument("--max-minutes", type=float, default=0, help="stop (and save) after this wall time, counted from the start (data loading included); the cosine schedule then ends at whichever limit comes first; 0 = no limit")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint (model, optimiser, step, RNG)")
@@ -468,6 +481,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         p.error("--copy-steps needs --copy data")
     if args.gsg_steps and not args.gsg:
         p.error("--gsg-steps needs --gsg data")
+    if args.eval_minutes < 0:
+        p.error(f"--eval-minutes {args.eval_minutes}: give 0 (off) or a positive number of minutes")
     if args.gsg_steps + args.copy_steps > args.steps:
         p.error(f"--gsg-steps + --copy-steps ({args.gsg_steps + args.copy_steps}) exceeds --steps ({args.steps})")
     return args
@@ -569,7 +584,7 @@ def main(argv: list[str] | None = None) -> int:
     pair_iter = sample_batches(pairs, args.batch_size - n_mix, rng) if pairs else None
     mix_iter = sample_batches(copy_data, n_mix, rng) if n_mix else None
     history = (out / "history.jsonl").open("a", encoding="utf-8")
-    t0 = time.time()
+    t0 = last_eval = time.time()
     run_loss, run_n = 0.0, 0
 
     def save_checkpoint() -> None:
@@ -609,7 +624,7 @@ def main(argv: list[str] | None = None) -> int:
             history.flush()
             run_loss, run_n, t0 = 0.0, 0, time.time()
         stop = args.max_minutes and (time.time() - START) / 60 > args.max_minutes
-        if dev and (step % args.eval_every == 0 or step == args.steps or stop):
+        if dev and evaluation_due(step, args, stop, (time.time() - last_eval) / 60):
             te = time.time()
             score = quick_rouge(model, tokenizer, config, dev, args)
             logger.info("step %d dev ROUGE-L %.2f (best %.2f) [%.0fs]", step, score, best, time.time() - te)
@@ -619,6 +634,7 @@ def main(argv: list[str] | None = None) -> int:
                 best = score
                 export(model, tokenizer, config, out / "best", args.fp16_export, ranker)
             t0 += time.time() - te
+            last_eval = time.time()
         if step % args.save_every == 0 or step == args.steps or stop:
             save_checkpoint()
         if stop:
