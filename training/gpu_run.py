@@ -180,7 +180,7 @@ def unpack(parts_dir: Path, dest: Path, reference: Path, like: Path | None = Non
     """
     manifest_path = parts_dir / "manifest.json"
     if not manifest_path.is_file():
-        raise SystemExit(f"{parts_dir}: no manifest.json (was the run's pack step reached? see its train.log)")
+        raise SystemExit(f"{parts_dir}: no manifest.json (was the run's pack step reached? see its run.log)")
     manifest = json.loads(manifest_path.read_text())
     missing = [p for p in manifest["parts"] if not (parts_dir / p).is_file()]
     if missing:

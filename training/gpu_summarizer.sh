@@ -22,6 +22,7 @@ DEVICE=${DEVICE:-cuda}
 BUDGET_S=${BUDGET_S:-420}
 BATCH=${BATCH:-64}
 EVAL_MIN=${EVAL_MIN:-0.5}
+THREADS=${THREADS:-4}  # torch CPU threads (the GPU machine has 16 cores)
 D=.device
 WORK=${WORK:-/tmp/defsum_gpu}  # data, installed wheels and runs; emptied first, so a rerun never packs an old model
 S=$WORK/data
@@ -52,7 +53,7 @@ if [[ $DEVICE == cuda* ]] && ! "$PY" -c 'import sys, torch; sys.exit(not torch.c
 fi
 
 COMMON=(--device "$DEVICE" --batch-size "$BATCH" --label-smoothing 0 --eval-every 1000000 --eval-minutes "$EVAL_MIN"
-        --save-every 1000000 --log-every 50 --threads 4 --steps 1000000 --max-source-tokens 192)
+        --save-every 1000000 --log-every 50 --threads "$THREADS" --steps 1000000 --max-source-tokens 192)
 shared_pairs() {  # the four shared pair sets, weights $1..$4 (Inshorts, CNN/DM, BBC, XSum), into the array PAIRS
   PAIRS=(--pairs "$S/inshorts.jsonl,title=headline,weight=$1" --pairs "$S/frank_cnndm_xsum.jsonl,filter=source=cnndm,weight=$2"
          --pairs "$S/bbc_news_summary.jsonl,weight=$3" --pairs "$S/xsum.jsonl,weight=$4")
