@@ -224,6 +224,7 @@ def _run_script(tmp_path: Path, fail: str = "") -> tuple[int, list[str]]:
         py.write_text(FAKE_PY.format(python=sys.executable))
         py.chmod(0o755)
     log = tmp_path / f"calls-{fail or 'none'}.log"
+    log.unlink(missing_ok=True)
     env = dict(os.environ, OUT=str(tmp_path / "out"), PY=str(tmp_path / "fake_python"), DEVICE="cpu", BUDGET_S="200",
                WORK=str(tmp_path / "gpu_work"), FAKE_LOG=str(log), FAIL=fail)
     done = subprocess.run(["bash", str(ROOT / "training" / "gpu_summarizer.sh")], cwd=work, env=env, capture_output=True,
@@ -248,3 +249,16 @@ def test_the_device_script_chains_its_stages_and_packs_the_best_model_there_is(t
     rc, calls = _run_script(tmp_path, fail="1-gsg 2-pairs 3-corpus")
     assert rc == 1 and not any("pack" in c for c in calls) and _base_of(calls, "3-corpus") == "encoder"
     assert "nothing to pack" in (tmp_path / "out" / "run.log").read_text()
+
+
+def test_the_device_script_stops_at_once_when_its_inputs_did_not_travel(tmp_path: Path):
+    import shutil
+
+    _run_script(tmp_path)  # builds the fake checkout
+    shutil.rmtree(tmp_path / "checkout" / ".device" / "minilm")
+    rc, calls = _run_script(tmp_path)
+    assert rc == 2 and calls == [] and "no .device/minilm" in (tmp_path / "out" / "run.log").read_text()
+    (tmp_path / "checkout" / ".device" / "minilm").mkdir()
+    (tmp_path / "checkout" / "data" / "corpus" / "train.jsonl").unlink()
+    rc, calls = _run_script(tmp_path)
+    assert rc == 2 and calls == [] and "no data/corpus/train.jsonl" in (tmp_path / "out" / "run.log").read_text()
