@@ -42,7 +42,7 @@ import tarfile
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load, load_file, save, save_file
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -65,6 +65,8 @@ WHEELS = ("rouge-score", "nltk")
 """Needed by ``train_summarizer.py`` and absent from the GPU machine's image (``KINDS.md``)."""
 HIDE_MIN_BYTES = MiB
 """Tracked ``defsum/models`` files at least this big stay behind."""
+REFERENCE = ROOT / ".device" / "minilm" / "model.safetensors"
+"""The carried MiniLM (float16) that :func:`pack` and :func:`unpack` take differences against."""
 BEGIN = "# defsum gpu_run: hidden for a device run (undo: python training/gpu_run.py restore)"
 END = "# defsum gpu_run: end"
 
@@ -97,7 +99,7 @@ def pack_weights(tensors: dict[str, torch.Tensor], reference: dict[str, torch.Te
                 raise ValueError(f"{name}: the reference has no tensor {delta[name]!r} of shape {tuple(t.shape)}")
             d = t.float() - ref.float()
             scale = d.abs().amax(dim=1) / 127
-            q = torch.where(scale[:, None] > 0, d / scale.clamp_min(1e-30)[:, None], torch.zeros_like(d))
+            q = d / scale.clamp_min(1e-30)[:, None]  # a row that did not move is all zeros either way
             out[name + "::q"] = q.round().clamp(-127, 127).to(torch.int8)
             out[name + "::scale"] = scale
         else:
@@ -141,7 +143,7 @@ def pack(model_dir: Path, out_dir: Path, reference: Path, chunk: int = CHUNK) ->
         for f in sorted(model_dir.iterdir()):
             if f.is_file() and f.name != "model.safetensors":
                 tar.add(f, arcname=f.name)
-        data = save_file_bytes(packed)
+        data = save({k: v.contiguous() for k, v in packed.items()})
         info = tarfile.TarInfo("packed.safetensors")
         info.size = len(data)
         tar.addfile(info, io.BytesIO(data))
@@ -160,12 +162,6 @@ def pack(model_dir: Path, out_dir: Path, reference: Path, chunk: int = CHUNK) ->
                 "reference_sha256": sha256(reference), "model": model_dir.name}
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
     return manifest
-
-
-def save_file_bytes(tensors: dict[str, torch.Tensor]) -> bytes:
-    from safetensors.torch import save
-
-    return save({k: v.contiguous() for k, v in tensors.items()})
 
 
 TRAINED_KEYS = ("max_source_tokens", "max_target_tokens", "uncased", "versions")
@@ -198,8 +194,6 @@ def unpack(parts_dir: Path, dest: Path, reference: Path, like: Path | None = Non
                 raise SystemExit(f"{parts_dir}: unexpected entry {member.name!r} in the packed folder")
             data = tar.extractfile(member).read()
             if member.name == "packed.safetensors":
-                from safetensors.torch import load
-
                 save_file(unpack_weights(load(data), load_file(str(reference))), str(dest / "model.safetensors"),
                           metadata={"format": "pt"})
             else:
@@ -244,6 +238,17 @@ def exclude_path(repo: Path = ROOT) -> Path:
     return p if p.is_absolute() else repo / p
 
 
+def _exclude_lines(repo: Path) -> list[str]:
+    exc = exclude_path(repo)
+    return exc.read_text().splitlines() if exc.exists() else []
+
+
+def _write_exclude(repo: Path, lines: list[str]) -> None:
+    exc = exclude_path(repo)
+    exc.parent.mkdir(parents=True, exist_ok=True)
+    exc.write_text("\n".join(lines) + "\n")
+
+
 def _pattern(path: str) -> str:
     """An ignore pattern matching exactly ``path`` (glob characters escaped)."""
     return "/" + re.sub(r"([\\\[\]*?!#])", r"\\\1", path)
@@ -255,8 +260,7 @@ def _unpattern(line: str) -> str:
 
 def hidden_block(repo: Path = ROOT) -> list[str] | None:
     """The paths of a closed hide block in git's exclude file, or None when there is none."""
-    exc = exclude_path(repo)
-    lines = exc.read_text().splitlines() if exc.exists() else []
+    lines = _exclude_lines(repo)
     if BEGIN not in lines or END not in lines[lines.index(BEGIN):]:
         return None
     i = lines.index(BEGIN)
@@ -273,10 +277,7 @@ def hide(repo: Path = ROOT) -> list[str]:
     paths = hidden_paths(repo)
     if not paths:
         return []
-    exc = exclude_path(repo)
-    exc.parent.mkdir(parents=True, exist_ok=True)
-    lines = exc.read_text().splitlines() if exc.exists() else []
-    exc.write_text("\n".join(lines + [BEGIN] + [_pattern(p) for p in paths] + [END]) + "\n")
+    _write_exclude(repo, _exclude_lines(repo) + [BEGIN] + [_pattern(p) for p in paths] + [END])
     git("--literal-pathspecs", "rm", "-q", "--cached", "--", *paths, repo=repo)
     return paths
 
@@ -296,20 +297,16 @@ def restore(repo: Path = ROOT) -> list[str]:
         if missing:
             raise SystemExit(f"{missing} are not back in git's index (was a commit made while they were hidden? "
                              "`git show --stat HEAD`); restore them with `git checkout HEAD~1 -- PATH` or undo that commit")
-    exc = exclude_path(repo)
-    lines = exc.read_text().splitlines()
+    lines = _exclude_lines(repo)
     i = lines.index(BEGIN)
-    j = lines.index(END, i)
-    exc.write_text("\n".join(lines[:i] + lines[j + 1 :]) + "\n")
+    _write_exclude(repo, lines[:i] + lines[lines.index(END, i) + 1 :])
     return paths
 
 
 def ignore_device_folder(repo: Path = ROOT) -> None:
-    exc = exclude_path(repo)
-    lines = exc.read_text().splitlines() if exc.exists() else []
+    lines = _exclude_lines(repo)
     if "/.device/" not in lines:
-        exc.parent.mkdir(parents=True, exist_ok=True)
-        exc.write_text("\n".join(lines + ["/.device/"]) + "\n")
+        _write_exclude(repo, lines + ["/.device/"])
 
 
 def build_minilm_fp16(dest: Path) -> Path:
@@ -329,7 +326,7 @@ def build_minilm_fp16(dest: Path) -> Path:
 
 def prepare(shared: Path, wheels: bool = True, do_hide: bool = True) -> int:
     """Build ``.device/`` (carried by the device call), hide the big weights, check the size."""
-    out = ROOT / ".device"
+    out = REFERENCE.parents[1]
     ignore_device_folder()
     minilm = build_minilm_fp16(out / "minilm")
     (out / "data").mkdir(parents=True, exist_ok=True)
@@ -376,11 +373,11 @@ def main(argv: list[str] | None = None) -> int:
     pk = sub.add_parser("pack", help="there: a trained model folder -> parts + manifest.json")
     pk.add_argument("model_dir", type=Path)
     pk.add_argument("out_dir", type=Path)
-    pk.add_argument("--reference", type=Path, default=ROOT / ".device" / "minilm" / "model.safetensors")
+    pk.add_argument("--reference", type=Path, default=REFERENCE)
     up = sub.add_parser("unpack", help="here: parts + manifest.json -> a summariser folder")
     up.add_argument("parts_dir", type=Path)
     up.add_argument("dest", type=Path)
-    up.add_argument("--reference", type=Path, default=ROOT / ".device" / "minilm" / "model.safetensors")
+    up.add_argument("--reference", type=Path, default=REFERENCE)
     up.add_argument("--like", type=Path, default=None, metavar="FOLDER",
                     help="take the sentence ranker and decoding settings (gates, fallback) of this summariser folder, "
                          "e.g. defsum/models/summarizer")
