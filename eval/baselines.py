@@ -64,7 +64,9 @@ class KeywordBaseline:
 
 class TfidfBaseline:
     """TF-IDF (word 1-2 grams) + one logistic regression per label; thresholds tuned on validation.
-    A record's ``weight`` (default 1) weights it in the fit, as the classifier's loss weights weak labels."""
+    A record's ``weight`` (default 1) weights it in the fit, as the classifier's loss weights weak labels,
+    and a record with ``known_labels`` is fitted only for those labels, as the classifier's loss masks
+    the others (``training/weak_labels.py --news-negatives`` writes such records)."""
 
     def fit(self, train: list[dict], val: list[dict]) -> "TfidfBaseline":
         from sklearn.feature_extraction.text import TfidfVectorizer
@@ -73,8 +75,9 @@ class TfidfBaseline:
         self.vec = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True, max_features=50000)
         x = self.vec.fit_transform([text_of(r) for r in train])
         y, w = np.array(label_matrix(train)), np.array([float(r.get("weight", 1.0)) for r in train])
-        self.clfs = [LogisticRegression(C=10.0, class_weight="balanced", max_iter=2000).fit(x, y[:, j], sample_weight=w)
-                     for j in range(len(LABELS))]
+        known = np.array([[label in r.get("known_labels", LABELS) for label in LABELS] for r in train])
+        self.clfs = [LogisticRegression(C=10.0, class_weight="balanced", max_iter=2000)
+                     .fit(x[known[:, j]], y[known[:, j], j], sample_weight=w[known[:, j]]) for j in range(len(LABELS))]
         self.th = tune_thresholds(np.array(label_matrix(val)), self._proba(val))
         return self
 
