@@ -157,6 +157,20 @@ def label_matrix(records: list[dict[str, Any]], labels: list[str] | tuple[str, .
     return [[int(label in r["labels"]) for label in labels] for r in records]
 
 
+
+def known_labels(record: dict[str, Any], labels: list[str] | tuple[str, ...] = LABELS) -> list[bool]:
+    """For each of ``labels``, whether ``record`` speaks for it: all of them, unless the record names
+    its ``known_labels`` (``training/weak_labels.py --news-negatives`` writes news stories known to
+    be negatives for elite_defection only). Training and the baselines leave the others out of the fit.
+
+    >>> known_labels({"labels": []}), known_labels({"labels": [], "known_labels": ["elite_defection"]})
+    ([True, True, True], [True, False, False])
+    """
+    known = record.get("known_labels", list(labels))
+    if not isinstance(known, list) or not known or any(label not in labels for label in known):
+        raise ValueError(f"record {record.get('id')!r}: 'known_labels' must be a non-empty list drawn from {list(labels)}, got {known!r}")
+    return [label in known for label in labels]
+
 def write_records(path: str | Path, records: list[dict[str, Any]]) -> None:
     """Write records as JSONL (UTF-8, one object per line)."""
     Path(path).parent.mkdir(parents=True, exist_ok=True)

@@ -23,7 +23,7 @@ from typing import Any, Sequence
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from defsum.data import label_matrix, read_records  # noqa: E402
+from defsum.data import known_labels, label_matrix, read_records  # noqa: E402
 from defsum.labels import DEFINITIONS, LABELS, NONE  # noqa: E402
 from defsum.metrics import classification_metrics, tune_thresholds  # noqa: E402
 
@@ -75,7 +75,7 @@ class TfidfBaseline:
         self.vec = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True, max_features=50000)
         x = self.vec.fit_transform([text_of(r) for r in train])
         y, w = np.array(label_matrix(train)), np.array([float(r.get("weight", 1.0)) for r in train])
-        known = np.array([[label in r.get("known_labels", LABELS) for label in LABELS] for r in train])
+        known = np.array([known_labels(r) for r in train])
         self.clfs = [LogisticRegression(C=10.0, class_weight="balanced", max_iter=2000)
                      .fit(x[known[:, j]], y[known[:, j], j], sample_weight=w[known[:, j]]) for j in range(len(LABELS))]
         self.th = tune_thresholds(np.array(label_matrix(val)), self._proba(val))

@@ -135,11 +135,12 @@ def test_baselines_fit_the_classifier_training_data_with_its_weights(tmp_path):
     assert len(training_rows([train], [""])) == 12  # --weak '' means none
     news = [{"id": f"n{i}", "title": "", "text": "missile fired", "labels": [], "known_labels": ["elite_defection"],
              "weight": 1.0} for i in range(20)]  # --news-negatives records: negatives for elite_defection only
-    masked = TfidfBaseline().fit(base + news, base)._proba([{"title": "", "text": "missile fired"}])[0]
-    unmasked = TfidfBaseline().fit(base + [{k: v for k, v in r.items() if k != "known_labels"} for r in news], base)
-    alone = TfidfBaseline().fit(base, base)._proba([{"title": "", "text": "missile fired"}])[0]
+    query = [{"title": "", "text": "missile fired"}]
+    masked = TfidfBaseline().fit(base + news, base)._proba(query)[0]
+    unmasked = TfidfBaseline().fit(base + [{k: v for k, v in r.items() if k != "known_labels"} for r in news], base)._proba(query)[0]
+    alone = TfidfBaseline().fit(base, base)._proba(query)[0]
     assert masked[1] == pytest.approx(alone[1])  # provocation fitted as if the news records were absent
-    assert unmasked._proba([{"title": "", "text": "missile fired"}])[0][1] < alone[1] - 0.2  # unmasked: 20 false negatives
+    assert unmasked[1] < alone[1] - 0.2  # unmasked: 20 false negatives
     assert masked[0] < alone[0]  # elite_defection still learns from them
     with pytest.raises(FileNotFoundError, match="weak_labels.py --shared ../shared/data --per-source 100 --keep-copies"):
         training_rows([train], [tmp_path / "missing.jsonl"])

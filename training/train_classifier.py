@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from defsum.classifier import (  # noqa: E402
     AGGREGATIONS, DEFAULTS, PRIMARY_RULES, EventClassifier, _aggregate, choose_primary)
 from defsum.primary_head import C_GRID, PrimaryHead  # noqa: E402
-from defsum.data import label_matrix, read_records  # noqa: E402
+from defsum.data import known_labels, label_matrix, read_records  # noqa: E402
 from defsum.labels import LABELS  # noqa: E402
 from defsum.metrics import (  # noqa: E402
     apply_temperature, classification_metrics, expected_calibration_error, fit_temperature, tune_thresholds)
@@ -98,13 +98,14 @@ def load(paths: list[str], args: argparse.Namespace, weight: float, own_fields: 
         except (OSError, ValueError) as err:
             raise SystemExit(f"cannot train on {path}: {err}") from err
         for r in records:
-            known = r.get("known_labels", list(LABELS))
-            if not isinstance(known, list) or not known or any(label not in LABELS for label in known):
-                raise SystemExit(f"{path}: record {r.get('id')!r}: 'known_labels' must be a non-empty list drawn from {list(LABELS)}, got {known!r}")
+            try:
+                mask = known_labels(r)
+            except ValueError as err:
+                raise SystemExit(f"{path}: {err}") from err
             rows.append({
                 "text": r[text_f], "title": (r.get(title_f) or "") if title_f else "",
                 "labels": r[labels_f], "primary": r.get("primary"), "weight": weight, "id": r.get("id"),
-                "mask": [float(label in known) for label in LABELS],
+                "mask": [float(k) for k in mask],
             })
     if not rows:
         raise SystemExit(f"no records in {paths}")
