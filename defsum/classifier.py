@@ -19,6 +19,8 @@ from defsum.chunking import Windows, make_windows
 from defsum.first_token import run_first_token_only
 from defsum.labels import LABELS, NONE
 from defsum.precision import autocast, check_int8_device, model_precision, prepare_for_inference, resolve_precision
+from defsum.lexical_head import FILENAME as LEXICAL_FILE
+from defsum.lexical_head import LexicalHead
 from defsum.primary_head import FILENAME as HEAD_FILE
 from defsum.primary_head import PrimaryHead
 from defsum.checks import as_texts, as_titles, check_count, check_device, check_encodable, check_title, has_visible_text
@@ -166,6 +168,7 @@ class EventClassifier:
         config: dict[str, Any],
         precision: str | None = None,
         primary_head: PrimaryHead | None = None,
+        lexical_head: LexicalHead | None = None,
     ) -> None:
         self.model = model
         self.tokenizer = tokenizer
@@ -173,6 +176,7 @@ class EventClassifier:
         self.precision = model_precision(model, precision)  # None: as the weights are (bf16 or fp32)
         self.backend = "torch"  # or "onnxruntime" (from_pretrained(backend=...))
         self.primary_head = primary_head  # the trained 4-way primary ranking (primary_rule="head")
+        self.lexical_head = lexical_head  # TF-IDF model mixed into the calibrated probabilities (defsum.lexical_head)
 
     # ------------------------------------------------------------------ loading and saving
     @classmethod
@@ -227,6 +231,13 @@ class EventClassifier:
             head = PrimaryHead.load(where) if Path(where).is_dir() else None
         except Exception as err:  # a corrupt or foreign head file
             raise ModelLoadError(f"could not load {where}/primary_head.safetensors: {err}") from err
+        try:
+            lexical = LexicalHead.load(where) if Path(where).is_dir() else None
+        except Exception as err:
+            raise ModelLoadError(f"could not load {where}/{LEXICAL_FILE}: {err}") from err
+        if lexical is not None and lexical.labels != config["labels"]:
+            raise ModelLoadError(f"{where}/{LEXICAL_FILE}: labels {lexical.labels} differ from the classifier's {config['labels']}; "
+                                 "refit it with training/train_classifier.py --calibrate-only ... --lexical-weight")
         cls._check_config(config, model, where, head)
         _fit_positions(config, model, tokenizer, where)
         float_model = model.to(device).eval()
@@ -236,11 +247,11 @@ class EventClassifier:
             from defsum.onnx_backend import OnnxEncoder
 
             runner: Any = OnnxEncoder(float_model, tokenizer.model_input_names, quantize=precision == "int8")
-            clf = cls(runner, tokenizer, config, precision, head)
+            clf = cls(runner, tokenizer, config, precision, head, lexical)
             clf.backend = "onnxruntime"
             clf._float_weights = lambda: float_model  # what save_pretrained writes
         else:
-            clf = cls(prepare_for_inference(float_model, precision, device), tokenizer, config, precision, head)
+            clf = cls(prepare_for_inference(float_model, precision, device), tokenizer, config, precision, head, lexical)
             if precision != "fp32":  # the weights were converted in place: saving reads the float ones again
                 clf._float_weights = partial(reload_float, where, AutoModelForSequenceClassification)
         return clf
@@ -278,8 +289,8 @@ class EventClassifier:
             raise ModelLoadError(f"{where}/defsum_config.json: temperature must be > 0")
 
     def save_pretrained(self, path: str | Path, *, card: str | None = None) -> None:
-        """Write weights (safetensors), tokenizer, ``defsum_config.json``, the primary head if any,
-        and, when ``card`` is given, that text as the model card (``README.md``). An instance loaded
+        """Write weights (safetensors), tokenizer, ``defsum_config.json``, the primary and lexical heads
+        if any, and, when ``card`` is given, that text as the model card (``README.md``). An instance loaded
         in bf16 or int8 writes the float weights, read again from the folder it was loaded from.
 
         >>> clf.save_pretrained("models/my-classifier")  # doctest: +SKIP
@@ -290,10 +301,11 @@ class EventClassifier:
         (float_weights() if float_weights else self.model).save_pretrained(folder, safe_serialization=True)
         self.tokenizer.save_pretrained(folder)
         save_defsum_config(folder, self.config)
-        if self.primary_head is not None:
-            self.primary_head.save(folder)
-        else:
-            (folder / HEAD_FILE).unlink(missing_ok=True)  # a stale head from an earlier save would be loaded with these weights
+        for stored, name in ((self.primary_head, HEAD_FILE), (self.lexical_head, LEXICAL_FILE)):
+            if stored is not None:
+                stored.save(folder)
+            else:
+                (folder / name).unlink(missing_ok=True)  # a stale head from an earlier save would be loaded with these weights
         if card is not None:
             (folder / "README.md").write_text(card, encoding="utf-8")
 
@@ -380,8 +392,9 @@ class EventClassifier:
         calibrated: bool = True,
         features: bool | None = None,
     ) -> tuple[list[np.ndarray], list[np.ndarray], list[Windows], np.ndarray | None]:
-        """Per-window probabilities, aggregated article probabilities, the windows, and each
-        article's first-window [CLS] vector (when ``features``; default: when there is a primary head).
+        """Per-window probabilities, aggregated article probabilities (``calibrated``: after temperature
+        scaling and mixed with the lexical head's, if any), the windows, and each article's
+        first-window [CLS] vector (when ``features``; default: when there is a primary head).
         With "first" aggregation the per-window arrays hold the first window only (one row), while
         the windows are all there (``n_windows`` counts them)."""
         batch_size = check_count(batch_size, "batch_size")
@@ -417,7 +430,10 @@ class EventClassifier:
         first = None
         if cls_vectors is not None:
             first = cls_vectors[[k for k, (_, j) in enumerate(flat) if j == 0]]
-        return per_window, [_aggregate(p, how) for p in per_window], windows, first
+        article = [_aggregate(p, how) for p in per_window]
+        if calibrated and self.lexical_head is not None and article:
+            article = list(self.lexical_head.mix(np.stack(article), texts, titles))
+        return per_window, article, windows, first
 
     def windows(self, text: str, title: str | None = None) -> Windows:
         """The token windows this classifier scores for one article (its config's window size,

@@ -71,6 +71,14 @@ def classifier_card(report: dict[str, Any], extra: str = "") -> str:
         f"(validation macro-F1 by aggregation: {cal.get('aggregation_macro_f1', {})}).",
         f"- Temperature {cal['temperature']}; expected calibration error on validation {cal['ece_validation_before']} before, "
         f"{cal['ece_validation_after']} after.",
+        *([f"- Lexical head (`lexical_head.safetensors`): TF-IDF over word 1-2 grams and a logistic regression per label, fitted on "
+           f"{', '.join(report.get('lexical_files') or []) or 'the training records'} (weak labels at their loss weight); its "
+           f"probabilities are mixed in at weight {cal['lexical_weight']}: (1 - {cal['lexical_weight']}) x the transformer's "
+           f"calibrated probability + {cal['lexical_weight']} x its own, then rescaled by a temperature of its own "
+           f"({cal.get('lexical_temperature')}, fitted on validation). Thresholds are tuned on the mix (and mapped through that "
+           "temperature, which changes no decision); the expected calibration error above is the transformer's before and the "
+           "final probabilities' after."]
+          if cal.get("lexical_weight") else []),
         f"- Thresholds: {cal['thresholds']}.",
         f"- Primary event: `{cal.get('primary_rule', 'max')}` (validation primary accuracy by rule: {cal.get('primary_accuracy_validation', {})})."
         + (f" `head` is a 4-way logistic regression (each label or none; C={cal.get('primary_head_C')}) over the first window's "

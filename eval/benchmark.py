@@ -43,7 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from defsum import EventClassifier, Summarizer  # noqa: E402
 from defsum.data import label_matrix, read_records  # noqa: E402
 from defsum.first_token import run_every_position  # noqa: E402
-from defsum.metrics import classification_metrics  # noqa: E402
+from defsum.metrics import apply_temperature, classification_metrics  # noqa: E402
 from defsum.modelio import resolve_model_path  # noqa: E402
 from defsum.precision import FullRangeDynamicLinear, _x86_int8, int8_full_range, resolve_precision  # noqa: E402
 from defsum.scripthelp import HelpFormatter  # noqa: E402
@@ -161,7 +161,7 @@ def classify_systems(model: str | None, rows: list[dict], batch_size: int, windo
         # The fast path reading only each article's first window, as the pipeline reads only its
         # first 512 tokens: how much of the gap to the pipeline is the work of reading whole articles.
         c = clf(p)
-        f = EventClassifier(c.model, c.tokenizer, {**c.config, "max_windows": 1}, p, c.primary_head)
+        f = EventClassifier(c.model, c.tokenizer, {**c.config, "max_windows": 1}, p, c.primary_head, c.lexical_head)
         return lambda: f.predict(texts, titles=titles)
 
     systems: Systems = {"transformers pipeline (batch 1, truncation)": lambda: piped(1),
@@ -222,10 +222,12 @@ def classify_benchmark(model: str | None, rows: list[dict], batch_size: int, rou
         if not name.startswith("transformers pipeline"):
             yhat = np.array([[int(l in p.labels) for l in labels] for p in r["result"]])
             entry["macro_f1"] = classification_metrics(y, yhat, labels)["macro_f1"]
-        else:
-            th = fp32.thresholds
+        else:  # the pipeline's probabilities through defsum's temperature (and lexical head), at its thresholds
             probs = np.array([[{d["label"]: d["score"] for d in out}[l] for l in labels] for out in r["result"]])
-            entry["macro_f1_at_defsum_thresholds"] = classification_metrics(y, (probs >= th).astype(int), labels)["macro_f1"]
+            probs = apply_temperature(probs, fp32.config["temperature"])
+            if fp32.lexical_head is not None:
+                probs = fp32.lexical_head.mix(probs, texts, titles)
+            entry["macro_f1_with_defsum_calibration"] = classification_metrics(y, (probs >= fp32.thresholds).astype(int), labels)["macro_f1"]
         report[name] = entry
     for p in ("fp32", "bf16", "int8"):  # does an article's result depend on what shares its batch?
         name = f"defsum {p} (windows, length-sorted)"

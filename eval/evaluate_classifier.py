@@ -41,6 +41,8 @@ def predict_all(clf: EventClassifier, rows: list[dict[str, Any]]) -> dict[str, A
     raw = np.stack(raw)
     probs = apply_temperature(raw, clf.config["temperature"])
     first = apply_temperature(np.stack([p[0] for p in per_window]), clf.config["temperature"])
+    if clf.lexical_head is not None:  # mixed in as predict() does; it reads the whole text in both views
+        probs, first = clf.lexical_head.mix(probs, texts, titles), clf.lexical_head.mix(first, texts, titles)
     head = clf._head_probs(features)
     preds = [clf._decide(p, apply_temperature(pw, clf.config["temperature"]), w, None if head is None else head[k])
              for k, (p, pw, w) in enumerate(zip(probs, per_window, windows))]
@@ -171,9 +173,13 @@ def evaluate(model: str | None, sets: dict[str, list[dict[str, Any]]], out_dir: 
     (``baselines_fitted_on``: what the baselines were fitted on, for the report)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     clf = EventClassifier.from_pretrained(model, precision=precision, backend=backend)
-    results: dict[str, Any] = {"model": model or "default", "precision": clf.precision, "backend": clf.backend, "config": {k: clf.config[k] for k in ("aggregation", "temperature", "thresholds", "max_length")}}
+    results: dict[str, Any] = {"model": model or "default", "precision": clf.precision, "backend": clf.backend, "config": {k: clf.config[k] for k in ("aggregation", "temperature", "thresholds", "max_length")},
+                               "lexical_weight": clf.lexical_head.weight if clf.lexical_head else None}
     md = [f"# Classifier evaluation: `{model or 'defsum default'}`", "",
-          f"Settings: {clf.backend} {clf.precision}, aggregation `{clf.config['aggregation']}`, temperature {clf.config['temperature']}, thresholds {clf.config['thresholds']}.", ""]
+          f"Settings: {clf.backend} {clf.precision}, aggregation `{clf.config['aggregation']}`, temperature {clf.config['temperature']}, thresholds {clf.config['thresholds']}"
+          + (f", lexical head mixed in at weight {clf.lexical_head.weight} (TF-IDF + logistic regression; it reads each "
+             "article whole, so the first-window comparison below truncates the transformer's input only)" if clf.lexical_head else "")
+          + ".", ""]
     for name, rows in sets.items():
         out = predict_all(clf, rows)
         m = metrics_for(clf, rows, out, rounds)

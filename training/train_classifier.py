@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from defsum.classifier import (  # noqa: E402
     AGGREGATIONS, DEFAULTS, PRIMARY_RULES, EventClassifier, _aggregate, choose_primary)
+from defsum.lexical_head import LexicalHead  # noqa: E402
 from defsum.primary_head import C_GRID, PrimaryHead  # noqa: E402
 from defsum.data import known_labels, label_matrix, read_records  # noqa: E402
 from defsum.labels import LABELS  # noqa: E402
@@ -71,10 +72,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--primary-head", action=argparse.BooleanOptionalAction, default=True,
                    help="also fit a 4-way primary-event head on the --train records' first-window [CLS] vectors "
                         "and keep it if it beats the fixed rules on validation")
+    p.add_argument("--lexical-weight", type=float, default=0.0,
+                   help="also fit a lexical head (TF-IDF word 1-2 grams + logistic regression per label, on the --train and "
+                        "--weak records at their weights) and mix its probabilities into the calibrated ones at this weight, "
+                        "thresholds tuned on the mix; 0 = none. eval/lexical_weight.py compares weights on validation sets")
     p.add_argument("--calibrate-only", default=None, metavar="MODEL",
                    help="skip training: re-run the validation calibration (aggregation, temperature, thresholds, "
                         "primary rule/head) of the classifier folder MODEL and write the result to --output")
     args = p.parse_args(argv)
+    if not 0.0 <= args.lexical_weight <= 1.0:
+        p.error(f"--lexical-weight must be in [0, 1], got {args.lexical_weight}")
     if args.batch_size < 1 or args.max_length < 32 or args.epochs <= 0:
         p.error("--batch-size must be >= 1, --max-length >= 32 and --epochs > 0")
     body = args.max_length - 4 - DEFAULTS["title_tokens"]  # title, body and up to 4 special tokens (BERT 3, RoBERTa 4)
@@ -126,15 +133,21 @@ def recalibrate(args: argparse.Namespace) -> dict[str, Any]:
     from defsum.model_card import classifier_card
 
     clf = EventClassifier.from_pretrained(args.calibrate_only, precision="fp32")
-    clf.primary_head = None
+    clf.primary_head, clf.lexical_head = None, None
     clf.config["primary_rule"] = "max"
     val = load([args.validation], args, 1.0)
-    calib = calibrate(clf, val, train_rows_for_head(load(args.train, args, 1.0), args))
+    labelled = load(args.train, args, 1.0)
+    weak = load(args.weak, args, args.weak_weight, own_fields=False) if args.weak else []
+    calib = calibrate(clf, val, train_rows_for_head(labelled, args), fit_lexical(labelled + weak, clf.labels, args.lexical_weight))
     clf.config.update(aggregation=calib["aggregation"], temperature=calib["temperature"], thresholds=calib["thresholds"],
                       primary_rule=calib["primary_rule"])
     old = Path(args.calibrate_only, "training_report.json")
-    report = json.loads(old.read_text()) if old.is_file() else {"base": "unknown"}
+    report = json.loads(old.read_text()) if old.is_file() else {  # a checkpoint trained elsewhere: what this run knows
+        "base": str(args.calibrate_only), "train_files": args.train, "weak_files": args.weak,
+        "n_train": len(labelled) + len(weak), "n_validation": len(val)}
     report["calibration"] = calib
+    if calib["lexical_weight"] is not None:
+        report["lexical_files"] = args.train + args.weak
     report["recalibrated_from"] = str(args.calibrate_only)
     report["recalibration_command"] = args.command
     if args.test:
@@ -239,10 +252,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     model = trainer.model.float().eval()
     config = dict(DEFAULTS, labels=labels, max_length=args.max_length, overlap=args.overlap)
     clf = EventClassifier(model, tokenizer, config)
-    calib = calibrate(clf, val, train_rows_for_head(labelled, args))
+    calib = calibrate(clf, val, train_rows_for_head(labelled, args), fit_lexical(train, labels, args.lexical_weight))
     clf.config.update(aggregation=calib["aggregation"], temperature=calib["temperature"], thresholds=calib["thresholds"],
                       primary_rule=calib["primary_rule"])
     report: dict[str, Any] = {"base": str(args.base or "all-MiniLM-L6-v2"), "train_files": args.train, "weak_files": args.weak,
+                              **({"lexical_files": args.train + args.weak} if calib["lexical_weight"] is not None else {}),
                               "n_train": len(train), "n_validation": len(val), "train_seconds": round(train_seconds),
                               "calibration": calib, "args": vars(args),
                               "command": args.command}
@@ -310,11 +324,26 @@ def freeze_lower(model: Any, n_layers: int) -> int:
     return count
 
 
-def calibrate(clf: EventClassifier, val: list[dict[str, Any]], train: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    """Choose aggregation by validation macro-F1, then fit temperature and per-label thresholds,
-    then choose the primary-event rule by validation accuracy: a fixed rule, or a 4-way head fitted
-    on the ``train`` rows' first-window [CLS] vectors (C from ``C_GRID`` by validation accuracy;
-    ties go to the fixed rules, then to the smaller C). A chosen head is set on ``clf``."""
+def fit_lexical(rows: list[dict[str, Any]], labels: list[str], weight: float) -> LexicalHead | None:
+    """The lexical head fitted on training ``rows`` (their loss weights and known-label masks), or
+    None for weight 0."""
+    if weight == 0.0:
+        return None
+    try:
+        return LexicalHead.fit([r["text"] for r in rows], [r["title"] or None for r in rows],
+                               np.array(label_matrix(rows, labels)), labels, weight=weight,
+                               sample_weight=np.array([r["weight"] for r in rows]), known=np.array([r["mask"] for r in rows]) > 0)
+    except ValueError as err:
+        raise SystemExit(f"--lexical-weight {weight}: {err}") from err
+
+
+def calibrate(clf: EventClassifier, val: list[dict[str, Any]], train: list[dict[str, Any]] | None = None,
+              lexical: LexicalHead | None = None) -> dict[str, Any]:
+    """Choose aggregation by validation macro-F1, then fit temperature, mix in the ``lexical`` head's
+    probabilities if one is given, and tune per-label thresholds, then choose the primary-event rule
+    by validation accuracy: a fixed rule, or a 4-way head fitted on the ``train`` rows' first-window
+    [CLS] vectors (C from ``C_GRID`` by validation accuracy; ties go to the fixed rules, then to the
+    smaller C). The chosen heads are set on ``clf``."""
     y = np.array(label_matrix(val, clf.labels))
     texts, titles = [r["text"] for r in val], [r["title"] or None for r in val]
     per_window, _, _, val_features = clf._article_probs(texts, titles, 32, False, "max", calibrated=False, features=True)
@@ -326,7 +355,14 @@ def calibrate(clf: EventClassifier, val: list[dict[str, Any]], train: list[dict[
     how = max(scores, key=scores.get)
     temperature = fit_temperature(y, raw[how])
     calibrated = apply_temperature(raw[how], temperature)
+    clf.lexical_head = lexical
+    if lexical is not None:
+        lexical.temperature = 1.0
+        calibrated = lexical.mix(calibrated, texts, titles)
     thresholds = tune_thresholds(y, calibrated)
+    if lexical is not None:  # the mix gets a temperature of its own; thresholds move with it, so no decision changes
+        lexical.temperature = fit_temperature(y, calibrated)
+        calibrated, thresholds = apply_temperature(calibrated, lexical.temperature), apply_temperature(thresholds, lexical.temperature)
     def primary_accuracy(rule: str, head: np.ndarray | None = None) -> float:
         ok = sum(choose_primary(calibrated[k], per_window[k][0], thresholds, clf.labels, rule,
                                 None if head is None else head[k]) == r["primary"] for k, r in enumerate(val))
@@ -350,7 +386,9 @@ def calibrate(clf: EventClassifier, val: list[dict[str, Any]], train: list[dict[
         "primary_rule": "head" if best in heads else best, "primary_head_C": heads[best].c if best in heads else None,
         "primary_accuracy_validation": primary_acc,
         "aggregation": how, "aggregation_macro_f1": scores, "temperature": round(float(temperature), 4),
-        "thresholds": {l: round(float(t), 3) for l, t in zip(clf.labels, thresholds)},
+        "thresholds": {l: round(float(t), 6) for l, t in zip(clf.labels, thresholds)},
+        "lexical_weight": None if lexical is None else lexical.weight,
+        "lexical_temperature": None if lexical is None else round(lexical.temperature, 4),
         "ece_validation_before": expected_calibration_error(y, raw[how]),
         "ece_validation_after": expected_calibration_error(y, calibrated),
     }
