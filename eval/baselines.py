@@ -8,7 +8,7 @@
 Each is fitted on the classifier's own training data: the corpus train split and the weak labels
 from ../shared/data (weight 0.5), as ``training/train_classifier.py`` uses them.
 
-Usage: python eval/baselines.py [--train data/corpus/train.jsonl] [--weak data/weak/weak.jsonl] [--validation ...] [--test ...]
+Usage: python eval/baselines.py [--train data/corpus/train.jsonl ...] [--weak data/weak/weak_news.jsonl] [--validation ...] [--test ...]
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from defsum.data import known_labels, label_matrix, read_records  # noqa: E402
 from defsum.labels import DEFINITIONS, LABELS, NONE  # noqa: E402
+from defsum.lexical_head import LexicalHead  # noqa: E402
 from defsum.metrics import classification_metrics, tune_thresholds  # noqa: E402
 
 KEYWORDS = {
@@ -63,27 +64,21 @@ class KeywordBaseline:
 
 
 class TfidfBaseline:
-    """TF-IDF (word 1-2 grams) + one logistic regression per label; thresholds tuned on validation.
+    """TF-IDF (word 1-2 grams) + one logistic regression per label (``defsum.lexical_head``, alone);
+    thresholds tuned on validation.
     A record's ``weight`` (default 1) weights it in the fit, as the classifier's loss weights weak labels,
     and a record with ``known_labels`` is fitted only for those labels, as the classifier's loss masks
     the others (``training/weak_labels.py --news-negatives`` writes such records)."""
 
     def fit(self, train: list[dict], val: list[dict]) -> "TfidfBaseline":
-        from sklearn.feature_extraction.text import TfidfVectorizer
-        from sklearn.linear_model import LogisticRegression
-
-        self.vec = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True, max_features=50000)
-        x = self.vec.fit_transform([text_of(r) for r in train])
-        y, w = np.array(label_matrix(train)), np.array([float(r.get("weight", 1.0)) for r in train])
-        known = np.array([known_labels(r) for r in train])
-        self.clfs = [LogisticRegression(C=10.0, class_weight="balanced", max_iter=2000)
-                     .fit(x[known[:, j]], y[known[:, j], j], sample_weight=w[known[:, j]]) for j in range(len(LABELS))]
+        self.head = LexicalHead.fit([r["text"] for r in train], [r.get("title") or None for r in train], np.array(label_matrix(train)),
+                                    LABELS, weight=1.0, sample_weight=np.array([float(r.get("weight", 1.0)) for r in train]),
+                                    known=np.array([known_labels(r) for r in train]))
         self.th = tune_thresholds(np.array(label_matrix(val)), self._proba(val))
         return self
 
     def _proba(self, rows: list[dict]) -> np.ndarray:
-        x = self.vec.transform([text_of(r) for r in rows])
-        return np.stack([c.predict_proba(x)[:, 1] for c in self.clfs], axis=1)
+        return self.head.probabilities([r["text"] for r in rows], [r.get("title") or None for r in rows])
 
     def predict(self, rows: list[dict]) -> tuple[np.ndarray, np.ndarray]:
         p = self._proba(rows)
@@ -146,8 +141,12 @@ def run_baselines(train: list[dict], val: list[dict], tests: dict[str, list[dict
     return out
 
 
-WEAK_COMMAND = "python training/weak_labels.py --shared ../shared/data --per-source 100 --keep-copies"
-"""How the shipped classifier's weak labels (data/weak/weak.jsonl, not in git) are made."""
+WEAK_COMMANDS = {
+    "data/weak/weak_news.jsonl": "python training/weak_labels.py --shared ../shared/data --per-source 100 --news-negatives 600 "
+                                 "--out data/weak/weak_news.jsonl",  # the shipped classifier's (session 21)
+    "data/weak/weak.jsonl": "python training/weak_labels.py --shared ../shared/data --per-source 100 --keep-copies",  # the release before
+}
+"""How the weak labels of the shipped classifier and of the release before it (not in git) are made."""
 
 
 def training_rows(train: Sequence[str | Path], weak: Sequence[str | Path] = (), weak_weight: float = 0.5) -> list[dict]:
@@ -157,8 +156,9 @@ def training_rows(train: Sequence[str | Path], weak: Sequence[str | Path] = (), 
     rows = [r for f in train for r in read_records(f)]
     for f in [f for f in weak if str(f)]:  # an empty name ('') is no file
         if not Path(f).is_file():
+            how = WEAK_COMMANDS.get(Path(f).as_posix(), f"python training/weak_labels.py --shared ../shared/data --out {f}")
             raise FileNotFoundError(f"{f} is missing: the baselines train on the classifier's own data; make it with "
-                                    f"`{WEAK_COMMAND}` (the shipped model's), or give --weak with no file to fit them without it")
+                                    f"`{how}`, or give --weak with no file to fit them without it")
         rows += [dict(r, weight=weak_weight) for r in read_records(f)]
     return rows
 
@@ -167,7 +167,7 @@ def model_training_data(model_folder: str | Path) -> tuple[list[str], list[str],
     """``(train files, weak files, weak weight)`` a classifier was trained on, from its training_report.json.
 
     >>> model_training_data("defsum/models/classifier")  # doctest: +SKIP
-    (['data/corpus/train.jsonl'], ['data/weak/weak.jsonl'], 0.5)
+    (['data/corpus/train.jsonl', 'data/hard_negatives/train.jsonl'], ['data/weak/weak_news.jsonl'], 0.5)
     """
     report = json.loads((Path(model_folder) / "training_report.json").read_text(encoding="utf-8"))
     args = report.get("args", {})
@@ -176,9 +176,11 @@ def model_training_data(model_folder: str | Path) -> tuple[list[str], list[str],
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--train", nargs="+", default=["data/corpus/train.jsonl"], help="labelled training files (weight 1)")
-    p.add_argument("--weak", nargs="*", default=["data/weak/weak.jsonl"],
-                   help=f"weak-label files, weighted by --weak-weight (the shipped classifier's: `{WEAK_COMMAND}`; none: --weak)")
+    p.add_argument("--train", nargs="+", default=["data/corpus/train.jsonl", "data/hard_negatives/train.jsonl"],
+                   help="labelled training files (weight 1; default: the shipped classifier's)")
+    p.add_argument("--weak", nargs="*", default=["data/weak/weak_news.jsonl"],
+                   help=f"weak-label files, weighted by --weak-weight (the shipped classifier's: "
+                        f"`{WEAK_COMMANDS['data/weak/weak_news.jsonl']}`; none: --weak)")
     p.add_argument("--weak-weight", type=float, default=0.5, help="fit weight of a weak record (train_classifier.py's default)")
     p.add_argument("--validation", default="data/corpus/validation.jsonl")
     p.add_argument("--test", default="data/corpus/test.jsonl")

@@ -6,7 +6,7 @@
 Writes eval/reports/classifier/ (report.md, metrics.json, PNGs), eval/reports/summarizer.{md,json}
 with its plots, eval/reports/actor_event_{test,validation,real-heldout,real-dev}.json and
 eval/reports/ranker_objectives.json. Needs ../shared/data for the real-text and held-out sets, and
-for data/weak/weak.jsonl (the classifier's weak labels, which the baselines are fitted on too),
+for data/weak/weak_news.jsonl (the classifier's weak labels, which the baselines are fitted on too),
 made first when it is missing.
 """
 
@@ -31,8 +31,9 @@ def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="corpus test split only (no real-text or held-out sets)")
     args = p.parse_args(argv)
-    if not (HERE.parent / "data/weak/weak.jsonl").is_file():  # the baselines fit the classifier's own training data
-        run(["training/weak_labels.py", "--shared", SHARED, "--per-source", "100", "--keep-copies"])  # as the release was trained
+    if not (HERE.parent / "data/weak/weak_news.jsonl").is_file():  # the baselines fit the classifier's own training data
+        run(["training/weak_labels.py", "--shared", SHARED, "--per-source", "100", "--news-negatives", "600",
+             "--out", "data/weak/weak_news.jsonl"])  # as the release was trained
     clf = ["eval/evaluate_classifier.py", "--out", "eval/reports/classifier"]
     run(clf + (["--real", "", "--real-validation", ""] if args.quick else []))
     summ = ["eval/evaluate_summarizer.py", "--fallback-compare", "--data", CORPUS_TEST]

@@ -117,10 +117,11 @@ def test_novel_trigrams_per_brief():
     assert novel_trigrams(["North Korea fired two missiles.", "Japan fired missiles on Monday."], [source, source]) == 1.0
 
 
-def test_baselines_fit_the_classifier_training_data_with_its_weights(tmp_path):
+def test_baselines_fit_the_classifier_training_data_with_its_weights(tmp_path, monkeypatch):
     from baselines import TfidfBaseline, model_training_data, training_rows
 
-    assert model_training_data(ROOT / "defsum/models/classifier") == (["data/corpus/train.jsonl"], ["data/weak/weak.jsonl"], 0.5)
+    assert model_training_data(ROOT / "defsum/models/classifier") == (
+        ["data/corpus/train.jsonl", "data/hard_negatives/train.jsonl"], ["data/weak/weak_news.jsonl"], 0.5)
     train, weak = tmp_path / "train.jsonl", tmp_path / "weak.jsonl"
     base = [{"id": f"t{i}", "title": "", "text": t, "date": None, "brief": "", "labels": l, "primary": l[0]} for i, (t, l) in enumerate(
         [("missile fired", ["provocation"]), ("talks held", ["diplomacy"]), ("general defected", ["elite_defection"])] * 4)]
@@ -142,5 +143,8 @@ def test_baselines_fit_the_classifier_training_data_with_its_weights(tmp_path):
     assert masked[1] == pytest.approx(alone[1])  # provocation fitted as if the news records were absent
     assert unmasked[1] < alone[1] - 0.2  # unmasked: 20 false negatives
     assert masked[0] < alone[0]  # elite_defection still learns from them
-    with pytest.raises(FileNotFoundError, match="weak_labels.py --shared ../shared/data --per-source 100 --keep-copies"):
+    with pytest.raises(FileNotFoundError, match=f"weak_labels.py --shared ../shared/data --out {tmp_path / 'missing.jsonl'}"):
         training_rows([train], [tmp_path / "missing.jsonl"])
+    monkeypatch.chdir(tmp_path)  # no data/weak/ here: the shipped model's weak labels are missing, with their own command
+    with pytest.raises(FileNotFoundError, match="--per-source 100 --news-negatives 600 --out data/weak/weak_news.jsonl"):
+        training_rows([train], ["data/weak/weak_news.jsonl"])

@@ -214,7 +214,7 @@ def main(argv: list[str] | None = None) -> None:
                         help="also write this many general news stories as elite_defection-only negatives (default: 0, none)")
     parser.add_argument("--keep-copies", action="store_true",
                         help="keep sampled records that are near-copies of held-out or hand-labelled items under another id "
-                             "(dropped by default; the shipped classifier's weak.jsonl was made before they were, with this flag's behaviour)")
+                             "(dropped by default; the previous release's weak.jsonl was made before they were, with this flag's behaviour)")
     args = parser.parse_args(argv)
     records = build(Path(args.shared), {**{k: args.per_source for k in SOURCES}, "news": args.news_negatives}, args.seed,
                     drop_copies=not args.keep_copies)
