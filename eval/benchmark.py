@@ -41,10 +41,11 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from defsum import EventClassifier, Summarizer  # noqa: E402
+from defsum.classifier import DEFAULTS as CLASSIFIER_DEFAULTS  # noqa: E402
 from defsum.data import label_matrix, read_records  # noqa: E402
 from defsum.first_token import run_every_position  # noqa: E402
 from defsum.metrics import apply_temperature, classification_metrics  # noqa: E402
-from defsum.modelio import resolve_model_path  # noqa: E402
+from defsum.modelio import load_defsum_config, resolve_model_path  # noqa: E402
 from defsum.precision import FullRangeDynamicLinear, _x86_int8, int8_full_range, resolve_precision  # noqa: E402
 from defsum.scripthelp import HelpFormatter  # noqa: E402
 
@@ -176,8 +177,9 @@ def classify_systems(model: str | None, rows: list[dict], batch_size: int, windo
         print("skipping the ONNX Runtime row (onnx or onnxruntime is not installed)", file=sys.stderr)
     for wb in window_batches:
         systems[f"defsum bf16, {wb} windows per pass"] = functools.partial(defsum, "bf16", batch_size=wb)
-    for p in ("bf16", "int8"):
-        systems[f"defsum {p}, first window only (truncation)"] = functools.partial(first_only, p)
+    if load_defsum_config(resolve_model_path(model, "classifier"), CLASSIFIER_DEFAULTS)["aggregation"] != "first":  # else the default row
+        for p in ("bf16", "int8"):
+            systems[f"defsum {p}, first window only (truncation)"] = functools.partial(first_only, p)
     if _x86_int8() and int8_full_range():
         systems[REDUCED_RANGE] = functools.partial(torch_int8_layers, model, texts, titles)
     return systems

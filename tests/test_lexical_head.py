@@ -28,13 +28,20 @@ def test_probabilities_are_scikit_learns_tfidf_logistic_regression_after_a_round
     head = LexicalHead.fit(TEXTS, [None] * 6, Y, LABELS, weight=0.4, min_df=1)
     head.save(tmp_path)
     again = LexicalHead.load(tmp_path)
-    assert again is not None and again.weight == 0.4 and again.labels == list(LABELS)
+    assert again is not None and again.weight == 0.4 and again.labels == list(LABELS) and again.temperature == 1.0
     docs = [f"\n{t}" for t in TEXTS]
     x = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True).fit_transform(docs)
     want = np.stack([LogisticRegression(C=10.0, class_weight="balanced", max_iter=2000).fit(x, Y[:, j]).predict_proba(x)[:, 1]
                      for j in range(3)], axis=1)
     assert np.allclose(again.probabilities(TEXTS), want, atol=1e-5)
     assert np.allclose(again.mix(np.full((6, 3), 0.5), TEXTS), 0.6 * 0.5 + 0.4 * want, atol=1e-5)
+    from defsum.metrics import apply_temperature
+
+    head.temperature = 0.5  # the mix's own temperature survives a round trip and rescales the mix
+    head.save(tmp_path)
+    hot = LexicalHead.load(tmp_path)
+    assert hot.temperature == 0.5
+    assert np.allclose(hot.mix(np.full((6, 3), 0.5), TEXTS), apply_temperature(0.6 * 0.5 + 0.4 * want, 0.5), atol=1e-5)
 
 
 def test_unknown_labels_are_left_out_of_the_fit():
@@ -107,4 +114,27 @@ def test_calibrate_only_fits_the_head_and_tunes_thresholds_on_the_mix(tiny_class
     y = np.array([[int(l in r["labels"]) for l in LABELS] for r in val])
     tuned = tune_thresholds(y, mix)  # thresholds are tuned on the mix, then mapped through the temperature
     assert np.allclose(clf.thresholds, apply_temperature(tuned, t), atol=1e-6)
-    assert ((probs >= clf.thresholds) == (mix >= tuned)).all()  # the temperature moves no decision
+    from defsum.metrics import fit_temperature
+
+    assert fit_temperature(y, mix) == t  # the mix's temperature is fitted on validation
+    # --calibrate-only without --lexical-weight keeps a folder's head; --lexical-weight 0 removes it
+    again = [*script[:3], str(tmp_path / "out"), *script[4:-1], str(tmp_path / "again")]
+    assert subprocess.run(again, capture_output=True, text=True, cwd=ROOT, timeout=300).returncode == 0
+    kept = EventClassifier.from_pretrained(tmp_path / "again", precision="fp32").lexical_head
+    assert kept is not None and kept.weight == 0.6 and kept.vocabulary == clf.lexical_head.vocabulary
+    assert subprocess.run([*again, "--lexical-weight", "0"], capture_output=True, text=True, cwd=ROOT, timeout=300).returncode == 0
+    assert not (tmp_path / "again" / FILENAME).exists()
+    assert "lexical_files" not in json.loads((tmp_path / "again" / "training_report.json").read_text())
+
+
+def test_the_evaluation_mixes_as_predict_does(tiny_classifier_dir):
+    sys.path.insert(0, str(ROOT / "eval"))
+    from evaluate_classifier import predict_all
+
+    clf = EventClassifier.from_pretrained(tiny_classifier_dir)
+    clf.lexical_head = LexicalHead.fit(TEXTS, [None] * 6, Y, LABELS, weight=0.3, min_df=1)
+    clf.lexical_head.temperature = 0.7
+    rows = [{"text": t, "title": None, "labels": [], "primary": "none"} for t in TEXTS]
+    out = predict_all(clf, rows)
+    assert np.allclose(out["probs"], clf.predict_proba(TEXTS), atol=1e-5)
+    assert [p.labels for p in out["preds"]] == [p.labels for p in clf.predict(TEXTS)]

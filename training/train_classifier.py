@@ -72,15 +72,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--primary-head", action=argparse.BooleanOptionalAction, default=True,
                    help="also fit a 4-way primary-event head on the --train records' first-window [CLS] vectors "
                         "and keep it if it beats the fixed rules on validation")
-    p.add_argument("--lexical-weight", type=float, default=0.0,
+    p.add_argument("--lexical-weight", type=float, default=None,
                    help="also fit a lexical head (TF-IDF word 1-2 grams + logistic regression per label, on the --train and "
                         "--weak records at their weights) and mix its probabilities into the calibrated ones at this weight, "
-                        "thresholds tuned on the mix; 0 = none. eval/lexical_weight.py compares weights on validation sets")
+                        "thresholds tuned on the mix; 0 = none (the default when training; with --calibrate-only the folder's "
+                        "own head, if any, is kept as it is). eval/lexical_weight.py compares weights on validation sets")
     p.add_argument("--calibrate-only", default=None, metavar="MODEL",
                    help="skip training: re-run the validation calibration (aggregation, temperature, thresholds, "
                         "primary rule/head) of the classifier folder MODEL and write the result to --output")
     args = p.parse_args(argv)
-    if not 0.0 <= args.lexical_weight <= 1.0:
+    if args.lexical_weight is not None and not 0.0 <= args.lexical_weight <= 1.0:
         p.error(f"--lexical-weight must be in [0, 1], got {args.lexical_weight}")
     if args.batch_size < 1 or args.max_length < 32 or args.epochs <= 0:
         p.error("--batch-size must be >= 1, --max-length >= 32 and --epochs > 0")
@@ -133,12 +134,13 @@ def recalibrate(args: argparse.Namespace) -> dict[str, Any]:
     from defsum.model_card import classifier_card
 
     clf = EventClassifier.from_pretrained(args.calibrate_only, precision="fp32")
-    clf.primary_head, clf.lexical_head = None, None
+    kept, clf.primary_head, clf.lexical_head = clf.lexical_head, None, None
     clf.config["primary_rule"] = "max"
     val = load([args.validation], args, 1.0)
     labelled = load(args.train, args, 1.0)
     weak = load(args.weak, args, args.weak_weight, own_fields=False) if args.weak else []
-    calib = calibrate(clf, val, train_rows_for_head(labelled, args), fit_lexical(labelled + weak, clf.labels, args.lexical_weight))
+    lexical = kept if args.lexical_weight is None else fit_lexical(labelled + weak, clf.labels, args.lexical_weight)
+    calib = calibrate(clf, val, train_rows_for_head(labelled, args), lexical)
     clf.config.update(aggregation=calib["aggregation"], temperature=calib["temperature"], thresholds=calib["thresholds"],
                       primary_rule=calib["primary_rule"])
     old = Path(args.calibrate_only, "training_report.json")
@@ -146,7 +148,9 @@ def recalibrate(args: argparse.Namespace) -> dict[str, Any]:
         "base": str(args.calibrate_only), "train_files": args.train, "weak_files": args.weak,
         "n_train": len(labelled) + len(weak), "n_validation": len(val)}
     report["calibration"] = calib
-    if calib["lexical_weight"] is not None:
+    if calib["lexical_weight"] is None:
+        report.pop("lexical_files", None)
+    elif args.lexical_weight is not None:  # refitted here; a kept head keeps the files it was fitted on
         report["lexical_files"] = args.train + args.weak
     report["recalibrated_from"] = str(args.calibrate_only)
     report["recalibration_command"] = args.command
@@ -252,7 +256,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     model = trainer.model.float().eval()
     config = dict(DEFAULTS, labels=labels, max_length=args.max_length, overlap=args.overlap)
     clf = EventClassifier(model, tokenizer, config)
-    calib = calibrate(clf, val, train_rows_for_head(labelled, args), fit_lexical(train, labels, args.lexical_weight))
+    calib = calibrate(clf, val, train_rows_for_head(labelled, args), fit_lexical(train, labels, args.lexical_weight or 0.0))
     clf.config.update(aggregation=calib["aggregation"], temperature=calib["temperature"], thresholds=calib["thresholds"],
                       primary_rule=calib["primary_rule"])
     report: dict[str, Any] = {"base": str(args.base or "all-MiniLM-L6-v2"), "train_files": args.train, "weak_files": args.weak,
