@@ -35,6 +35,21 @@ def article_text(text: str, title: str | None) -> str:
     return f"{title or ''}\n{text}"
 
 
+def blend(transformer: np.ndarray, lexical: np.ndarray, weight: float) -> np.ndarray:
+    """``(1 - weight) * transformer + weight * lexical``: the mix before its temperature.
+
+    >>> round(float(blend(np.array([0.2]), np.array([0.6]), 0.25)[0]), 6)
+    0.3
+    """
+    return (1.0 - weight) * transformer + weight * lexical
+
+
+def _vectorizer(**settings: Any) -> Any:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    return TfidfVectorizer(ngram_range=tuple(SETTINGS["ngram_range"]), sublinear_tf=SETTINGS["sublinear_tf"], **settings)
+
+
 class LexicalHead:
     """``sigmoid(tfidf(title + text) @ coef.T + intercept)`` per label, mixed in at ``weight``; the mix is
     rescaled by ``temperature`` (as the classifier's own temperature rescales its logits)."""
@@ -59,10 +74,7 @@ class LexicalHead:
 
     def _features(self, texts: Sequence[str], titles: Sequence[str | None] | None = None) -> Any:
         if self._vectorizer is None:
-            from sklearn.feature_extraction.text import TfidfVectorizer
-
-            vec = TfidfVectorizer(ngram_range=tuple(SETTINGS["ngram_range"]), sublinear_tf=SETTINGS["sublinear_tf"],
-                                  vocabulary={t: i for i, t in enumerate(self.vocabulary)}, dtype=np.float32)
+            vec = _vectorizer(vocabulary={t: i for i, t in enumerate(self.vocabulary)}, dtype=np.float32)
             vec.idf_ = self.idf
             self._vectorizer = vec
         titles = titles if titles is not None else [None] * len(texts)
@@ -78,7 +90,11 @@ class LexicalHead:
         by ``temperature``."""
         if len(texts) == 0:
             return probs
-        mixed = (1.0 - self.weight) * probs + self.weight * self.probabilities(texts, titles) if self.weight else probs
+        return self.combine(probs, self.probabilities(texts, titles) if self.weight else probs)
+
+    def combine(self, probs: np.ndarray, lexical: np.ndarray) -> np.ndarray:
+        """:meth:`mix` with this head's probabilities already computed (``lexical``)."""
+        mixed = blend(probs, lexical, self.weight)
         return mixed if self.temperature == 1.0 else apply_temperature(mixed, self.temperature)
 
     @classmethod
@@ -88,15 +104,13 @@ class LexicalHead:
         """Fit on articles and their 0/1 ``targets`` (n x labels). ``sample_weight`` weights records (weak
         labels) and ``known`` (n x labels, bool) leaves a record out of the labels it does not speak for,
         as the classifier's loss does."""
-        from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.linear_model import LogisticRegression
 
         targets = np.asarray(targets)
         n = len(texts)
         sample_weight = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=float)
         known = np.ones(targets.shape, dtype=bool) if known is None else np.asarray(known, dtype=bool)
-        vec = TfidfVectorizer(ngram_range=tuple(SETTINGS["ngram_range"]), sublinear_tf=SETTINGS["sublinear_tf"],
-                              min_df=min_df, max_features=max_features)
+        vec = _vectorizer(min_df=min_df, max_features=max_features)
         x = vec.fit_transform([article_text(t, h) for t, h in zip(texts, titles)])
         coef, intercept = [], []
         for j, label in enumerate(labels):

@@ -63,6 +63,14 @@ class KeywordBaseline:
         return yhat, counts / (counts.sum(1, keepdims=True) + 1e-9)
 
 
+def fit_lexical_head(rows: list[dict]) -> LexicalHead:
+    """TF-IDF + logistic regression per label (weight 1) fitted on records, at their ``weight`` and
+    with their ``known_labels``, as the classifier's loss weights and masks them."""
+    return LexicalHead.fit([r["text"] for r in rows], [r.get("title") or None for r in rows], np.array(label_matrix(rows)),
+                           LABELS, weight=1.0, sample_weight=np.array([float(r.get("weight", 1.0)) for r in rows]),
+                           known=np.array([known_labels(r) for r in rows]))
+
+
 class TfidfBaseline:
     """TF-IDF (word 1-2 grams) + one logistic regression per label (``defsum.lexical_head``, alone);
     thresholds tuned on validation.
@@ -71,9 +79,7 @@ class TfidfBaseline:
     the others (``training/weak_labels.py --news-negatives`` writes such records)."""
 
     def fit(self, train: list[dict], val: list[dict]) -> "TfidfBaseline":
-        self.head = LexicalHead.fit([r["text"] for r in train], [r.get("title") or None for r in train], np.array(label_matrix(train)),
-                                    LABELS, weight=1.0, sample_weight=np.array([float(r.get("weight", 1.0)) for r in train]),
-                                    known=np.array([known_labels(r) for r in train]))
+        self.head = fit_lexical_head(train)
         self.th = tune_thresholds(np.array(label_matrix(val)), self._proba(val))
         return self
 

@@ -42,7 +42,8 @@ def predict_all(clf: EventClassifier, rows: list[dict[str, Any]]) -> dict[str, A
     probs = apply_temperature(raw, clf.config["temperature"])
     first = apply_temperature(np.stack([p[0] for p in per_window]), clf.config["temperature"])
     if clf.lexical_head is not None:  # mixed in as predict() does; it reads the whole text in both views
-        probs, first = clf.lexical_head.mix(probs, texts, titles), clf.lexical_head.mix(first, texts, titles)
+        lexical = clf.lexical_head.probabilities(texts, titles)
+        probs, first = clf.lexical_head.combine(probs, lexical), clf.lexical_head.combine(first, lexical)
     head = clf._head_probs(features)
     preds = [clf._decide(p, apply_temperature(pw, clf.config["temperature"]), w, None if head is None else head[k])
              for k, (p, pw, w) in enumerate(zip(probs, per_window, windows))]

@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from defsum import EventClassifier  # noqa: E402
 from defsum.data import label_matrix, read_records  # noqa: E402
+from defsum.lexical_head import blend  # noqa: E402
 from defsum.metrics import classification_metrics, tune_thresholds  # noqa: E402
 from defsum.modelio import resolve_model_path  # noqa: E402
 from defsum.scripthelp import HelpFormatter  # noqa: E402
@@ -48,7 +49,7 @@ def choose_weight(y: dict[str, np.ndarray], model: dict[str, np.ndarray], lexica
     """
     table = []
     for w in grid:
-        mix = {k: (1 - w) * model[k] + w * lexical[k] for k in model}
+        mix = {k: blend(model[k], lexical[k], w) for k in model}
         th = tune_thresholds(y["corpus-validation"], mix["corpus-validation"])
         row: dict[str, Any] = {"weight": w, "thresholds": [round(float(t), 3) for t in th]}
         scores = []
@@ -71,7 +72,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--precision", default="bf16", choices=["auto", "fp32", "bf16", "int8"], help="inference arithmetic")
     p.add_argument("--out", default=None, help="write the table and choice to this JSON file")
     args = p.parse_args(argv)
-    from baselines import TfidfBaseline, model_training_data, training_rows
+    from baselines import fit_lexical_head, model_training_data, training_rows
     from real_text import load_real_eval
 
     from defsum.metrics import apply_temperature
@@ -82,7 +83,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     folder = resolve_model_path(args.model, "classifier")
     clf = EventClassifier.from_pretrained(args.model, precision=args.precision)
     train_files, weak_files, weak_weight = model_training_data(folder)
-    head = TfidfBaseline().fit(training_rows(train_files, weak_files, weak_weight), sets["corpus-validation"]).head
+    head = fit_lexical_head(training_rows(train_files, weak_files, weak_weight))
     y, model, lexical = {}, {}, {}
     for name, rows in sets.items():
         texts, titles = [r["text"] for r in rows], [r.get("title") or None for r in rows]
