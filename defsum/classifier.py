@@ -36,6 +36,7 @@ from defsum.modelio import (
     save_defsum_config,
 )
 from defsum.progress import progress
+from defsum.token_pruning import check_setting, prune_tokens
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +51,7 @@ DEFAULTS: dict[str, Any] = {
     "aggregation": "max",  # how window probabilities make an article's: "max", "mean" or "first"
     "primary_rule": "max",  # which passed label is primary: highest article probability ("max") or
     # highest probability in the first window, where news puts its main event ("first_window")
+    "token_pruning": None,  # {"layer": L, "keep": K}: drop tokens from layer L on (defsum.token_pruning); None = off
 }
 PRIMARY_RULES = ("max", "first_window", "head")
 AGGREGATIONS = ("max", "mean", "first")
@@ -177,12 +179,13 @@ class EventClassifier:
         self.backend = "torch"  # or "onnxruntime" (from_pretrained(backend=...))
         self.primary_head = primary_head  # the trained 4-way primary ranking (primary_rule="head")
         self.lexical_head = lexical_head  # TF-IDF model mixed into the calibrated probabilities (defsum.lexical_head)
+        self.token_pruning: dict[str, Any] | None = None  # the config's setting when from_pretrained applied it
 
     # ------------------------------------------------------------------ loading and saving
     @classmethod
     def from_pretrained(
         cls, path: str | Path | None = None, *, device: str = "cpu", precision: str = DEFAULT_PRECISION,
-        backend: str = "torch",
+        backend: str = "torch", token_pruning: bool = True,
     ) -> EventClassifier:
         """Load a classifier folder (``None`` = the default model shipped with defsum).
 
@@ -196,6 +199,9 @@ class EventClassifier:
 
         A BERT-family model's last layer runs for the first token only,
         the one its logits read (:mod:`defsum.first_token`; checked at load to give the same logits).
+        When the folder's ``defsum_config.json`` sets ``token_pruning``, the torch backend drops the
+        tokens the first token attends to least from that layer on (:mod:`defsum.token_pruning`;
+        an approximation measured per model); ``token_pruning=False`` scores every token.
 
         Any Hugging Face sequence-classification checkpoint loads; its ``id2label`` gives the
         labels unless a ``defsum_config.json`` beside the weights says otherwise.
@@ -242,6 +248,8 @@ class EventClassifier:
         _fit_positions(config, model, tokenizer, where)
         float_model = model.to(device).eval()
         run_first_token_only(float_model)  # the same logits for a seventh less work on MiniLM (defsum.first_token)
+        setting = config["token_pruning"] if token_pruning and backend == "torch" else None
+        pruned = setting is not None and prune_tokens(float_model, setting["layer"], setting["keep"])
         precision = resolve_precision(precision, device, int8=backend == "torch")
         if backend == "onnxruntime":
             from defsum.onnx_backend import OnnxEncoder
@@ -254,6 +262,7 @@ class EventClassifier:
             clf = cls(prepare_for_inference(float_model, precision, device), tokenizer, config, precision, head, lexical)
             if precision != "fp32":  # the weights were converted in place: saving reads the float ones again
                 clf._float_weights = partial(reload_float, where, AutoModelForSequenceClassification)
+            clf.token_pruning = dict(setting) if pruned else None
         return clf
 
     @staticmethod
@@ -287,6 +296,10 @@ class EventClassifier:
             raise ModelLoadError(f"{where}/primary_head.safetensors: classes {head.classes} do not match the labels")
         if not config["temperature"] > 0:
             raise ModelLoadError(f"{where}/defsum_config.json: temperature must be > 0")
+        try:
+            check_setting(config["token_pruning"], getattr(model.config, "num_hidden_layers", 0), f"{where}/defsum_config.json: token_pruning")
+        except ValueError as err:
+            raise ModelLoadError(str(err)) from err
 
     def save_pretrained(self, path: str | Path, *, card: str | None = None) -> None:
         """Write weights (safetensors), tokenizer, ``defsum_config.json``, the primary and lexical heads

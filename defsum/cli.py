@@ -70,6 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "classifier only, on the CPU; the summariser then runs at auto). --backend onnxruntime takes auto, "
                         "int8 or fp32. Tags can differ near a threshold between arithmetics: pass the same value on every "
                         "machine whose records you compare, Ray cluster nodes included (README, \"Speed\")")
+    s.add_argument("--no-token-pruning", action="store_true",
+                   help="make the classifier read every token of each window in every layer; by default it drops, from "
+                        "the layer its model's defsum_config.json names, the tokens the first token attends to least "
+                        "(faster; README, \"Speed\")")
     s.add_argument("-q", "--quiet", action="store_true", help="no table and no progress bar")
     return parser
 
@@ -139,7 +143,7 @@ def score(args: argparse.Namespace) -> int:
             chunks = score_with_ray(
                 args.paths, options, writer.done, classifier=args.classifier, summarizer=args.summarizer,
                 summarize=not args.no_summary, extractive=args.extractive, backend=args.backend, batch_size=args.batch_size,
-                device=args.device, precision=args.precision, address=args.ray_address,
+                device=args.device, precision=args.precision, token_pruning=not args.no_token_pruning, address=args.ray_address,
                 actors=args.ray_actors, object_store_mb=args.ray_object_store_mb,
             )
         else:
@@ -174,7 +178,7 @@ def _load_analyzer(args: argparse.Namespace) -> Any:
 
     return Analyzer.from_pretrained(args.classifier, args.summarizer, summarize=not args.no_summary,
                                     extractive=args.extractive, device=args.device, backend=args.backend,
-                                    precision=args.precision)
+                                    precision=args.precision, token_pruning=not args.no_token_pruning)
 
 
 def _is_terminal(stream: Any) -> bool:

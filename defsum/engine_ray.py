@@ -29,11 +29,11 @@ class _Scorer:
     """A Ray actor: loads the models once, then scores batches of article rows."""
 
     def __init__(self, classifier: str | None, summarizer: str | None, summarize: bool, extractive: bool, backend: str,
-                 batch_size: int, device: str = "cpu", precision: str = "auto") -> None:
+                 batch_size: int, device: str = "cpu", precision: str = "auto", token_pruning: bool = True) -> None:
         from defsum.pipeline import Analyzer
 
         self.analyzer = Analyzer.from_pretrained(classifier, summarizer, summarize=summarize, extractive=extractive, backend=backend,
-                                                 device=device, precision=precision)
+                                                 device=device, precision=precision, token_pruning=token_pruning)
         self.batch_size = batch_size
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, list[Any]]:
@@ -81,6 +81,7 @@ def score_with_ray(
     backend: str = "torch",
     device: str = "cpu",
     precision: str = "auto",
+    token_pruning: bool = True,
     address: str | None = None,
     actors: int = 1,
     object_store_mb: int = 512,
@@ -108,7 +109,7 @@ def score_with_ray(
     scored = rows.map_batches(
         _Scorer, fn_constructor_kwargs={"classifier": classifier, "summarizer": summarizer, "summarize": summarize,
                                         "extractive": extractive, "backend": backend, "batch_size": batch_size,
-                                        "device": device, "precision": precision},
+                                        "device": device, "precision": precision, "token_pruning": token_pruning},
         batch_size=batch_size, concurrency=actors, num_gpus=gpus, batch_format="numpy",
     )
     for batch in scored.iter_batches(batch_size=batch_size * 4, batch_format="numpy"):

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from typing import Any
+from typing import Any, Callable
 
 import torch
 import torch.nn.functional as F
@@ -83,13 +83,13 @@ def _first_token_forward(self: Any, hidden_states: torch.Tensor, attention_mask:
     return self.feed_forward_chunk(attention_output)
 
 
-def _probe_inputs(model: Any) -> dict[str, torch.Tensor]:
-    """Two rows of random token ids, the second padded, on the model's device."""
+def probe_inputs(model: Any, length: int = 12, padded_from: int = 7) -> dict[str, torch.Tensor]:
+    """Two rows of random token ids, the second padded from ``padded_from``, on the model's device."""
     config = model.config
     generator = torch.Generator().manual_seed(0)
-    ids = torch.randint(5, max(config.vocab_size, 6), (2, 12), generator=generator)
+    ids = torch.randint(5, max(config.vocab_size, 6), (2, length), generator=generator)
     mask = torch.ones_like(ids)
-    mask[1, 7:] = 0
+    mask[1, padded_from:] = 0
     inputs = {"input_ids": ids, "attention_mask": mask}
     if getattr(config, "type_vocab_size", 0) and config.type_vocab_size > 0:
         inputs["token_type_ids"] = torch.zeros_like(ids)
@@ -112,23 +112,37 @@ def run_first_token_only(model: Any) -> bool:
     layer = _last_layer(model)
     if layer is None or model.training:
         return False
+
+    def patch() -> None:
+        layer.forward = functools.partial(_first_token_forward, layer)  # a partial pickles; a bound method would not
+
+    return keep_if_same_logits(model, probe_inputs(model), patch, lambda: run_every_position(model), "first-token last layer")
+
+
+def keep_if_same_logits(model: Any, inputs: dict[str, torch.Tensor], patch: Callable[[], None], undo: Callable[[], None],
+                        what: str) -> bool:
+    """Score ``inputs``, ``patch`` the model, score them again: keep the patch (True) when no logit
+    moved by more than 1e-4, else ``undo`` it (False). An error on the way also undoes it: a layout
+    the patch does not know runs as it was.
+
+    >>> keep_if_same_logits(model, probe_inputs(model), patch, undo, "my patch")  # doctest: +SKIP
+    True
+    """
     try:
-        inputs = _probe_inputs(model)
         with torch.inference_mode():
             before = model(**inputs).logits.float()
-            layer.forward = functools.partial(_first_token_forward, layer)  # a partial pickles; a bound method would not
+            patch()
             after = model(**inputs).logits.float()
         gap = float((after - before).abs().max()) if after.shape == before.shape else float("inf")
         same = gap <= _PROBE_TOLERANCE
         if not same:
-            log.debug("first-token last layer not used: the probe's logits moved by %.3g", gap)
-    except Exception as err:  # a layout this code does not know: run the model as it was
-        log.debug("first-token last layer not used: %s", err)
+            log.debug("%s not used: the probe's logits moved by %.3g", what, gap)
+    except Exception as err:
+        log.debug("%s not used: %s", what, err)
         same = False
     if not same:
-        run_every_position(model)
-        return False
-    return True
+        undo()
+    return same
 
 
 def run_every_position(model: Any) -> None:

@@ -60,17 +60,21 @@ class Analyzer:
         device: str = "cpu",
         backend: str = "torch",
         precision: str = "auto",
+        token_pruning: bool = True,
     ) -> Analyzer:
         """Load both models (``None`` = the shipped defaults; ``summarize=False`` skips the summariser;
         ``extractive=True`` writes briefs from the summariser's extracted sentence, never its seq2seq model;
         ``backend`` is the classifier's: ``"torch"`` or ``"onnxruntime"``, see ``EventClassifier.from_pretrained``).
         ``precision`` (``"auto"``, ``"fp32"``, ``"bf16"`` or ``"int8"``) is both models'
         arithmetic, except that the summariser has no int8 and runs at ``"auto"`` then.
+        ``token_pruning=False`` makes the classifier read every token (its folder's ``token_pruning``
+        setting is ignored; :mod:`defsum.token_pruning`).
 
         >>> Analyzer.from_pretrained(summarize=False, precision="bf16")  # doctest: +SKIP
         """
         device = check_device(device)
-        clf = EventClassifier.from_pretrained(classifier, device=device, backend=backend, precision=precision)
+        clf = EventClassifier.from_pretrained(classifier, device=device, backend=backend, precision=precision,
+                                              token_pruning=token_pruning)
         summ = None
         if summarize:
             from defsum.summarizer import Summarizer

@@ -2,7 +2,8 @@
 
 Runs the systems alternately in one process (so they share the machine's state), reports
 articles per second, the ratio to the pipeline, the peak memory of each system run alone in a
-child process (loading its models and scoring the articles once), and the accuracy cost of each fast path (macro-F1 against the fp32 run on the same articles). Each
+child process (loading its models and scoring the articles once), and the accuracy cost of each fast path (macro-F1, and
+``vs_defsum_fp32``: changes against defsum in fp32 reading every token, on the same articles). Each
 classify row also counts the (non-padding) tokens its system feeds the encoder and reports its speed per token
 against the pipeline's: defsum reads every window of a long article (its first only, for a model
 whose aggregation is "first") where the pipeline cuts at 512 tokens, so its article ratio is its per-token ratio divided by that extra work. The "first
@@ -107,9 +108,10 @@ def per_token_ratio(base_seconds: float, seconds: float, tokens: int, base_token
 
 
 @functools.cache
-def load_classifier(model: str | None, precision: str) -> EventClassifier:
-    """A classifier loaded once per model and precision in this process (the systems and the report share it)."""
-    return EventClassifier.from_pretrained(model, precision=precision)
+def load_classifier(model: str | None, precision: str, token_pruning: bool = True) -> EventClassifier:
+    """A classifier loaded once per model, precision and pruning switch in this process (the systems and
+    the report share it)."""
+    return EventClassifier.from_pretrained(model, precision=precision, token_pruning=token_pruning)
 
 
 @functools.cache
@@ -147,6 +149,11 @@ def classify_systems(model: str | None, rows: list[dict], batch_size: int, windo
         c = clf(p)
         return lambda: c.predict(texts, titles=titles, **kw)
 
+    def every_token(p: str) -> Callable[[], Any]:
+        # The default without the model's token pruning (defsum.token_pruning): what dropping tokens saves.
+        c = load_classifier(model, p, token_pruning=False)
+        return lambda: c.predict(texts, titles=titles)
+
     def onnx() -> Callable[[], Any]:
         c = EventClassifier.from_pretrained(model, backend="onnxruntime")
         return lambda: c.predict(texts, titles=titles)
@@ -171,6 +178,8 @@ def classify_systems(model: str | None, rows: list[dict], batch_size: int, windo
         systems[f"defsum {p} (windows, length-sorted)"] = functools.partial(defsum, p)
     default = default_precisions()[0]
     systems[f"defsum {default}, every position of the last layer"] = functools.partial(full_last_layer, default)
+    if load_defsum_config(resolve_model_path(model, "classifier"), CLASSIFIER_DEFAULTS)["token_pruning"]:
+        systems[f"defsum {default}, every token (no token pruning)"] = functools.partial(every_token, default)
     if importlib.util.find_spec("onnx") and importlib.util.find_spec("onnxruntime"):
         systems["onnxruntime int8 (defsum windows, length-sorted)"] = onnx
     else:
@@ -234,16 +243,21 @@ def classify_benchmark(model: str | None, rows: list[dict], batch_size: int, rou
     for p in ("fp32", "bf16", "int8"):  # does an article's result depend on what shares its batch?
         name = f"defsum {p} (windows, length-sorted)"
         report[name]["alone_vs_batched"] = alone_vs_batched(load_classifier(model, p), texts, titles, res[name]["result"])
-    exact = res["defsum fp32 (windows, length-sorted)"]["result"]
-    for name, r in res.items():  # how far each arithmetic moves the model's own results (first windows: truncation too)
-        if not name.startswith("transformers pipeline") and name != "defsum fp32 (windows, length-sorted)" and "first window" not in name:
+    # how far each fast path (arithmetic, token pruning) moves the model's own results: against fp32
+    # reading every token, untimed (first windows: truncation too, so not compared)
+    exact_clf = load_classifier(model, "fp32", token_pruning=False)
+    exact = exact_clf.predict(texts, titles=titles)
+    exact_f1 = classification_metrics(y, np.array([[int(l in p.labels) for l in labels] for p in exact]), labels)["macro_f1"]
+    for name, r in res.items():
+        if not name.startswith("transformers pipeline") and "first window" not in name:
             report[name]["vs_defsum_fp32"] = agreement(r["result"], exact, labels)
     pb = f"transformers pipeline (batch {batch_size}, truncation)"
     best = statistics.median(res[pb]["seconds"])
     for name in report:
         report[name]["x_pipeline_batched"] = round(best / statistics.median(res[name]["seconds"]), 2)
     report["settings"] = {"articles": len(rows), "rounds": rounds, "pipeline_batch": batch_size, "window_batches": list(window_batches),
-                          "default_precision": default_precisions()[0], "int8_256_input_levels": int8_full_range()}
+                          "default_precision": default_precisions()[0], "int8_256_input_levels": int8_full_range(),
+                          "token_pruning": fp32.token_pruning, "fp32_every_token_macro_f1": exact_f1}
     return report
 
 

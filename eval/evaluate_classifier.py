@@ -169,15 +169,17 @@ def per_label_table(m: dict[str, Any]) -> list[str]:
 
 def evaluate(model: str | None, sets: dict[str, list[dict[str, Any]]], out_dir: Path, baselines: dict[str, Any] | None = None,
              rounds: int = 1000, want_plots: bool = True, precision: str = "auto", backend: str = "torch",
-             baselines_fitted_on: str | None = None) -> dict[str, Any]:
+             baselines_fitted_on: str | None = None, token_pruning: bool = True) -> dict[str, Any]:
     """Evaluate one model folder on named data sets; writes metrics.json, report.md and plots
     (``baselines_fitted_on``: what the baselines were fitted on, for the report)."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    clf = EventClassifier.from_pretrained(model, precision=precision, backend=backend)
-    results: dict[str, Any] = {"model": model or "default", "precision": clf.precision, "backend": clf.backend, "config": {k: clf.config[k] for k in ("aggregation", "temperature", "thresholds", "max_length")},
+    clf = EventClassifier.from_pretrained(model, precision=precision, backend=backend, token_pruning=token_pruning)
+    results: dict[str, Any] = {"model": model or "default", "precision": clf.precision, "backend": clf.backend, "token_pruning": clf.token_pruning,
+                               "config": {k: clf.config[k] for k in ("aggregation", "temperature", "thresholds", "max_length")},
                                "lexical_weight": clf.lexical_head.weight if clf.lexical_head else None}
     md = [f"# Classifier evaluation: `{model or 'defsum default'}`", "",
           f"Settings: {clf.backend} {clf.precision}, aggregation `{clf.config['aggregation']}`, temperature {clf.config['temperature']}, thresholds {clf.config['thresholds']}"
+          + f", token pruning {clf.token_pruning or 'off'}"
           + (f", lexical head mixed in at weight {clf.lexical_head.weight} (TF-IDF + logistic regression; it reads each "
              "article whole, so the first-window comparison below truncates the transformer's input only)" if clf.lexical_head else "")
           + ".", ""]
@@ -236,6 +238,8 @@ def main(argv: list[str] | None = None) -> None:
                    help="inference arithmetic (EventClassifier.from_pretrained); --write-card needs the default")
     p.add_argument("--backend", default="torch", choices=BACKENDS,
                    help="inference engine (EventClassifier.from_pretrained); --write-card needs the default")
+    p.add_argument("--no-token-pruning", action="store_true",
+                   help="score every token (ignore the model's token_pruning setting); --write-card needs the default")
     p.add_argument("--data", nargs="*", default=["data/corpus/test.jsonl"], help="labelled JSONL file(s), each reported separately")
     p.add_argument("--real", default="data/real_eval/labels.jsonl", help="hand-labelled real-text set ('' to skip)")
     p.add_argument("--real-validation", default="data/real_eval/validation.jsonl",
@@ -253,8 +257,8 @@ def main(argv: list[str] | None = None) -> None:
                    help="rewrite the model folder's README.md model card from its training report and these results")
     p.add_argument("--card-only", action="store_true", help="with --write-card: use the metrics.json already in --out, evaluate nothing")
     args = p.parse_args(argv)
-    if args.write_card and (args.precision != "auto" or args.backend != "torch"):
-        p.error("--write-card describes the shipped setting; run it with the default --precision and --backend")
+    if args.write_card and (args.precision != "auto" or args.backend != "torch" or args.no_token_pruning):
+        p.error("--write-card describes the shipped setting; run it with the default --precision, --backend and token pruning")
     if args.card_only:
         res = json.loads((Path(args.out) / "metrics.json").read_text())
         write_card(args.model, res, [k for k in res if isinstance(res[k], dict) and "macro_f1" in res[k]])
@@ -288,7 +292,7 @@ def main(argv: list[str] | None = None) -> None:
         fitted_on = (f"{', '.join(train_files)}" + (f" and the weak labels {', '.join(weak_files)} at weight {weak_weight}" if weak_files else "")
                      + f"; thresholds on {args.validation}")
     res = evaluate(args.model, sets, Path(args.out), baselines, args.bootstrap, precision=args.precision, backend=args.backend,
-                   baselines_fitted_on=fitted_on)
+                   baselines_fitted_on=fitted_on, token_pruning=not args.no_token_pruning)
     for name in sets:
         m = res[name]
         print(f"{name}: macro-F1 {m['macro_f1']:.3f} {m['macro_f1_ci95']}, primary acc {m['primary_accuracy']:.3f}, ECE {m['ece']}")

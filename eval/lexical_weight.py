@@ -26,11 +26,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from defsum import EventClassifier  # noqa: E402
-from defsum.data import label_matrix, read_records  # noqa: E402
+from defsum.data import label_matrix  # noqa: E402
 from defsum.lexical_head import blend  # noqa: E402
 from defsum.metrics import classification_metrics, tune_thresholds  # noqa: E402
 from defsum.modelio import resolve_model_path  # noqa: E402
 from defsum.scripthelp import HelpFormatter  # noqa: E402
+from real_text import add_validation_options, validation_sets  # noqa: E402
 
 GRID = tuple(round(0.1 * k, 1) for k in range(11))
 
@@ -66,22 +67,17 @@ def choose_weight(y: dict[str, np.ndarray], model: dict[str, np.ndarray], lexica
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     p.add_argument("--model", default=None, help="classifier folder (default: the shipped model); its own lexical head, if any, is ignored")
-    p.add_argument("--validation", default="data/corpus/validation.jsonl", help="corpus validation split")
-    p.add_argument("--real-validation", default="data/real_eval/validation.jsonl", help="hand-labelled real-text validation set ('' to skip)")
-    p.add_argument("--shared", default="../shared/data", help="folder of the shared data sets (texts of the real-text set)")
+    add_validation_options(p)
     p.add_argument("--precision", default="bf16", choices=["auto", "fp32", "bf16", "int8"], help="inference arithmetic")
     p.add_argument("--out", default=None, help="write the table and choice to this JSON file")
     args = p.parse_args(argv)
     from baselines import fit_lexical_head, model_training_data, training_rows
-    from real_text import load_real_eval
 
     from defsum.metrics import apply_temperature
 
-    sets = {"corpus-validation": read_records(args.validation)}
-    if args.real_validation:
-        sets["real-text-validation"] = load_real_eval(args.shared, args.real_validation)
+    sets = validation_sets(args)
     folder = resolve_model_path(args.model, "classifier")
-    clf = EventClassifier.from_pretrained(args.model, precision=args.precision)
+    clf = EventClassifier.from_pretrained(args.model, precision=args.precision, token_pruning=False)
     train_files, weak_files, weak_weight = model_training_data(folder)
     head = fit_lexical_head(training_rows(train_files, weak_files, weak_weight))
     y, model, lexical = {}, {}, {}

@@ -13,6 +13,7 @@ training/weak_labels.py leaves them out of the weak labels. It is never a test s
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 from typing import Any
@@ -58,3 +59,22 @@ def load_real_eval(shared: str | Path = "../shared/data", labels: str | Path = "
                     "primary": w["primary"], "brief": "", "source": w["source"]})
     return out
 
+
+
+def add_validation_options(parser: argparse.ArgumentParser) -> None:
+    """``--validation``, ``--real-validation`` and ``--shared``: the two sets a model's settings are chosen on."""
+    parser.add_argument("--validation", default="data/corpus/validation.jsonl", help="corpus validation split")
+    parser.add_argument("--real-validation", default="data/real_eval/validation.jsonl",
+                        help="hand-labelled real-text validation set ('' to skip)")
+    parser.add_argument("--shared", default="../shared/data", help="folder of the shared data sets (texts of the real-text set)")
+
+
+def validation_sets(args: argparse.Namespace) -> dict[str, list[dict[str, Any]]]:
+    """The sets :func:`add_validation_options` names: ``corpus-validation`` and, unless skipped,
+    ``real-text-validation``."""
+    from defsum.data import read_records
+
+    sets = {"corpus-validation": read_records(args.validation)}
+    if args.real_validation:
+        sets["real-text-validation"] = load_real_eval(args.shared, args.real_validation)
+    return sets

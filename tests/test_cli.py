@@ -422,8 +422,21 @@ def test_ray_engine_gets_the_device(tmp_path, tiny_classifier_dir, monkeypatch):
     monkeypatch.setattr(defsum.engine_ray, "score_with_ray", fake)
     (tmp_path / "a.txt").write_text(ARTICLE)
     assert _score(tmp_path, tiny_classifier_dir, tmp_path, "-o", tmp_path / "out.jsonl", "--engine", "ray", "--device", "cuda:3",
-                  "--precision", "bf16") == EXIT_OK
-    assert seen["device"] == "cuda:3" and seen["precision"] == "bf16"
+                  "--precision", "bf16", "--no-token-pruning") == EXIT_OK
+    assert seen["device"] == "cuda:3" and seen["precision"] == "bf16" and seen["token_pruning"] is False
+
+
+def test_no_token_pruning_reaches_the_classifier(tmp_path, tiny_classifier_dir, monkeypatch):
+    from defsum.pipeline import Analyzer
+
+    seen = []
+    load = Analyzer.from_pretrained.__func__
+    monkeypatch.setattr(Analyzer, "from_pretrained", classmethod(lambda cls, *a, **kw: seen.append(kw) or load(cls, *a, **kw)))
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.txt").write_text(ARTICLE)
+    for flags, expect in (((), True), (("--no-token-pruning",), False)):
+        assert _score(tmp_path, tiny_classifier_dir, tmp_path / "in", "-o", tmp_path / f"out{expect}.jsonl", *flags) == EXIT_OK
+        assert seen[-1]["token_pruning"] is expect
 
 
 @pytest.mark.parametrize("engine", ["local", "ray"])

@@ -49,7 +49,9 @@ def test_ray_actors_load_the_models_on_the_device(monkeypatch):
     seen = {}
     monkeypatch.setattr(Analyzer, "from_pretrained", classmethod(lambda cls, *args, **kwargs: seen.update(kwargs)))
     _Scorer(None, None, summarize=False, extractive=False, backend="torch", batch_size=4, device="cuda:1", precision="bf16")
-    assert seen["device"] == "cuda:1" and seen["precision"] == "bf16"
+    assert seen["device"] == "cuda:1" and seen["precision"] == "bf16" and seen["token_pruning"] is True
+    _Scorer(None, None, summarize=False, extractive=False, backend="torch", batch_size=4, token_pruning=False)
+    assert seen["token_pruning"] is False
 
 
 def test_ray_actors_on_cuda_ask_for_a_gpu_each():

@@ -133,7 +133,7 @@ def recalibrate(args: argparse.Namespace) -> dict[str, Any]:
     """--calibrate-only: calibrate an existing classifier folder again and save it to --output."""
     from defsum.model_card import classifier_card
 
-    clf = EventClassifier.from_pretrained(args.calibrate_only, precision="fp32")
+    clf = EventClassifier.from_pretrained(args.calibrate_only, precision="fp32", token_pruning=False)  # calibrate the exact scores
     kept, clf.primary_head, clf.lexical_head = clf.lexical_head, None, None
     clf.config["primary_rule"] = "max"
     val = load([args.validation], args, 1.0)
