@@ -36,7 +36,7 @@ from defsum.modelio import (
     save_defsum_config,
 )
 from defsum.progress import progress
-from defsum.token_pruning import check_setting, prune_tokens
+from defsum.token_pruning import applies, check_setting, prune_tokens
 
 logger = logging.getLogger(__name__)
 
@@ -248,9 +248,12 @@ class EventClassifier:
         _fit_positions(config, model, tokenizer, where)
         float_model = model.to(device).eval()
         run_first_token_only(float_model)  # the same logits for a seventh less work on MiniLM (defsum.first_token)
-        setting = config["token_pruning"] if token_pruning and backend == "torch" else None
-        pruned = setting is not None and prune_tokens(float_model, setting["layer"], setting["keep"])
         precision = resolve_precision(precision, device, int8=backend == "torch")
+        setting = config["token_pruning"] if token_pruning and backend == "torch" and applies(config["token_pruning"], precision) else None
+        pruned = setting is not None and prune_tokens(float_model, setting["layer"], setting["keep"])
+        if setting is not None and not pruned:
+            logger.warning("%s/defsum_config.json sets token_pruning, but this model's layout cannot be pruned "
+                           "(defsum.token_pruning); it reads every token", where)
         if backend == "onnxruntime":
             from defsum.onnx_backend import OnnxEncoder
 
@@ -297,7 +300,7 @@ class EventClassifier:
         if not config["temperature"] > 0:
             raise ModelLoadError(f"{where}/defsum_config.json: temperature must be > 0")
         try:
-            check_setting(config["token_pruning"], getattr(model.config, "num_hidden_layers", 0), f"{where}/defsum_config.json: token_pruning")
+            check_setting(config["token_pruning"], getattr(model.config, "num_hidden_layers", None), f"{where}/defsum_config.json: token_pruning")
         except ValueError as err:
             raise ModelLoadError(str(err)) from err
 

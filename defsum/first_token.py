@@ -116,19 +116,20 @@ def run_first_token_only(model: Any) -> bool:
     def patch() -> None:
         layer.forward = functools.partial(_first_token_forward, layer)  # a partial pickles; a bound method would not
 
-    return keep_if_same_logits(model, probe_inputs(model), patch, lambda: run_every_position(model), "first-token last layer")
+    return keep_if_same_logits(model, lambda: probe_inputs(model), patch, lambda: run_every_position(model), "first-token last layer")
 
 
-def keep_if_same_logits(model: Any, inputs: dict[str, torch.Tensor], patch: Callable[[], None], undo: Callable[[], None],
-                        what: str) -> bool:
-    """Score ``inputs``, ``patch`` the model, score them again: keep the patch (True) when no logit
-    moved by more than 1e-4, else ``undo`` it (False). An error on the way also undoes it: a layout
-    the patch does not know runs as it was.
+def keep_if_same_logits(model: Any, make_inputs: Callable[[], dict[str, torch.Tensor]], patch: Callable[[], None],
+                        undo: Callable[[], None], what: str) -> bool:
+    """Score ``make_inputs()``, ``patch`` the model, score them again: keep the patch (True) when no
+    logit moved by more than 1e-4, else ``undo`` it (False). An error on the way (building the
+    inputs included) also undoes it: a layout the patch does not know runs as it was.
 
-    >>> keep_if_same_logits(model, probe_inputs(model), patch, undo, "my patch")  # doctest: +SKIP
+    >>> keep_if_same_logits(model, lambda: probe_inputs(model), patch, undo, "my patch")  # doctest: +SKIP
     True
     """
     try:
+        inputs = make_inputs()
         with torch.inference_mode():
             before = model(**inputs).logits.float()
             patch()

@@ -10,7 +10,8 @@ on the kept tokens only. This is the attention-score pruning of PoWER-BERT (Goya
 and LTP (Kim et al., 2022), applied at inference with a fixed share and no retraining, so it is
 an approximation: how much it moves a model's scores is measured per model, on validation
 sets, by ``eval/token_pruning.py``, which writes the setting into the model's
-``defsum_config.json`` (``"token_pruning": {"layer": 3, "keep": 0.5}``; ``null`` = off).
+``defsum_config.json`` (``"token_pruning": {"layer": 2, "keep": 0.6, "precisions": ["int8"]}``:
+applied only in the arithmetics it was measured in; ``null`` = off).
 
 Each window keeps a share of its own tokens, so a window's scores do not depend on the windows
 batched with it. Whether a model qualifies is not guessed from its name: :func:`prune_tokens`
@@ -56,21 +57,38 @@ def _encoder(model: Any) -> Any | None:
     return encoder
 
 
-def check_setting(setting: Any, n_layers: int, where: str = "token_pruning") -> None:
-    """Raise ValueError unless ``setting`` is None or ``{"layer": L, "keep": K}`` with L in
-    [1, n_layers - 1] and K in (0, 1].
+ARITHMETICS = ("fp32", "bf16", "int8")
 
-    >>> check_setting({"layer": 3, "keep": 0.5}, 6)
+
+def check_setting(setting: Any, n_layers: int | None, where: str = "token_pruning") -> None:
+    """Raise ValueError unless ``setting`` is None or ``{"layer": L, "keep": K, "precisions": [...]}``
+    with L in [1, n_layers - 1] (not checked when ``n_layers`` is None), K in (0, 1] and the
+    precisions (optional; default all) among fp32, bf16 and int8.
+
+    >>> check_setting({"layer": 3, "keep": 0.5, "precisions": ["int8"]}, 6)
     """
     if setting is None:
         return
-    if not isinstance(setting, dict) or set(setting) != {"layer", "keep"}:
-        raise ValueError(f'{where} must be null or {{"layer": L, "keep": K}}, got {setting!r}')
+    if not isinstance(setting, dict) or not {"layer", "keep"} <= set(setting) <= {"layer", "keep", "precisions"}:
+        raise ValueError(f'{where} must be null or {{"layer": L, "keep": K, "precisions": [...]}}, got {setting!r}')
     layer, keep = setting["layer"], setting["keep"]
-    if isinstance(layer, bool) or not isinstance(layer, int) or not 1 <= layer < n_layers:
-        raise ValueError(f"{where}: layer must be an integer from 1 to {n_layers - 1} (the model has {n_layers} layers), got {layer!r}")
+    if isinstance(layer, bool) or not isinstance(layer, int) or layer < 1 or (n_layers is not None and layer >= n_layers):
+        top = "" if n_layers is None else f" to {n_layers - 1} (the model has {n_layers} layers)"
+        raise ValueError(f"{where}: layer must be an integer from 1{top}, got {layer!r}")
     if isinstance(keep, bool) or not isinstance(keep, (int, float)) or not 0.0 < keep <= 1.0:
         raise ValueError(f"{where}: keep must be a share in (0, 1], got {keep!r}")
+    precisions = setting.get("precisions", list(ARITHMETICS))
+    if not isinstance(precisions, list) or not precisions or set(precisions) - set(ARITHMETICS):
+        raise ValueError(f"{where}: precisions must be a non-empty list of {list(ARITHMETICS)}, got {precisions!r}")
+
+
+def applies(setting: dict[str, Any] | None, precision: str) -> bool:
+    """Whether ``setting`` prunes in ``precision`` (it names the arithmetics it was measured in).
+
+    >>> applies({"layer": 2, "keep": 0.6, "precisions": ["int8"]}, "bf16")
+    False
+    """
+    return setting is not None and precision in setting.get("precisions", ARITHMETICS)
 
 
 def _valid_keys(mask: torch.Tensor | None, batch: int, length: int, device: Any) -> torch.Tensor:
@@ -102,6 +120,7 @@ def _prune(layer: Any, hidden: torch.Tensor, mask: torch.Tensor | None, keep: fl
     batch, length, _ = hidden.shape
     valid = _valid_keys(mask, batch, length, hidden.device)
     counts = valid.sum(-1)
+    # ceil(count x keep) in float32, as measured: where the product is whole it can round up one more
     kept = torch.clamp(torch.ceil(counts.float() * keep).long(), min=1)
     kept = torch.maximum(kept, torch.minimum(counts, torch.tensor(MIN_TOKENS, device=counts.device)))
     width = int(kept.max())
@@ -132,7 +151,7 @@ def _pruned_forward(self: Any, hidden_states: torch.Tensor, attention_mask: torc
     """The encoder's loop over its layers, pruning before layer ``self._defsum_pruning[0]``.
     In training mode (dropout) the encoder runs as its class defines it."""
     layer_index, keep = self._defsum_pruning
-    if self.training:
+    if self.training or len(args) > 1:  # dropout, or positional arguments this loop does not know
         return type(self).forward(self, hidden_states, attention_mask, *args, **kwargs)
     from transformers.modeling_outputs import BaseModelOutputWithPastAndCrossAttentions
 
@@ -158,7 +177,8 @@ def prune_tokens(model: Any, layer: int, keep: float) -> bool:
     if encoder is None or model.training:
         return False
     check_setting({"layer": layer, "keep": keep}, len(encoder.layer))
-    inputs = probe_inputs(model, 2 * MIN_TOKENS, MIN_TOKENS + 5)  # long enough to be pruned
+    def inputs() -> dict[str, torch.Tensor]:
+        return probe_inputs(model, 2 * MIN_TOKENS, MIN_TOKENS + 5)  # long enough to be pruned
 
     def patch() -> None:  # the patched loop, nothing dropped yet
         encoder._defsum_pruning = (layer, 1.0)
@@ -169,7 +189,7 @@ def prune_tokens(model: Any, layer: int, keep: float) -> bool:
     encoder._defsum_pruning = (layer, keep)
     try:
         with torch.inference_mode():
-            model(**inputs)  # the pruning itself runs on this layout
+            model(**inputs())  # the pruning itself runs on this layout
     except Exception as err:
         log.debug("token pruning not used: %s", err)
         run_all_tokens(model)

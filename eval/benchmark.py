@@ -45,6 +45,7 @@ from defsum import EventClassifier, Summarizer  # noqa: E402
 from defsum.classifier import DEFAULTS as CLASSIFIER_DEFAULTS  # noqa: E402
 from defsum.data import label_matrix, read_records  # noqa: E402
 from defsum.first_token import run_every_position  # noqa: E402
+from defsum.token_pruning import applies  # noqa: E402
 from defsum.metrics import apply_temperature, classification_metrics  # noqa: E402
 from defsum.modelio import load_defsum_config, resolve_model_path  # noqa: E402
 from defsum.precision import FullRangeDynamicLinear, _x86_int8, int8_full_range, resolve_precision  # noqa: E402
@@ -178,7 +179,7 @@ def classify_systems(model: str | None, rows: list[dict], batch_size: int, windo
         systems[f"defsum {p} (windows, length-sorted)"] = functools.partial(defsum, p)
     default = default_precisions()[0]
     systems[f"defsum {default}, every position of the last layer"] = functools.partial(full_last_layer, default)
-    if load_defsum_config(resolve_model_path(model, "classifier"), CLASSIFIER_DEFAULTS)["token_pruning"]:
+    if applies(load_defsum_config(resolve_model_path(model, "classifier"), CLASSIFIER_DEFAULTS)["token_pruning"], default):
         systems[f"defsum {default}, every token (no token pruning)"] = functools.partial(every_token, default)
     if importlib.util.find_spec("onnx") and importlib.util.find_spec("onnxruntime"):
         systems["onnxruntime int8 (defsum windows, length-sorted)"] = onnx
@@ -257,7 +258,8 @@ def classify_benchmark(model: str | None, rows: list[dict], batch_size: int, rou
         report[name]["x_pipeline_batched"] = round(best / statistics.median(res[name]["seconds"]), 2)
     report["settings"] = {"articles": len(rows), "rounds": rounds, "pipeline_batch": batch_size, "window_batches": list(window_batches),
                           "default_precision": default_precisions()[0], "int8_256_input_levels": int8_full_range(),
-                          "token_pruning": fp32.token_pruning, "fp32_every_token_macro_f1": exact_f1}
+                          "token_pruning": load_classifier(model, default_precisions()[0]).token_pruning,
+                          "fp32_every_token_macro_f1": exact_f1}
     return report
 
 

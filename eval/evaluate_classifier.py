@@ -308,7 +308,9 @@ def write_card(model: str | None, res: dict[str, Any], sets: Any) -> None:
 
     folder = Path(resolve_model_path(model, "classifier"))
     report = json.loads((folder / "training_report.json").read_text())
-    lines = [f"### All evaluations (`python eval/evaluate_classifier.py --write-card`; {res['backend']} {res['precision']}, the default on the CPU that ran it)", ""]
+    pruning = res.get("token_pruning")
+    how = f", token pruning from layer {pruning['layer']} keeping {pruning['keep']}" if pruning else ", every token"
+    lines = [f"### All evaluations (`python eval/evaluate_classifier.py --write-card`; {res['backend']} {res['precision']}{how}, the default on the CPU that ran it)", ""]
     for name in sets:
         m = res[name]
         lines += [f"{caption(name, m['n'], bold=True)}: macro-F1 {m['macro_f1']:.3f} (95% CI {m['macro_f1_ci95'][0]:.3f}-{m['macro_f1_ci95'][1]:.3f}), "

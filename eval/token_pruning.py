@@ -7,7 +7,9 @@ rounds. A setting passes when, on each set, its macro-F1 is at most ``--max-f1-d
 unpruned model's and its primary accuracy at most one article lower. The fastest passing setting
 is chosen (median time ratio over the rounds; within 2% the larger keep, then the later layer);
 none is chosen when it is under ``--min-speedup``. ``--write`` puts the choice in the model
-folder's ``defsum_config.json`` (``"token_pruning"``). No test set is read.
+folder's ``defsum_config.json`` (``"token_pruning"``), for the arithmetic it was measured in only
+(``"precisions"``; run the script once per arithmetic you use, and merge). Layers the model does not
+have are left out of the grid. No test set is read.
 
 Example:
     python eval/token_pruning.py --out eval/reports/token_pruning.json --write
@@ -99,10 +101,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     folder = resolve_model_path(args.model, "classifier")
     clf = EventClassifier.from_pretrained(args.model, precision=args.precision, token_pruning=False)
     rows = [r for rs in sets.values() for r in rs]
+    n_layers = len(clf.model.base_model.encoder.layer) if hasattr(getattr(clf.model, "base_model", None), "encoder") else 0
+    layers = [layer for layer in args.layers if 1 <= layer < n_layers]
+    if not layers:
+        raise SystemExit(f"{folder}: none of the layers {args.layers} can start pruning in a model of {n_layers} encoder layers")
     score(clf, rows[:8])  # warm-up
     reference = {name: score(clf, rs) for name, rs in sets.items()}
     table = []
-    for layer in args.layers:
+    for layer in layers:
         for keep in args.keeps:
             if not prune_tokens(clf.model, layer, keep):
                 raise SystemExit(f"{folder}: this model's layout cannot be pruned (defsum.token_pruning)")
@@ -111,7 +117,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 results = {name: score(clf, rs) for name, rs in sets.items()}
                 run_all_tokens(clf.model)
                 plain = sum(score(clf, rs)["seconds"] for rs in sets.values())
-                prune_tokens(clf.model, layer, keep)
+                if not prune_tokens(clf.model, layer, keep):
+                    raise SystemExit(f"{folder}: pruning at layer {layer} failed its check on a later round")
                 ratios.append(plain / sum(r["seconds"] for r in results.values()))
             run_all_tokens(clf.model)
             row: dict[str, Any] = {"layer": layer, "keep": keep, "speedup": round(statistics.median(ratios), 3)}
@@ -136,9 +143,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if args.write:
         path = Path(folder, DEFSUM_CONFIG)
         config = json.loads(path.read_text(encoding="utf-8"))
-        config["token_pruning"] = chosen
+        config["token_pruning"] = None if chosen is None else {**chosen, "precisions": [clf.precision]}
         path.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
-        print(f"wrote token_pruning = {chosen} to {path}")
+        print(f"wrote token_pruning = {config['token_pruning']} to {path}")
     return res
 
 

@@ -72,7 +72,7 @@ def test_a_window_scores_the_same_alone_as_in_a_padded_batch(family, attention):
     assert (vectors - plain).abs().max() > 1e-3  # tokens were dropped: the first token's vector moved
 
 
-def test_the_first_token_and_its_most_attended_tokens_are_kept():
+def test_pruned_width_and_untouched_earlier_layers():
     model = _model(attention="eager")
     inputs = _inputs(rows=2)
     with torch.inference_mode():
@@ -131,8 +131,31 @@ def test_undo_and_training_mode():
         torch.testing.assert_close(model(**inputs).logits, before)
     assert prune_tokens(model, 1, 0.3)
     model.train()  # dropout: the class's own loop, every token
-    assert model(**inputs).logits.shape == (3, len(LABELS))
+    out = model(**inputs, output_hidden_states=True)
+    assert all(h.shape[1] == inputs["input_ids"].shape[1] for h in out.hidden_states)
     assert not prune_tokens(model, 1, 0.3)  # never patched in training mode
+
+
+def test_short_windows_keep_at_least_min_tokens():
+    model = _model()
+    ids = torch.randint(5, 200, (1, MIN_TOKENS + 4), generator=torch.Generator().manual_seed(3))
+    assert prune_tokens(model, 1, 0.3)
+    with torch.inference_mode():
+        out = model(input_ids=ids, attention_mask=torch.ones_like(ids), output_hidden_states=True)
+    assert [h.shape[1] for h in out.hidden_states] == [MIN_TOKENS + 4, MIN_TOKENS + 4, MIN_TOKENS, MIN_TOKENS]
+
+
+def test_a_failing_probe_leaves_the_model_as_it_was():
+    from defsum.first_token import keep_if_same_logits
+
+    model = _model()
+    undone = []
+
+    def broken():
+        raise RuntimeError("no inputs for this model")
+
+    assert not keep_if_same_logits(model, broken, lambda: None, lambda: undone.append(True), "test patch")
+    assert undone == [True]
 
 
 def test_other_layouts_are_left_alone():
@@ -147,6 +170,8 @@ def test_other_layouts_are_left_alone():
     ({"layer": 1, "keep": 0}, "keep must be a share"),
     ({"layer": 1, "keep": 1.5}, "keep must be a share"),
     ({"layer": 1}, "must be null or"),
+    ({"layer": 1, "keep": 0.5, "precisions": ["fp16"]}, "precisions must be"),
+    ({"layer": 1, "keep": 0.5, "precisions": []}, "precisions must be"),
     ("3:0.5", "must be null or"),
 ])
 def test_bad_settings_are_refused(bad, message):
@@ -180,6 +205,29 @@ def test_from_pretrained_applies_the_folders_setting(tmp_path, tiny_classifier_d
     assert encoder._defsum_pruning == (1, 0.5) and "forward" not in off.model.base_model.encoder.__dict__
     pruned.save_pretrained(tmp_path / "saved")  # the setting travels with the folder
     assert json.loads((tmp_path / "saved" / "defsum_config.json").read_text())["token_pruning"] == {"layer": 1, "keep": 0.5}
+
+
+def test_the_setting_applies_only_in_its_precisions(tmp_path, tiny_classifier_dir):
+    from defsum.precision import _x86_int8
+
+    folder = _folder_with(tmp_path, tiny_classifier_dir, {"layer": 1, "keep": 0.5, "precisions": ["bf16"]})
+    bf16 = EventClassifier.from_pretrained(folder, precision="bf16")
+    assert bf16.token_pruning == {"layer": 1, "keep": 0.5, "precisions": ["bf16"]}
+    assert bf16.model.base_model.encoder._defsum_pruning == (1, 0.5)  # kept through the bf16 conversion
+    assert EventClassifier.from_pretrained(folder, precision="fp32").token_pruning is None
+    if _x86_int8():
+        assert EventClassifier.from_pretrained(folder, precision="int8").token_pruning is None
+        folder = _folder_with(tmp_path / "int8", tiny_classifier_dir, {"layer": 1, "keep": 0.5, "precisions": ["int8"]})
+        int8 = EventClassifier.from_pretrained(folder, precision="int8")
+        assert int8.model.base_model.encoder._defsum_pruning == (1, 0.5)  # kept through quantisation
+        text = " ".join(f"word{i} on the border talks" for i in range(40))
+        assert int8.predict(text).labels is not None
+
+
+def test_no_layer_count_in_the_config_is_not_an_error():
+    check_setting({"layer": 7, "keep": 0.5}, None)
+    with pytest.raises(ValueError, match="layer must be an integer from 1, got 0"):
+        check_setting({"layer": 0, "keep": 0.5}, None)
 
 
 def test_a_bad_setting_in_the_folder_names_the_file(tmp_path, tiny_classifier_dir):
@@ -228,6 +276,7 @@ def test_the_sweep_writes_its_choice_into_the_folder(tmp_path, tiny_classifier_d
                 "--keeps", "0.5", "--rounds", "1", "--max-f1-drop", "1", "--min-speedup", "0", "--out", str(tmp_path / "r.json"), "--write"])
     assert len(res["table"]) == 1 and res["table"][0]["layer"] == 1 and "corpus-validation" in res["table"][0]
     written = json.loads((folder / "defsum_config.json").read_text())["token_pruning"]
-    assert written == res["chosen"] == json.loads((tmp_path / "r.json").read_text())["chosen"]
+    assert res["chosen"] == json.loads((tmp_path / "r.json").read_text())["chosen"]
+    assert written == (None if res["chosen"] is None else {**res["chosen"], "precisions": [res["precision"]]})
     if written is not None:
         assert EventClassifier.from_pretrained(folder).token_pruning == written
