@@ -60,6 +60,16 @@ def _encoder(model: Any) -> Any | None:
 ARITHMETICS = ("fp32", "bf16", "int8")
 
 
+def layer_count(model: Any) -> int:
+    """Encoder layers of a model this module can prune (0 for another layout).
+
+    >>> layer_count(torch.nn.Linear(2, 2))
+    0
+    """
+    encoder = _encoder(model)
+    return 0 if encoder is None else len(encoder.layer)
+
+
 def check_setting(setting: Any, n_layers: int | None, where: str = "token_pruning") -> None:
     """Raise ValueError unless ``setting`` is None or ``{"layer": L, "keep": K, "precisions": [...]}``
     with L in [1, n_layers - 1] (not checked when ``n_layers`` is None), K in (0, 1] and the

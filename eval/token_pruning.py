@@ -35,7 +35,8 @@ from defsum.data import label_matrix  # noqa: E402
 from defsum.metrics import classification_metrics  # noqa: E402
 from defsum.modelio import DEFSUM_CONFIG, resolve_model_path  # noqa: E402
 from defsum.scripthelp import HelpFormatter  # noqa: E402
-from defsum.token_pruning import prune_tokens, run_all_tokens  # noqa: E402
+from benchmark import agreement  # noqa: E402
+from defsum.token_pruning import layer_count, prune_tokens, run_all_tokens  # noqa: E402
 from real_text import add_validation_options, validation_sets  # noqa: E402
 
 LAYERS = (2, 3, 4)
@@ -43,7 +44,7 @@ KEEPS = (0.3, 0.4, 0.5, 0.6, 0.7)
 
 
 def score(clf: EventClassifier, rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """Macro-F1, primary accuracy, probabilities and seconds of ``clf`` on ``rows``."""
+    """Macro-F1, primary accuracy, predictions and seconds of ``clf`` on ``rows``."""
     start = time.perf_counter()
     preds = clf.predict([r["text"] for r in rows], titles=[r.get("title") or None for r in rows])
     seconds = time.perf_counter() - start
@@ -52,8 +53,7 @@ def score(clf: EventClassifier, rows: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "macro_f1": classification_metrics(y, yhat, clf.labels)["macro_f1"],
         "primary_accuracy": float(np.mean([p.primary == r["primary"] for p, r in zip(preds, rows)])),
-        "probs": np.array([[p.scores[label] for label in clf.labels] for p in preds]),
-        "decisions": [(tuple(p.labels), p.primary) for p in preds],
+        "predictions": preds,
         "seconds": seconds,
     }
 
@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     folder = resolve_model_path(args.model, "classifier")
     clf = EventClassifier.from_pretrained(args.model, precision=args.precision, token_pruning=False)
     rows = [r for rs in sets.values() for r in rs]
-    n_layers = len(clf.model.base_model.encoder.layer) if hasattr(getattr(clf.model, "base_model", None), "encoder") else 0
+    n_layers = layer_count(clf.model)
     layers = [layer for layer in args.layers if 1 <= layer < n_layers]
     if not layers:
         raise SystemExit(f"{folder}: none of the layers {args.layers} can start pruning in a model of {n_layers} encoder layers")
@@ -123,12 +123,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             run_all_tokens(clf.model)
             row: dict[str, Any] = {"layer": layer, "keep": keep, "speedup": round(statistics.median(ratios), 3)}
             for name, res in results.items():
-                ref = reference[name]
-                row[name] = {
-                    "macro_f1": round(res["macro_f1"], 4), "primary_accuracy": round(res["primary_accuracy"], 4),
-                    "changed": sum(a != b for a, b in zip(res["decisions"], ref["decisions"])),
-                    "max_prob_change": round(float(np.abs(res["probs"] - ref["probs"]).max()), 4),
-                }
+                row[name] = {"macro_f1": round(res["macro_f1"], 4), "primary_accuracy": round(res["primary_accuracy"], 4),
+                             **agreement(res["predictions"], reference[name]["predictions"], clf.labels)}
             table.append(row)
             print(json.dumps(row), flush=True)
     sizes = {name: len(rs) for name, rs in sets.items()}
