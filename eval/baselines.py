@@ -173,7 +173,7 @@ def model_training_data(model_folder: str | Path) -> tuple[list[str], list[str],
     """``(train files, weak files, weak weight)`` a classifier was trained on, from its training_report.json.
 
     >>> model_training_data("defsum/models/classifier")  # doctest: +SKIP
-    (['data/corpus/train.jsonl', 'data/hard_negatives/train.jsonl'], ['data/weak/weak_news.jsonl'], 0.5)
+    (['data/corpus/train.jsonl', 'data/hard_negatives/train.jsonl', 'data/supplement/train.jsonl'], ['data/weak/weak_news.jsonl'], 0.5)
     """
     report = json.loads((Path(model_folder) / "training_report.json").read_text(encoding="utf-8"))
     args = report.get("args", {})
@@ -182,7 +182,7 @@ def model_training_data(model_folder: str | Path) -> tuple[list[str], list[str],
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--train", nargs="+", default=["data/corpus/train.jsonl", "data/hard_negatives/train.jsonl"],
+    p.add_argument("--train", nargs="+", default=["data/corpus/train.jsonl", "data/hard_negatives/train.jsonl", "data/supplement/train.jsonl"],
                    help="labelled training files (weight 1; default: the shipped classifier's)")
     p.add_argument("--weak", nargs="*", default=["data/weak/weak_news.jsonl"],
                    help=f"weak-label files, weighted by --weak-weight (the shipped classifier's: "

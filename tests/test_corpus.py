@@ -135,3 +135,22 @@ def test_hard_negatives_are_valid_training_records(splits):
         assert r["primary"] in (r["labels"] or ["none"]), r["id"]
         assert 120 <= len(r["text"].split()) <= 700 and 5 <= len(r["brief"].split()) <= 45, r["id"]
         assert " ".join(r["text"].split()).lower() not in corpus_texts, r["id"]
+
+
+def test_supplement_is_valid_training_data_and_apart_from_evaluation(splits):
+    """data/supplement/train.jsonl (session 23, training only): corpus schema, no id or story shared
+    with the splits, and no near-copy (word 5-gram Jaccard >= 0.3) of a validation or test article."""
+    rows = read_records(CORPUS.parent / "supplement" / "train.jsonl")
+    corpus_ids = {r["id"] for rows_ in splits.values() for r in rows_}
+    corpus_stories = {r["story"] for rows_ in splits.values() for r in rows_}
+    assert len(rows) == len({r["id"] for r in rows}) and not corpus_ids & {r["id"] for r in rows}
+    held_out = [(r["id"], _shingles(r["text"])) for name in ("validation", "test") for r in splits[name]]
+    for r in rows:
+        assert set(r) == {"id", "title", "text", "date", "labels", "primary", "brief", "source_style", "story"}, r["id"]
+        assert set(r["labels"]) <= set(LABELS) and r["primary"] in (r["labels"] or ["none"]), r["id"]
+        assert r["source_style"] in STYLES and r["story"] not in corpus_stories, r["id"]
+        assert 120 <= len(r["text"].split()) <= 700 and 5 <= len(r["brief"].split()) <= 45, r["id"]
+        assert r["brief"] != r["brief"].lower(), r["id"]
+        mine = _shingles(r["text"])
+        for other, theirs in held_out:
+            assert len(mine & theirs) / len(mine | theirs) < 0.3, f"{r['id']} near-copies {other}"

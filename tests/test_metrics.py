@@ -121,7 +121,7 @@ def test_baselines_fit_the_classifier_training_data_with_its_weights(tmp_path, m
     from baselines import TfidfBaseline, model_training_data, training_rows
 
     assert model_training_data(ROOT / "defsum/models/classifier") == (
-        ["data/corpus/train.jsonl", "data/hard_negatives/train.jsonl"], ["data/weak/weak_news.jsonl"], 0.5)
+        ["data/corpus/train.jsonl", "data/hard_negatives/train.jsonl", "data/supplement/train.jsonl"], ["data/weak/weak_news.jsonl"], 0.5)
     train, weak = tmp_path / "train.jsonl", tmp_path / "weak.jsonl"
     base = [{"id": f"t{i}", "title": "", "text": t, "date": None, "brief": "", "labels": l, "primary": l[0]} for i, (t, l) in enumerate(
         [("missile fired", ["provocation"]), ("talks held", ["diplomacy"]), ("general defected", ["elite_defection"])] * 4)]
