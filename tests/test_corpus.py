@@ -143,14 +143,17 @@ def test_supplement_is_valid_training_data_and_apart_from_evaluation(splits):
     rows = read_records(CORPUS.parent / "supplement" / "train.jsonl")
     corpus_ids = {r["id"] for rows_ in splits.values() for r in rows_}
     corpus_stories = {r["story"] for rows_ in splits.values() for r in rows_}
-    assert len(rows) == len({r["id"] for r in rows}) and not corpus_ids & {r["id"] for r in rows}
+    assert len(rows) == 240  # the datasheet's count
+    assert len({r["id"] for r in rows}) == len({r["story"] for r in rows}) == len(rows)  # each its own story
+    assert not corpus_ids & {r["id"] for r in rows}
     held_out = [(r["id"], _shingles(r["text"])) for name in ("validation", "test") for r in splits[name]]
     for r in rows:
         assert set(r) == {"id", "title", "text", "date", "labels", "primary", "brief", "source_style", "story"}, r["id"]
         assert set(r["labels"]) <= set(LABELS) and r["primary"] in (r["labels"] or ["none"]), r["id"]
         assert r["source_style"] in STYLES and r["story"] not in corpus_stories, r["id"]
         assert 120 <= len(r["text"].split()) <= 700 and 5 <= len(r["brief"].split()) <= 45, r["id"]
-        assert r["brief"] != r["brief"].lower(), r["id"]
+        assert r["brief"] != r["brief"].lower() and r["title"].strip(), r["id"]
+        assert r["date"] is None or re.fullmatch(r"\d{4}-\d{2}-\d{2}", r["date"]), r["id"]
         mine = _shingles(r["text"])
         for other, theirs in held_out:
             assert len(mine & theirs) / len(mine | theirs) < 0.3, f"{r['id']} near-copies {other}"
