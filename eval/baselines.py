@@ -182,17 +182,20 @@ def model_training_data(model_folder: str | Path) -> tuple[list[str], list[str],
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--train", nargs="+", default=["data/corpus/train.jsonl", "data/hard_negatives/train.jsonl", "data/supplement/train.jsonl"],
-                   help="labelled training files (weight 1; default: the shipped classifier's)")
-    p.add_argument("--weak", nargs="*", default=["data/weak/weak_news.jsonl"],
-                   help=f"weak-label files, weighted by --weak-weight (the shipped classifier's: "
+    p.add_argument("--train", nargs="+", default=None,
+                   help="labelled training files (weight 1; default: the shipped classifier's, from its training_report.json)")
+    p.add_argument("--weak", nargs="*", default=None,
+                   help=f"weak-label files, weighted by --weak-weight (default: the shipped classifier's, e.g. "
                         f"`{WEAK_COMMANDS['data/weak/weak_news.jsonl']}`; none: --weak)")
-    p.add_argument("--weak-weight", type=float, default=0.5, help="fit weight of a weak record (train_classifier.py's default)")
+    p.add_argument("--weak-weight", type=float, default=None,
+                   help="fit weight of a weak record (default: the shipped classifier's)")
     p.add_argument("--validation", default="data/corpus/validation.jsonl")
     p.add_argument("--test", default="data/corpus/test.jsonl")
     p.add_argument("--only", nargs="*", default=None, help="names of baselines to run")
     args = p.parse_args(argv)
-    train = training_rows(args.train, args.weak, args.weak_weight)
+    shipped_train, shipped_weak, shipped_weight = model_training_data(Path(__file__).resolve().parents[1] / "defsum/models/classifier")
+    train = training_rows(shipped_train if args.train is None else args.train, shipped_weak if args.weak is None else args.weak,
+                          shipped_weight if args.weak_weight is None else args.weak_weight)
     res = run_baselines(train, read_records(args.validation), {"test": read_records(args.test)}, args.only)
     for name, r in res.items():
         t = r["test"]
