@@ -157,3 +157,25 @@ def test_supplement_is_valid_training_data_and_apart_from_evaluation(splits):
         mine = _shingles(r["text"])
         for other, theirs in held_out:
             assert len(mine & theirs) / len(mine | theirs) < 0.3, f"{r['id']} near-copies {other}"
+
+
+SHARED = CORPUS.parents[2] / "shared" / "data"
+
+
+@pytest.mark.skipif(not SHARED.is_dir(), reason="needs ../shared/data")
+def test_supplement_copies_no_real_text_evaluation_item():
+    """The supplement's writers never opened the real-text sets; check that no supplement article
+    is a near-copy (defsum.data.near_copies) of a real-text test or validation item."""
+    import sys
+
+    sys.path.insert(0, str(CORPUS.parents[1] / "eval"))
+    from real_text import load_real_eval
+
+    from defsum.data import near_copies
+
+    real = [r for name in ("labels", "validation") for r in load_real_eval(SHARED, CORPUS.parent / "real_eval" / f"{name}.jsonl")]
+    assert len(real) >= 250  # 169 test + 94 validation items
+    supplement = read_records(CORPUS.parent / "supplement" / "train.jsonl")
+    assert near_copies(supplement, real) == []
+    # the check can fail: a real item pasted into a supplement-like record is caught
+    assert near_copies([{"id": "x", "text": real[0]["text"]}], real) == ["x"]

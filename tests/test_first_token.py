@@ -14,6 +14,8 @@ from transformers import (
     RobertaForSequenceClassification,
 )
 
+from _batches import padded_batch
+
 from defsum.classifier import EventClassifier
 from defsum.first_token import run_first_token_only
 from defsum.labels import LABELS
@@ -22,15 +24,6 @@ from defsum.labels import LABELS
 def _small(**extra):
     return dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64,
                 num_labels=len(LABELS), **extra)
-
-
-def _inputs(vocab: int, rows: int = 3, length: int = 20) -> dict[str, torch.Tensor]:
-    g = torch.Generator().manual_seed(1)
-    ids = torch.randint(5, vocab, (rows, length), generator=g)
-    mask = torch.ones_like(ids)
-    for r in range(1, rows):
-        mask[r, length - 3 * r:] = 0  # rows padded by different amounts
-    return {"input_ids": ids, "attention_mask": mask}
 
 
 @pytest.mark.parametrize("attention", ["sdpa", "eager"])
@@ -43,7 +36,7 @@ def test_same_logits_with_the_first_token_only(family, attention):
         model = RobertaForSequenceClassification(RobertaConfig(vocab_size=200, pad_token_id=1, **_small(max_position_embeddings=40)))
     model.config._attn_implementation = attention
     model.eval()
-    inputs = _inputs(200)
+    inputs = padded_batch(200)
     with torch.inference_mode():
         before = model(**inputs, output_hidden_states=True)
     assert run_first_token_only(model)
@@ -90,7 +83,7 @@ class _MeanPooled(BertForSequenceClassification):
 def test_a_model_whose_logits_change_is_restored():
     torch.manual_seed(0)
     model = _MeanPooled(BertConfig(vocab_size=200, **_small())).eval()
-    inputs = _inputs(200)
+    inputs = padded_batch(200)
     with torch.inference_mode():
         before = model(**inputs).logits
     assert not run_first_token_only(model)
@@ -110,7 +103,7 @@ def test_a_patched_model_put_in_training_mode_runs_every_position():
                                                      attention_probs_dropout_prob=0.0, **_small())).eval()
     assert run_first_token_only(model)
     model.train()
-    out = model(**_inputs(200), output_hidden_states=True)
+    out = model(**padded_batch(200), output_hidden_states=True)
     assert out.hidden_states[-1].shape[1] == 20
     out.logits.sum().backward()  # gradients reach every layer as before
     assert model.bert.encoder.layer[-1].intermediate.dense.weight.grad is not None
@@ -179,7 +172,7 @@ def test_a_patched_model_pickles():
     model = BertForSequenceClassification(BertConfig(vocab_size=200, **_small())).eval()
     assert run_first_token_only(model)
     copy = pickle.loads(pickle.dumps(model))
-    inputs = _inputs(200)
+    inputs = padded_batch(200)
     with torch.inference_mode():
         torch.testing.assert_close(copy(**inputs).logits, model(**inputs).logits)
         assert copy(**inputs, output_hidden_states=True).hidden_states[-1].shape[1] == 1  # still patched
@@ -190,7 +183,7 @@ def test_run_every_position_undoes_the_patch():
     from defsum.first_token import run_every_position
 
     model = BertForSequenceClassification(BertConfig(vocab_size=200, **_small())).eval()
-    inputs = _inputs(200)
+    inputs = padded_batch(200)
     assert run_first_token_only(model)
     with torch.inference_mode():
         first_only = model(**inputs, output_hidden_states=True)

@@ -16,6 +16,8 @@ from transformers import (
     RobertaForSequenceClassification,
 )
 
+from _batches import padded_batch
+
 from defsum.classifier import EventClassifier
 from defsum.first_token import run_first_token_only
 from defsum.labels import LABELS
@@ -34,18 +36,9 @@ def _model(family: str = "bert", attention: str = "sdpa", layers: int = 3):
     return model.eval()
 
 
-def _inputs(rows: int = 3, length: int = 40) -> dict[str, torch.Tensor]:
-    g = torch.Generator().manual_seed(1)
-    ids = torch.randint(5, 200, (rows, length), generator=g)
-    mask = torch.ones_like(ids)
-    for r in range(1, rows):
-        mask[r, length - 7 * r:] = 0  # rows padded by different amounts
-    return {"input_ids": ids, "attention_mask": mask}
-
-
 def test_nothing_dropped_gives_the_same_logits():
     model = _model()
-    inputs = _inputs()
+    inputs = padded_batch(200, 3, 40, 7)
     with torch.inference_mode():
         before = model(**inputs).logits
     assert prune_tokens(model, 1, 1.0)
@@ -58,7 +51,7 @@ def test_nothing_dropped_gives_the_same_logits():
 @pytest.mark.parametrize("family", ["bert", "roberta"])
 def test_a_window_scores_the_same_alone_as_in_a_padded_batch(family, attention):
     model = _model(family, attention)
-    inputs = _inputs()
+    inputs = padded_batch(200, 3, 40, 7)
     with torch.inference_mode():
         plain = model(**inputs, output_hidden_states=True).hidden_states[-1][:, 0]
     assert prune_tokens(model, 1, 0.5)
@@ -74,7 +67,7 @@ def test_a_window_scores_the_same_alone_as_in_a_padded_batch(family, attention):
 
 def test_pruned_width_and_untouched_earlier_layers():
     model = _model(attention="eager")
-    inputs = _inputs(rows=2)
+    inputs = padded_batch(200, 2, 40, 7)
     with torch.inference_mode():
         seen = model(**inputs, output_attentions=True, output_hidden_states=True)
     assert prune_tokens(model, 2, 0.5)
@@ -90,7 +83,7 @@ def test_pruned_width_and_untouched_earlier_layers():
 def test_kept_positions_match_the_attention_ranking():
     """Re-running layer 2 by hand on the tokens the attention ranking picks gives the pruned output."""
     model = _model(attention="eager")
-    inputs = _inputs(rows=1)
+    inputs = padded_batch(200, 1, 40, 7)
     with torch.inference_mode():
         seen = model(**inputs, output_attentions=True, output_hidden_states=True)
         attention = seen.attentions[2][0, :, 0, :].mean(0)
@@ -107,7 +100,7 @@ def test_with_the_first_token_layer_and_int8():
     from defsum.precision import _x86_int8, prepare_for_inference
 
     model = _model()
-    inputs = _inputs()
+    inputs = padded_batch(200, 3, 40, 7)
     assert run_first_token_only(model)
     assert prune_tokens(model, 1, 0.5)
     with torch.inference_mode():
@@ -121,7 +114,7 @@ def test_with_the_first_token_layer_and_int8():
 
 def test_undo_and_training_mode():
     model = _model()
-    inputs = _inputs()
+    inputs = padded_batch(200, 3, 40, 7)
     with torch.inference_mode():
         before = model(**inputs).logits
     assert prune_tokens(model, 1, 0.3)
