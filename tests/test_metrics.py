@@ -148,3 +148,26 @@ def test_baselines_fit_the_classifier_training_data_with_its_weights(tmp_path, m
     monkeypatch.chdir(tmp_path)  # no data/weak/ here: the shipped model's weak labels are missing, with their own command
     with pytest.raises(FileNotFoundError, match="--per-source 100 --news-negatives 600 --out data/weak/weak_news.jsonl"):
         training_rows([train], ["data/weak/weak_news.jsonl"])
+
+
+@pytest.mark.parametrize("title", ["Envoys meet again in a long and wordy headline about talks", None])
+def test_first_window_text_is_what_the_first_window_reads(tiny_classifier, title):
+    from evaluate_classifier import first_window_text
+
+    text = " ".join(f"talks{k % 7} resumed in geneva on day {k}." for k in range(60))
+    cut = first_window_text(tiny_classifier, text, title)
+    whole, alone = tiny_classifier.windows(text, title), tiny_classifier.windows(cut, title)
+    assert len(whole.input_ids) > 1 and len(cut) < len(text) and text.startswith(cut)
+    assert alone.input_ids == whole.input_ids[:1]  # the cut article is exactly the first window
+    assert first_window_text(tiny_classifier, "A short one.", title) == "A short one."
+
+
+def test_long_article_comparison_reports_plain_truncation(tiny_classifier):
+    from evaluate_classifier import long_article_comparison, predict_all
+
+    rows = [{"id": str(k), "title": "T", "text": "missiles were fired near the border today. " * 90, "labels": ["provocation"],
+             "primary": "provocation"} for k in range(2)] + [{"id": "s", "title": "S", "text": "A short one.", "labels": [], "primary": "none"}]
+    la = long_article_comparison(tiny_classifier, rows, predict_all(tiny_classifier, rows))
+    assert la["n"] == 2
+    assert {"macro_f1_chunked", "macro_f1_first_window_only", "macro_f1_plain_truncation",
+            "primary_accuracy_chunked", "primary_accuracy_plain_truncation"} <= set(la)
