@@ -67,9 +67,10 @@ def metrics_for(clf: EventClassifier, rows: list[dict[str, Any]], out: dict[str,
 
 
 def first_window_text(clf: EventClassifier, text: str, title: str | None) -> str:
-    """``text`` cut where the classifier's first window ends: what a model that truncates reads.
+    """``text`` cut where the classifier's first window ends: what a model that truncates reads
+    (with the shipped model, 512 tokens less [CLS], two [SEP] and the title's).
 
-    >>> first_window_text(clf, "word " * 2000, "Title").count("word")  # doctest: +SKIP (512 less [CLS], two [SEP] and the title's token)
+    >>> first_window_text(clf, "word " * 2000, "Title").count("word")  # doctest: +SKIP
     508
     """
     cfg, tok = clf.config, clf.tokenizer
