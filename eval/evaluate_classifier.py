@@ -74,13 +74,11 @@ def first_window_text(clf: EventClassifier, text: str, title: str | None) -> str
     >>> first_window_text(clf, "word " * 2000, "Title").count("word")  # doctest: +SKIP
     508
     """
-    cfg, tok = clf.config, clf.tokenizer
-    title_len = 0
-    if title and title.strip():  # the title's tokens as the windows hold them (a cut title is re-tokenised there)
-        extra = tok.num_special_tokens_to_add(pair=True) - tok.num_special_tokens_to_add(pair=False)
-        title_len = len(clf.windows("x", title).input_ids[0]) - len(clf.windows("x", None).input_ids[0]) - extra
-    size = cfg["max_length"] - tok.num_special_tokens_to_add(pair=bool(title_len)) - title_len
+    tok = clf.tokenizer
     enc = tok(text, add_special_tokens=False, return_offsets_mapping=tok.is_fast)
+    # body tokens of the first window: its length less what the windows add around a one-token body
+    one = tok("x", add_special_tokens=False)["input_ids"]
+    size = len(clf.windows(text, title).input_ids[0]) - len(clf.windows("x", title).input_ids[0]) + len(one)
     if len(enc["input_ids"]) <= size:
         return text
     if tok.is_fast:

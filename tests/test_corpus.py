@@ -6,6 +6,7 @@ import hashlib
 import itertools
 import json
 import re
+import sys
 from collections import defaultdict
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from defsum.labels import LABELS
 
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "corpus"
 SPLITS = ("train", "validation", "test")
+SHARED = CORPUS.parents[2] / "shared" / "data"
 STYLES = {"wire", "analysis", "brief", "state_media", "press_release", "op_ed", "feature"}
 
 
@@ -159,15 +161,11 @@ def test_supplement_is_valid_training_data_and_apart_from_evaluation(splits):
             assert len(mine & theirs) / len(mine | theirs) < 0.3, f"{r['id']} near-copies {other}"
 
 
-SHARED = CORPUS.parents[2] / "shared" / "data"
-
 
 @pytest.mark.skipif(not SHARED.is_dir(), reason="needs ../shared/data")
 def test_supplement_copies_no_real_text_evaluation_item():
     """The supplement's writers never opened the real-text sets; check that no supplement article
     is a near-copy (defsum.data.near_copies) of a real-text test or validation item."""
-    import sys
-
     sys.path.insert(0, str(CORPUS.parents[1] / "eval"))
     from real_text import load_real_eval
 

@@ -163,12 +163,10 @@ def test_first_window_text_is_what_the_first_window_reads(tiny_classifier, title
 
 
 def test_long_article_comparison_reports_plain_truncation(tiny_classifier, monkeypatch):
-    from evaluate_classifier import long_article_comparison, predict_all
+    import evaluate_classifier
 
     rows = [{"id": str(k), "title": "T", "text": "missiles were fired near the border today. " * 90, "labels": ["provocation"],
              "primary": "provocation"} for k in range(2)] + [{"id": "s", "title": "S", "text": "A short one.", "labels": [], "primary": "none"}]
-    import evaluate_classifier
-
     cut = []
     real = evaluate_classifier.first_window_text
 
@@ -177,7 +175,7 @@ def test_long_article_comparison_reports_plain_truncation(tiny_classifier, monke
         return cut[-1]
 
     monkeypatch.setattr(evaluate_classifier, "first_window_text", spy)
-    la = long_article_comparison(tiny_classifier, rows, predict_all(tiny_classifier, rows))
+    la = evaluate_classifier.long_article_comparison(tiny_classifier, rows, evaluate_classifier.predict_all(tiny_classifier, rows))
     assert la["n"] == 2 and len(cut) == 2 and all(len(c) < len(rows[0]["text"]) for c in cut)  # the long rows, cut
     assert all(0 <= v <= 1 for k, v in la.items() if k != "n")
     assert {"macro_f1_chunked", "macro_f1_first_window_only", "macro_f1_plain_truncation",
